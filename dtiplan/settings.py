@@ -210,6 +210,11 @@ CELERY_BEAT_SCHEDULE = {
         # Working days at 08:00 Asia/Ho_Chi_Minh. The sweep is safe to run twice.
         "schedule": crontab(hour=8, minute=0, day_of_week="mon-fri"),
     },
+    "deliver-notifications": {
+        "task": "notifications.tasks.deliver_notifications",
+        # Retries sends that failed (mail server down) without waiting for the next sweep.
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # --- Spreadsheets (django-import-export) ----------------------------------------------------

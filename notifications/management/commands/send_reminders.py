@@ -1,0 +1,97 @@
+"""``manage.py send_reminders``: the same sweep the schedule runs, for operators."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from notifications.models import Notification
+from notifications.services import reminders_due, reminders_send_due
+
+
+def parse_now(value: str) -> dt.datetime:
+    """ISO date-time; without an offset it is Asia/Ho_Chi_Minh time; a bare date means 08:00."""
+    parsed = parse_datetime(value)
+    if parsed is None:
+        day = parse_date(value)
+        if day is None:
+            raise CommandError(
+                f"--now {value!r} is not an ISO date or date-time, e.g. 2026-11-23T08:00 or "
+                "2026-11-23T08:00+07:00."
+            )
+        parsed = dt.datetime.combine(day, dt.time(8, 0))
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+
+
+class Command(BaseCommand):
+    help = (
+        "Record and send the reminders due now (the sweep the schedule runs on working days "
+        "at 08:00). Safe to run again: a reminder step is never sent twice."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Print, per recipient, what would be sent; record and send nothing.",
+        )
+        parser.add_argument(
+            "--now",
+            type=parse_now,
+            help="Run as if it were this time (ISO, local time unless an offset is given).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        now = options["now"] or timezone.now()
+        local = timezone.localtime(now)
+        if options["dry_run"]:
+            self._preview(now)
+            return
+        report = reminders_send_due(now=now)
+        self.stdout.write(
+            f"{local:%d/%m/%Y %H:%M}: {report.due} reminders due, {report.created} new; "
+            f"{report.emails_sent} e-mails sent ({report.rows_sent} reminders), "
+            f"{report.rows_failed} failed, {report.rows_skipped} no longer due."
+        )
+        for error in report.errors:
+            self.stderr.write(f"failed: {error}")
+        if report.rows_failed:
+            raise CommandError(
+                f"{report.rows_failed} reminders could not be sent; they are retried on the "
+                "next run (see the delivery log in the admin)."
+            )
+
+    def _preview(self, now: dt.datetime) -> None:
+        due = reminders_due(now=now)
+        keys = set(
+            Notification.objects.filter(
+                task__in={d.task.pk for d in due},
+                status__in=[Notification.Status.SENT, Notification.Status.SKIPPED],
+            ).values_list("task_id", "rule", "step", "deadline", "recipient_email")
+        ) if due else set()
+        by_email: dict[str, list[str]] = defaultdict(list)
+        already = 0
+        for reminder in due:
+            if reminder.key in keys:
+                already += 1
+                continue
+            task = reminder.task
+            by_email[reminder.recipient.email].append(
+                f"  - {task.title} [{task.indicator.code}] – "
+                f"{task.deadline:%d/%m/%Y}, {task.days_overdue(now)} days overdue, "
+                f"lead: {task.lead_unit.name}"
+            )
+        self.stdout.write(f"Dry run at {timezone.localtime(now):%d/%m/%Y %H:%M}: nothing is recorded or sent.")
+        for email in sorted(by_email):
+            self.stdout.write(f"{email}: {len(by_email[email])} overdue task(s)")
+            for line in by_email[email]:
+                self.stdout.write(line)
+        if not by_email:
+            self.stdout.write("No reminder would be sent.")
+        if already:
+            self.stdout.write(f"({already} reminders due were already sent.)")

@@ -1,0 +1,32 @@
+"""Celery tasks: thin wrappers that own scheduling and retries; the work is in services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from notifications.services import notifications_deliver, reminders_send_due
+
+
+def _parse_now(now: str | None) -> dt.datetime | None:
+    if now is None:
+        return None
+    parsed = parse_datetime(now)
+    if parsed is None:
+        raise ValueError(f"not an ISO datetime: {now!r}")
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+
+
+@shared_task(name="notifications.tasks.send_reminders")
+def send_reminders(now: str | None = None) -> dict[str, object]:
+    """The scheduled sweep. ``now`` (ISO) is for operators replaying a day; the default is now."""
+    return reminders_send_due(now=_parse_now(now)).as_dict()
+
+
+@shared_task(name="notifications.tasks.deliver_notifications")
+def deliver_notifications() -> dict[str, object]:
+    """Retries failed sends between sweeps (after a mail-server outage), creating nothing new."""
+    return notifications_deliver(now=timezone.now()).as_dict()

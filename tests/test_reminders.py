@@ -1,0 +1,261 @@
+"""The overdue reminder sweep, with a fixed clock (Asia/Ho_Chi_Minh local dates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+from django.core import mail
+from django.core.management import CommandError, call_command
+
+from notifications.models import Notification
+from notifications.services import reminders_send_due
+from plans.models import Assignment, Task
+from tests.factories import (
+    AssignmentFactory,
+    FocalPointFactory,
+    TaskFactory,
+    UnitFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+DEADLINE = dt.date(2026, 6, 30)
+
+
+def at(day: dt.date, hour: int = 8) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=HCM)
+
+
+@pytest.fixture
+def overdue_task() -> Task:
+    """A task due 30/06 whose lead unit has two focal points and whose monitoring unit has one."""
+    lead = UnitFactory(name="Sở Nội vụ")
+    FocalPointFactory(unit=lead, user=UserFactory(username="an@noivu.example"))
+    FocalPointFactory(unit=lead, user=UserFactory(username="binh@noivu.example"))
+    monitor = UnitFactory(name="Sở Khoa học và Công nghệ")
+    FocalPointFactory(unit=monitor, user=UserFactory(username="chi@skhcn.example"))
+    task = TaskFactory(lead_unit=lead, deadline=DEADLINE, title="Số hóa hồ sơ TTHC")
+    AssignmentFactory(task=task, unit=monitor, role=Assignment.Role.MONITORING)
+    # Coordinating and implementing units are not reminded of overdue work.
+    AssignmentFactory(task=task, role=Assignment.Role.COORDINATING)
+    return task
+
+
+def recipients() -> list[str]:
+    return sorted(address for message in mail.outbox for address in message.to)
+
+
+def test_task_due_today_is_not_overdue_and_gets_no_reminder(overdue_task):
+    report = reminders_send_due(now=at(DEADLINE, 23))
+    assert report.due == 0
+    assert mail.outbox == []
+    assert not Task.objects.overdue(at(DEADLINE, 23)).exists()
+
+
+def test_task_is_overdue_from_the_next_local_day(overdue_task):
+    # 17:30 UTC on 30/06 is already 00:30 on 01/07 in Hà Nội.
+    just_after_midnight = dt.datetime(2026, 6, 30, 17, 30, tzinfo=dt.UTC)
+    assert list(Task.objects.overdue(just_after_midnight)) == [overdue_task]
+    assert overdue_task.days_overdue(just_after_midnight) == 1
+
+
+@pytest.mark.parametrize(
+    "status",
+    [Task.Status.COMPLETED, Task.Status.CANCELLED, Task.Status.DRAFT, Task.Status.SUBMITTED],
+)
+def test_done_cancelled_draft_and_submitted_tasks_are_never_overdue(overdue_task, status):
+    overdue_task.status = status
+    overdue_task.save()
+    assert reminders_send_due(now=at(DEADLINE + dt.timedelta(days=40))).due == 0
+    assert mail.outbox == []
+
+
+def test_overdue_task_reminds_lead_and_monitoring_focal_points_once(overdue_task):
+    reminders_send_due(now=at(DEADLINE + dt.timedelta(days=3)))
+    assert recipients() == ["an@noivu.example", "binh@noivu.example", "chi@skhcn.example"]
+    assert Notification.objects.filter(status=Notification.Status.SENT).count() == 3
+
+    # The schedule fires again the same day, then the next day: nobody hears twice.
+    reminders_send_due(now=at(DEADLINE + dt.timedelta(days=3), 9))
+    reminders_send_due(now=at(DEADLINE + dt.timedelta(days=4)))
+    assert len(mail.outbox) == 3
+
+
+def test_reminder_is_in_vietnamese_and_names_everything_needed(overdue_task):
+    reminders_send_due(now=at(dt.date(2026, 7, 3)))
+    message = next(m for m in mail.outbox if m.to == ["chi@skhcn.example"])
+    body = message.body
+    assert "quá hạn" in message.subject
+    assert "Số hóa hồ sơ TTHC" in body
+    assert f"{overdue_task.indicator.code}. {overdue_task.indicator.name_vi}" in body
+    assert overdue_task.plan.title in body
+    assert "30/06/2026" in body
+    assert "3 ngày" in body  # days overdue
+    assert "Sở Nội vụ" in body  # the lead unit
+    assert f"https://dti.tinh.example/admin/plans/task/{overdue_task.pk}/change/" in body
+    html = message.alternatives[0][0]
+    assert "Số hóa hồ sơ TTHC" in html and "30/06/2026" in html
+
+
+def test_english_speaking_focal_point_gets_english(overdue_task):
+    user = overdue_task.lead_unit.memberships.first().user
+    user.language = "en"
+    user.save()
+    reminders_send_due(now=at(dt.date(2026, 7, 3)))
+    message = next(m for m in mail.outbox if m.to == [user.email])
+    assert "overdue" in message.subject
+    assert "3 days overdue" in message.body
+
+
+def test_unit_without_focal_points_is_reminded_at_its_shared_mailbox():
+    lead = UnitFactory(email="VanThu@SoTaiChinh.example")
+    TaskFactory(lead_unit=lead, deadline=DEADLINE)
+    reminders_send_due(now=at(dt.date(2026, 7, 1)))
+    assert recipients() == ["vanthu@sotaichinh.example"]
+
+
+def test_inactive_focal_point_is_skipped_and_mailbox_used_instead(overdue_task):
+    lead = overdue_task.lead_unit
+    for membership in lead.memberships.all():
+        membership.user.is_active = False
+        membership.user.save()
+    reminders_send_due(now=at(dt.date(2026, 7, 1)))
+    assert recipients() == ["chi@skhcn.example", lead.email.lower()]
+
+
+def test_person_who_is_focal_point_of_lead_and_monitoring_unit_gets_one_email(overdue_task):
+    monitor = overdue_task.assignments.get(role=Assignment.Role.MONITORING).unit
+    an = overdue_task.lead_unit.memberships.get(user__username="an@noivu.example").user
+    FocalPointFactory(unit=monitor, user=an)
+    reminders_send_due(now=at(dt.date(2026, 7, 1)))
+    assert recipients().count("an@noivu.example") == 1
+
+
+def test_one_email_per_person_lists_all_their_overdue_tasks(overdue_task):
+    second = TaskFactory(
+        lead_unit=overdue_task.lead_unit, deadline=dt.date(2026, 6, 1), title="Cấp chữ ký số"
+    )
+    reminders_send_due(now=at(dt.date(2026, 7, 1)))
+    to_an = [m for m in mail.outbox if m.to == ["an@noivu.example"]]
+    assert len(to_an) == 1
+    assert "Số hóa hồ sơ TTHC" in to_an[0].body and second.title in to_an[0].body
+    # The most overdue task comes first.
+    assert to_an[0].body.index(second.title) < to_an[0].body.index("Số hóa hồ sơ TTHC")
+
+
+def test_extended_deadline_restarts_the_reminder(overdue_task):
+    reminders_send_due(now=at(dt.date(2026, 7, 1)))
+    assert len(mail.outbox) == 3
+    overdue_task.deadline = dt.date(2026, 7, 15)
+    overdue_task.save()
+    reminders_send_due(now=at(dt.date(2026, 7, 10)))
+    assert len(mail.outbox) == 3  # not overdue under the new deadline
+    reminders_send_due(now=at(dt.date(2026, 7, 16)))
+    assert len(mail.outbox) == 6
+
+
+def test_reminder_for_task_completed_before_retry_is_not_sent(overdue_task, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", _free_port()
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    reminders_send_due(now=at(dt.date(2026, 7, 1)))
+    assert Notification.objects.filter(status=Notification.Status.FAILED).count() == 3
+    overdue_task.status = Task.Status.COMPLETED
+    overdue_task.save()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reminders_send_due(now=at(dt.date(2026, 7, 2)))
+    assert mail.outbox == []
+    assert Notification.objects.filter(status=Notification.Status.SKIPPED).count() == 3
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Inbox(Message):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list = []
+
+    def handle_message(self, message) -> None:  # noqa: ANN001 - email.message.Message
+        self.messages.append(message)
+
+
+def test_smtp_server_down_is_retried_later_without_duplicates(overdue_task, settings):
+    """A real SMTP conversation on loopback: first the server is down, then it is back."""
+    port = _free_port()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    day = dt.date(2026, 7, 1)
+
+    report = reminders_send_due(now=at(day))
+    assert report.rows_failed == 3 and report.emails_sent == 0
+    failed = Notification.objects.filter(status=Notification.Status.FAILED)
+    assert failed.count() == 3
+    assert all("Connection refused" in n.last_error or "Errno" in n.last_error for n in failed)
+    assert {n.attempts for n in failed} == {1}
+
+    # Within the back-off window nothing is retried even if the sweep runs again.
+    reminders_send_due(now=at(day, 8).replace(minute=5))
+    assert Notification.objects.get(recipient_email="an@noivu.example").attempts == 1
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        reminders_send_due(now=at(day, 9))
+        reminders_send_due(now=at(day, 10))
+        reminders_send_due(now=at(day + dt.timedelta(days=1)))
+    finally:
+        controller.stop()
+    delivered = sorted(m["To"] for m in inbox.messages)
+    assert delivered == ["an@noivu.example", "binh@noivu.example", "chi@skhcn.example"]
+    sent = Notification.objects.filter(status=Notification.Status.SENT)
+    assert sent.count() == 3 and {n.attempts for n in sent} == {2}
+    assert all(n.last_error == "" for n in sent)
+
+
+def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_queries):
+    """Expected: overdue tasks, monitoring units, focal points, existing keys, insert; then per
+    batch of 25 recipients: pick, claim, load rows, mark sent. 5 and 60 tasks cost the same."""
+    for count in (5, 60):
+        Notification.objects.all().delete()
+        Task.objects.all().delete()
+        lead = UnitFactory()
+        FocalPointFactory(unit=lead)
+        for _ in range(count):
+            TaskFactory(lead_unit=lead, deadline=DEADLINE)
+        with django_assert_max_num_queries(12):
+            report = reminders_send_due(now=at(dt.date(2026, 7, 1)))
+        assert report.rows_sent == count
+
+
+def test_send_reminders_dry_run_prints_per_recipient_and_records_nothing(overdue_task, capsys):
+    call_command("send_reminders", "--dry-run", "--now", "2026-07-03")
+    out = capsys.readouterr().out
+    assert "an@noivu.example: 1" in out
+    assert "Số hóa hồ sơ TTHC" in out and "3 days overdue" in out
+    assert Notification.objects.count() == 0
+    assert mail.outbox == []
+
+
+def test_send_reminders_command_sends_with_given_now(overdue_task, capsys):
+    call_command("send_reminders", "--now", "2026-07-03T08:00+07:00")
+    assert "3 e-mails sent" in capsys.readouterr().out
+    assert len(mail.outbox) == 3
+
+
+def test_send_reminders_rejects_a_bad_now():
+    with pytest.raises(CommandError, match="not an ISO date"):
+        call_command("send_reminders", "--now", "03/07/2026")
