@@ -1,0 +1,137 @@
+"""End to end: the reminder path through a real Redis broker and a real Celery worker process.
+
+Locally this is skipped when Redis is not reachable; in CI (CI=true) an unreachable Redis fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from dtiplan.celery import app
+from notifications.models import Notification
+from notifications.tasks import send_reminders
+from plans.models import Assignment
+from tests.factories import AssignmentFactory, FocalPointFactory, TaskFactory, UnitFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not reachable at {url}: {exc}")
+        pytest.skip(f"Redis is not reachable at {url}")
+    client.flushdb()
+    return url
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    auth = f"{user}:{db['PASSWORD']}" if db.get("PASSWORD") else user
+    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(redis_url: str, tmp_path: Path):
+    """A Celery worker with two processes, on the test database, writing mail to files."""
+    log = tmp_path / "worker.log"
+    mail_dir = tmp_path / "mail"
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": redis_url,
+        "EMAIL_HOST": "",
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
+        "SITE_URL": settings.SITE_URL,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "dtiplan", "worker",
+            "--pool=prefork", "--concurrency=2", "--loglevel=INFO", f"--logfile={log}",
+            "--hostname=test-worker@%h", "--without-gossip", "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: log.exists() and " ready." in log.read_text(), 60, log)
+        yield {"log": log, "mail": mail_dir, "broker": redis_url}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for(condition, seconds: float, log: Path) -> None:  # noqa: ANN001 - a callable
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    text = log.read_text() if log.exists() else "(no worker log)"
+    pytest.fail(f"timed out after {seconds}s; worker log:\n{text[-4000:]}")
+
+
+def delivered_to(mail_dir: Path) -> Counter[str]:
+    """Recipients of every message the worker wrote (the file backend appends each message)."""
+    counts: Counter[str] = Counter()
+    for path in mail_dir.glob("*.log"):
+        counts.update(re.findall(r"^To: (.+)$", path.read_text(), flags=re.MULTILINE))
+    return counts
+
+
+def test_two_sweeps_at_once_on_a_real_worker_send_each_reminder_once(worker):
+    lead = UnitFactory(name="Sở Nội vụ")
+    monitor = UnitFactory(name="Sở Khoa học và Công nghệ")
+    people = [FocalPointFactory(unit=lead).user.email for _ in range(3)]
+    people += [FocalPointFactory(unit=monitor).user.email for _ in range(2)]
+    for number in range(20):
+        task = TaskFactory(lead_unit=lead, deadline=dt.date(2026, 6, 1), title=f"Nhiệm vụ {number}")
+        AssignmentFactory(task=task, unit=monitor, role=Assignment.Role.MONITORING)
+
+    now = "2026-07-01T08:00:00+07:00"
+    with app.connection_for_write(worker["broker"]) as broker:
+        # What a schedule firing twice, or two beats, would do.
+        send_reminders.apply_async(kwargs={"now": now}, connection=broker)
+        send_reminders.apply_async(kwargs={"now": now}, connection=broker)
+
+    log = worker["log"]
+    wait_for(lambda: log.read_text().count("succeeded in") >= 2, 90, log)
+
+    counts = delivered_to(worker["mail"])
+    assert sorted(counts) == sorted(people)
+    assert set(counts.values()) == {1}, counts
+    assert Notification.objects.count() == 20 * 5
+    assert Notification.objects.filter(status=Notification.Status.SENT).count() == 100
