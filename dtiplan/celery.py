@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import celeryd_init, beat_init
+from celery.signals import beat_init, celeryd_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dtiplan.settings")
 

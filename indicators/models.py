@@ -31,7 +31,9 @@ class IndicatorSet(models.Model):
     )
     name = models.CharField(_("name"), max_length=255)
     decision = models.CharField(
-        _("decision"), max_length=100, help_text=_("The decision that issued it, e.g. 922/QĐ-BTTTT.")
+        _("decision"),
+        max_length=100,
+        help_text=_("The decision that issued it, e.g. 922/QĐ-BTTTT."),
     )
     decision_date = models.DateField(_("decision date"), null=True, blank=True)
     first_year = models.PositiveSmallIntegerField(
@@ -114,6 +116,10 @@ class Indicator(models.Model):
     def __str__(self) -> str:
         return f"{self.code}. {self.name_vi}"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.sort_key = natural_sort_key(self.code)
+        super().save(*args, **kwargs)
+
     @property
     def is_main(self) -> bool:
         return self.parent_id is None
@@ -133,10 +139,6 @@ class Indicator(models.Model):
                 raise ValidationError(
                     {"parent": _("The main indicator belongs to another indicator set.")}
                 )
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.sort_key = natural_sort_key(self.code)
-        super().save(*args, **kwargs)
 
 
 def natural_sort_key(code: str) -> str:

@@ -15,6 +15,7 @@ from indicators.models import Indicator
 from indicators.spreadsheets import SafeImportMixin
 from plans.models import Assignment, Plan, ProgressUpdate, Task, Unit, UnitMembership, User
 from plans.resources import PlanResource, TaskResource, UnitResource
+from plans.services import progress_report
 
 
 @admin.register(User)
@@ -99,12 +100,6 @@ class ProgressInline(admin.TabularInline):
         return False
 
 
-class TaskAdminForm(forms.ModelForm):
-    class Meta:
-        model = Task
-        fields = "__all__"
-
-
 class OverdueFilter(admin.SimpleListFilter):
     title = _("overdue")
     parameter_name = "overdue"
@@ -153,7 +148,6 @@ class UnitFilter(admin.SimpleListFilter):
 @admin.register(Task)
 class TaskAdmin(SafeImportMixin, ImportExportModelAdmin):
     resource_classes = [TaskResource]
-    form = TaskAdminForm
     list_display = [
         "title",
         "indicator",
@@ -185,5 +179,19 @@ class ProgressUpdateAdmin(admin.ModelAdmin):
     list_display = ["task", "unit", "author", "created_at", "percent"]
     list_filter = ["unit"]
     list_select_related = ["task", "unit", "author"]
-    autocomplete_fields = ["task", "unit", "author"]
+    autocomplete_fields = ["task", "unit"]
+    fields = ["task", "unit", "percent", "note"]
     date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A report is a record of what a unit said: it is not edited afterwards.
+        return self.fields if obj else []
+
+    def save_model(
+        self, request: HttpRequest, obj: ProgressUpdate, form: Any, change: bool
+    ) -> None:
+        if change:
+            return
+        progress_report(
+            task=obj.task, unit=obj.unit, author=request.user, percent=obj.percent, note=obj.note
+        )

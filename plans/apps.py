@@ -11,5 +11,6 @@ class PlansConfig(AppConfig):
 
         from plans.roles import ensure_groups
 
-        # Permissions exist only after every app has migrated, so groups are synced here.
-        post_migrate.connect(ensure_groups, sender=self)
+        # Permissions are created app by app after migrate, and auth's handler is connected
+        # after ours; syncing (idempotently) after every app's signal sees them all by the end.
+        post_migrate.connect(ensure_groups, dispatch_uid="plans.ensure_groups")

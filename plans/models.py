@@ -106,9 +106,7 @@ class UnitMembership(models.Model):
         verbose_name = _("unit member")
         verbose_name_plural = _("unit members")
         constraints = [
-            models.UniqueConstraint(
-                fields=["unit", "user", "role"], name="membership_unique_role"
-            ),
+            models.UniqueConstraint(fields=["unit", "user", "role"], name="membership_unique_role"),
         ]
 
     def __str__(self) -> str:
@@ -304,7 +302,9 @@ class ProgressUpdate(models.Model):
         verbose_name=_("author"),
     )
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
-    percent = models.PositiveSmallIntegerField(_("percent done"), validators=[MaxValueValidator(100)])
+    percent = models.PositiveSmallIntegerField(
+        _("percent done"), validators=[MaxValueValidator(100)]
+    )
     note = models.TextField(_("note"), blank=True)
 
     class Meta:
@@ -324,7 +324,9 @@ class ProgressUpdate(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.task_id and self.unit_id and not Task.objects.filter(pk=self.task_id).for_unit(
-            self.unit_id
-        ).exists():
+        if (
+            self.task_id
+            and self.unit_id
+            and not Task.objects.filter(pk=self.task_id).for_unit(self.unit_id).exists()
+        ):
             raise ValidationError({"unit": _("This unit holds no role on the task.")})

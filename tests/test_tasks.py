@@ -1,0 +1,227 @@
+"""The plan's invariants hold at every door: the database, and the admin a coordinator uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from plans import roles
+from plans.models import Assignment, ProgressUpdate, Task
+from tests.factories import (
+    AssignmentFactory,
+    ComponentIndicatorFactory,
+    PlanFactory,
+    TaskFactory,
+    UnitFactory,
+    UserFactory,
+    main_indicator,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def coordinator(client):
+    user = UserFactory(username="dti@skhcn.example", is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.COORDINATOR))
+    client.force_login(user)
+    return user
+
+
+def task_form(plan, indicator, lead, **overrides) -> dict:
+    data = {
+        "plan": plan.pk,
+        "indicator": indicator.pk,
+        "title": "Triển khai nền tảng họp trực tuyến",
+        "description": "",
+        "expected_output": "Báo cáo kết quả triển khai",
+        "lead_unit": lead.pk if lead else "",
+        "start_date": "01/03/2026",
+        "deadline": "30/06/2026",
+        "status": Task.Status.NEW,
+        "percent_done": "0",
+        "assignments-TOTAL_FORMS": "0",
+        "assignments-INITIAL_FORMS": "0",
+        "progress_updates-TOTAL_FORMS": "0",
+        "progress_updates-INITIAL_FORMS": "0",
+    }
+    data.update(overrides)
+    return data
+
+
+def with_assignments(data: dict, rows: list[tuple[int, str]]) -> dict:
+    data["assignments-TOTAL_FORMS"] = str(len(rows))
+    for number, (unit_id, role) in enumerate(rows):
+        data[f"assignments-{number}-unit"] = unit_id
+        data[f"assignments-{number}-role"] = role
+    return data
+
+
+def test_coordinator_creates_a_task_with_all_its_units_in_the_admin(client, coordinator):
+    plan, component = PlanFactory(), ComponentIndicatorFactory(code="7.3")
+    lead, helper, monitor = UnitFactory(), UnitFactory(), UnitFactory()
+    data = with_assignments(
+        task_form(plan, component, lead),
+        [
+            (lead.pk, Assignment.Role.IMPLEMENTING),
+            (helper.pk, Assignment.Role.COORDINATING),
+            (monitor.pk, Assignment.Role.MONITORING),
+        ],
+    )
+    response = client.post("/admin/plans/task/add/", data)
+    assert response.status_code == 302, response.context["adminform"].errors
+    task = Task.objects.get()
+    assert task.lead_unit == lead
+    assert task.deadline == dt.date(2026, 6, 30)
+    assert sorted(task.assignments.values_list("unit_id", "role")) == sorted(
+        [
+            (lead.pk, "implementing"),
+            (helper.pk, "coordinating"),
+            (monitor.pk, "monitoring"),
+        ]
+    )
+
+
+def test_admin_refuses_a_task_without_a_lead(client, coordinator):
+    response = client.post(
+        "/admin/plans/task/add/", task_form(PlanFactory(), main_indicator(), None)
+    )
+    assert response.status_code == 200
+    assert "lead_unit" in response.context["adminform"].form.errors
+    assert Task.objects.count() == 0
+
+
+def test_admin_refuses_a_deadline_before_the_start(client, coordinator):
+    data = task_form(PlanFactory(), main_indicator(), UnitFactory(), deadline="28/02/2026")
+    response = client.post("/admin/plans/task/add/", data)
+    assert response.status_code == 200
+    assert "The deadline cannot be before the start date." in str(
+        response.context["adminform"].form.errors
+    ) or "Thời hạn không được trước ngày bắt đầu." in str(response.context["adminform"].form.errors)
+    assert Task.objects.count() == 0
+
+
+def test_admin_refuses_percent_above_100(client, coordinator):
+    data = task_form(PlanFactory(), main_indicator(), UnitFactory(), percent_done="101")
+    response = client.post("/admin/plans/task/add/", data)
+    assert "percent_done" in response.context["adminform"].form.errors
+    assert Task.objects.count() == 0
+
+
+def test_admin_refuses_the_lead_as_a_coordinating_unit_and_saves_nothing(client, coordinator):
+    lead = UnitFactory()
+    data = with_assignments(
+        task_form(PlanFactory(), main_indicator(), lead),
+        [(lead.pk, Assignment.Role.COORDINATING)],
+    )
+    response = client.post("/admin/plans/task/add/", data)
+    assert response.status_code == 200
+    assert Task.objects.count() == 0
+    assert Assignment.objects.count() == 0
+
+
+def test_database_refuses_a_deadline_before_the_start():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TaskFactory(start_date=dt.date(2026, 5, 1), deadline=dt.date(2026, 4, 30))
+
+
+@pytest.mark.parametrize("percent", [-1, 101])
+def test_database_refuses_percent_outside_0_to_100(percent):
+    task = TaskFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Task.objects.filter(pk=task.pk).update(percent_done=percent)
+
+
+def test_database_refuses_a_task_without_a_lead():
+    task = TaskFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Task.objects.filter(pk=task.pk).update(lead_unit=None)
+
+
+def test_database_refuses_a_second_lead_as_an_assignment():
+    """The lead is the task's one lead_unit; no other door can add a second one."""
+    task = TaskFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Assignment.objects.create(task=task, unit=UnitFactory(), role="lead")
+
+
+def test_database_refuses_the_same_role_twice_for_a_unit():
+    assignment = AssignmentFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Assignment.objects.create(task=assignment.task, unit=assignment.unit, role=assignment.role)
+
+
+def test_progress_report_in_admin_moves_the_task_forward(client, coordinator):
+    task = TaskFactory()
+    response = client.post(
+        "/admin/plans/progressupdate/add/",
+        {"task": task.pk, "unit": task.lead_unit.pk, "percent": "40", "note": "Đã khảo sát"},
+    )
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert (task.percent_done, task.status) == (40, Task.Status.IN_PROGRESS)
+    assert ProgressUpdate.objects.get().author == coordinator
+
+
+def test_progress_report_from_a_unit_without_a_role_is_refused(client, coordinator):
+    task = TaskFactory()
+    response = client.post(
+        "/admin/plans/progressupdate/add/",
+        {"task": task.pk, "unit": UnitFactory().pk, "percent": "40"},
+    )
+    assert response.status_code == 200
+    assert ProgressUpdate.objects.count() == 0
+
+
+def test_task_list_filters_overdue_by_unit_and_main_indicator(client, coordinator):
+    today = timezone.localdate()
+    lead = UnitFactory()
+    TaskFactory(lead_unit=lead, deadline=today - dt.timedelta(days=2), title="Trễ hạn")
+    TaskFactory(lead_unit=lead, deadline=today, title="Đến hạn hôm nay")
+    other = TaskFactory(
+        indicator=main_indicator("3"), title="Hạ tầng", deadline=today + dt.timedelta(days=30)
+    )
+    AssignmentFactory(task=other, unit=lead, role=Assignment.Role.COORDINATING)
+
+    def titles(query: str) -> set[str]:
+        response = client.get(f"/admin/plans/task/?{query}")
+        return {task.title for task in response.context["cl"].result_list}
+
+    assert titles("overdue=yes") == {"Trễ hạn"}
+    assert titles(f"unit={lead.pk}") == {"Trễ hạn", "Đến hạn hôm nay", "Hạ tầng"}
+    assert titles(f"main_indicator={main_indicator('3').pk}") == {"Hạ tầng"}
+    assert titles(f"main_indicator={main_indicator('7').pk}") == {"Trễ hạn", "Đến hạn hôm nay"}
+
+
+def test_task_list_costs_the_same_queries_for_5_and_50_tasks(
+    client, coordinator, django_assert_max_num_queries
+):
+    """Expected: session, user, groups/permissions, count, page of tasks with plan, indicator,
+    parent and lead unit joined, and the filters' choices (plans, units, main indicators)."""
+    for count in (5, 50):
+        TaskFactory.create_batch(count - Task.objects.count())
+        with django_assert_max_num_queries(14):
+            response = client.get("/admin/plans/task/")
+        assert response.status_code == 200
+        assert len(response.context["cl"].result_list) == count
+
+
+def test_steering_committee_can_read_the_plan_but_not_change_it(client):
+    member = UserFactory(username="bcd@tinh.example", is_staff=True)
+    member.groups.add(Group.objects.get(name=roles.STEERING_COMMITTEE))
+    client.force_login(member)
+    task = TaskFactory()
+    assert client.get("/admin/plans/task/").status_code == 200
+    page = client.get(f"/admin/plans/task/{task.pk}/change/")
+    assert page.status_code == 200 and not page.context["has_change_permission"]
+    response = client.post(
+        f"/admin/plans/task/{task.pk}/change/",
+        task_form(task.plan, task.indicator, task.lead_unit, title="Đổi tên"),
+    )
+    assert response.status_code == 403
+    task.refresh_from_db()
+    assert task.title != "Đổi tên"
