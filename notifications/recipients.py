@@ -43,7 +43,9 @@ def unit_recipients(units: list[Unit], default_language: str) -> dict[int, list[
     for membership in memberships:
         user = membership.user
         if not user.email:
-            logger.warning("Focal point %s of %s has no e-mail address: skipped", user, membership.unit)
+            logger.warning(
+                "Focal point %s of %s has no e-mail address: skipped", user, membership.unit
+            )
             continue
         focal[membership.unit_id].append(
             Recipient(user.email.lower(), user, membership.unit, user.language)

@@ -91,9 +91,9 @@ def _existing_keys(due: list[DueReminder]) -> set[tuple[int, str, int, dt.date, 
     return set(rows)
 
 
-def notifications_create_due(*, now: dt.datetime, report: SweepReport | None = None) -> list[
-    DueReminder
-]:
+def notifications_create_due(
+    *, now: dt.datetime, report: SweepReport | None = None
+) -> list[DueReminder]:
     """Record the due reminders that have no row yet. A concurrent sweep inserting the same
     keys is harmless: the unique constraint keeps one row and the other insert is ignored."""
     report = report or SweepReport()
@@ -133,7 +133,9 @@ def _retry_at(now: dt.datetime, attempts: int) -> dt.datetime:
     return now + min(RETRY_FIRST * (2 ** max(attempts - 1, 0)), RETRY_MAX)
 
 
-def _message(recipient_email: str, rows: list[Notification], now: dt.datetime) -> EmailMultiAlternatives:
+def _message(
+    recipient_email: str, rows: list[Notification], now: dt.datetime
+) -> EmailMultiAlternatives:
     first = rows[0]
     language = first.recipient.language if first.recipient else settings.LANGUAGE_CODE
     items = sorted(
@@ -249,7 +251,9 @@ def _mark_failed(
 ) -> None:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     attempts = max(row.attempts for row in group) + 1
-    logger.warning("Sending to %s failed (attempt %d): %s", group[0].recipient_email, attempts, error)
+    logger.warning(
+        "Sending to %s failed (attempt %d): %s", group[0].recipient_email, attempts, error
+    )
     Notification.objects.filter(pk__in=[row.pk for row in group]).update(
         status=Notification.Status.FAILED,
         attempts=F("attempts") + 1,

@@ -73,9 +73,19 @@ def worker(redis_url: str, tmp_path: Path):
     }
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "dtiplan", "worker",
-            "--pool=prefork", "--concurrency=2", "--loglevel=INFO", f"--logfile={log}",
-            "--hostname=test-worker@%h", "--without-gossip", "--without-mingle",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "dtiplan",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=2",
+            "--loglevel=INFO",
+            f"--logfile={log}",
+            "--hostname=test-worker@%h",
+            "--without-gossip",
+            "--without-mingle",
         ],
         cwd=ROOT,
         env=env,
@@ -94,7 +104,7 @@ def worker(redis_url: str, tmp_path: Path):
             process.wait()
 
 
-def wait_for(condition, seconds: float, log: Path) -> None:  # noqa: ANN001 - a callable
+def wait_for(condition, seconds: float, log: Path) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():

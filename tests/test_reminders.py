@@ -186,7 +186,7 @@ class Inbox(Message):
         super().__init__()
         self.messages: list = []
 
-    def handle_message(self, message) -> None:  # noqa: ANN001 - email.message.Message
+    def handle_message(self, message) -> None:
         self.messages.append(message)
 
 

@@ -68,12 +68,16 @@ class Command(BaseCommand):
 
     def _preview(self, now: dt.datetime) -> None:
         due = reminders_due(now=now)
-        keys = set(
-            Notification.objects.filter(
-                task__in={d.task.pk for d in due},
-                status__in=[Notification.Status.SENT, Notification.Status.SKIPPED],
-            ).values_list("task_id", "rule", "step", "deadline", "recipient_email")
-        ) if due else set()
+        keys = (
+            set(
+                Notification.objects.filter(
+                    task__in={d.task.pk for d in due},
+                    status__in=[Notification.Status.SENT, Notification.Status.SKIPPED],
+                ).values_list("task_id", "rule", "step", "deadline", "recipient_email")
+            )
+            if due
+            else set()
+        )
         by_email: dict[str, list[str]] = defaultdict(list)
         already = 0
         for reminder in due:
@@ -86,7 +90,9 @@ class Command(BaseCommand):
                 f"{task.deadline:%d/%m/%Y}, {task.days_overdue(now)} days overdue, "
                 f"lead: {task.lead_unit.name}"
             )
-        self.stdout.write(f"Dry run at {timezone.localtime(now):%d/%m/%Y %H:%M}: nothing is recorded or sent.")
+        self.stdout.write(
+            f"Dry run at {timezone.localtime(now):%d/%m/%Y %H:%M}: nothing is recorded or sent."
+        )
         for email in sorted(by_email):
             self.stdout.write(f"{email}: {len(by_email[email])} overdue task(s)")
             for line in by_email[email]:
