@@ -1,0 +1,379 @@
+"""``manage.py load_demo``: a small demo province for a first look (``make run``).
+
+It loads units with focal points, this year's plan and five tasks on main indicators of the
+DTI 2022 set (one overdue, one due soon, one completed), and creates the demo coordinator
+account. It is idempotent: the demo data is loaded only into a database without units or plans,
+so a second run, or a run after someone has started real work, changes nothing; the coordinator
+is created once and its generated password is printed only then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from indicators.models import Indicator
+from plans.models import (
+    Assignment,
+    Plan,
+    ProgressUpdate,
+    Task,
+    Unit,
+    UnitMembership,
+    User,
+)
+from plans.roles import COORDINATOR, FOCAL_POINT, ensure_groups
+
+COORDINATOR_USERNAME = "coordinator"
+INDICATOR_SET = "DTI2022"
+PROVINCE = "Lạng Sơn"
+# A reserved top-level domain (RFC 2606): no demo e-mail can reach a real mailbox.
+DOMAIN = "tinh.example"
+
+
+@dataclass(frozen=True)
+class Person:
+    last_name: str
+    first_name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class DemoUnit:
+    key: str
+    name: str
+    short_name: str
+    kind: Unit.Kind
+    focal_points: tuple[Person, ...]
+
+    @property
+    def email(self) -> str:
+        return f"{self.key}@{DOMAIN}"
+
+
+@dataclass(frozen=True)
+class DemoTask:
+    indicator_code: str  # a main indicator of the DTI 2022 set (components are user data)
+    title: str
+    expected_output: str
+    lead: str
+    implementing: tuple[str, ...]
+    coordinating: tuple[str, ...]
+    monitoring: str
+    deadline_in_days: int  # from the day the demo is loaded; negative means past
+    status: Task.Status
+    percent_done: int
+    progress_note: str = ""
+
+
+# The coordinating department comes first: it monitors most indicators. Its name is demo data
+# only; nothing else in the code knows which unit coordinates.
+UNITS = (
+    DemoUnit(
+        "skhcn",
+        "Sở Khoa học và Công nghệ",
+        "Sở KH&CN",
+        Unit.Kind.DEPARTMENT,
+        (Person("Phạm", "Minh Đức", f"pham.minh.duc@skhcn.{DOMAIN}"),),
+    ),
+    DemoUnit(
+        "vpubnd",
+        "Văn phòng UBND tỉnh",
+        "VP UBND",
+        Unit.Kind.DEPARTMENT,
+        (
+            Person("Nguyễn", "Thị Lan", f"nguyen.thi.lan@vpubnd.{DOMAIN}"),
+            Person("Lê", "Quang Huy", f"le.quang.huy@vpubnd.{DOMAIN}"),
+        ),
+    ),
+    DemoUnit(
+        "snv",
+        "Sở Nội vụ",
+        "SNV",
+        Unit.Kind.DEPARTMENT,
+        (Person("Hoàng", "Văn Nam", f"hoang.van.nam@snv.{DOMAIN}"),),
+    ),
+    DemoUnit(
+        "stc",
+        "Sở Tài chính",
+        "STC",
+        Unit.Kind.DEPARTMENT,
+        (Person("Vũ", "Thị Hồng", f"vu.thi.hong@stc.{DOMAIN}"),),
+    ),
+    DemoUnit(
+        "cat",
+        "Công an tỉnh",
+        "CA tỉnh",
+        Unit.Kind.AGENCY,
+        (Person("Đặng", "Tuấn Anh", f"dang.tuan.anh@cat.{DOMAIN}"),),
+    ),
+    DemoUnit(
+        "lvt",
+        "UBND phường Lương Văn Tri",
+        "P. Lương Văn Tri",
+        Unit.Kind.LOCAL,
+        (Person("Bùi", "Thanh Tâm", f"bui.thanh.tam@lvt.{DOMAIN}"),),
+    ),
+    DemoUnit(
+        "buudien",
+        f"Bưu điện tỉnh {PROVINCE}",
+        "Bưu điện tỉnh",
+        Unit.Kind.AGENCY,
+        (Person("Đỗ", "Thu Trang", f"do.thu.trang@buudien.{DOMAIN}"),),
+    ),
+    # No focal point yet: its reminders go to the unit's shared mailbox.
+    DemoUnit("viettel", f"Viettel {PROVINCE}", "Viettel", Unit.Kind.ENTERPRISE, ()),
+)
+
+TASKS = (
+    DemoTask(
+        "2",
+        "Ban hành Kế hoạch chuyển đổi số của tỉnh năm {year}",
+        "Kế hoạch được UBND tỉnh ban hành, giao chỉ tiêu cho từng sở, ngành, địa phương.",
+        lead="skhcn",
+        implementing=("skhcn",),
+        coordinating=("vpubnd", "stc"),
+        monitoring="skhcn",
+        deadline_in_days=-20,
+        status=Task.Status.COMPLETED,
+        percent_done=100,
+        progress_note="Kế hoạch đã được UBND tỉnh ký ban hành; gửi kèm văn bản.",
+    ),
+    DemoTask(
+        "7",
+        "Nâng tỷ lệ hồ sơ thủ tục hành chính được xử lý trực tuyến toàn trình",
+        "Tối thiểu 60% hồ sơ của các thủ tục đủ điều kiện được tiếp nhận và giải quyết "
+        "trực tuyến toàn trình trên Cổng dịch vụ công của tỉnh.",
+        lead="vpubnd",
+        implementing=("vpubnd", "lvt"),
+        coordinating=("skhcn", "buudien"),
+        monitoring="skhcn",
+        deadline_in_days=-10,
+        status=Task.Status.IN_PROGRESS,
+        percent_done=40,
+        progress_note="Đã rà soát danh mục thủ tục; tỷ lệ toàn trình hiện đạt 38%.",
+    ),
+    DemoTask(
+        "5",
+        "Triển khai giám sát an toàn thông tin theo mô hình 4 lớp cho hệ thống dùng chung",
+        "Các hệ thống thông tin dùng chung của tỉnh được giám sát, có báo cáo định kỳ hằng tháng.",
+        lead="cat",
+        implementing=("cat",),
+        coordinating=("skhcn", "viettel"),
+        monitoring="skhcn",
+        deadline_in_days=5,
+        status=Task.Status.IN_PROGRESS,
+        percent_done=70,
+    ),
+    DemoTask(
+        "4",
+        "Bồi dưỡng kỹ năng số cho cán bộ, công chức, viên chức",
+        "Ít nhất 80% cán bộ, công chức, viên chức hoàn thành khóa bồi dưỡng kỹ năng số cơ bản.",
+        lead="snv",
+        implementing=("snv",),
+        coordinating=("skhcn", "lvt"),
+        monitoring="skhcn",
+        deadline_in_days=60,
+        status=Task.Status.NEW,
+        percent_done=0,
+    ),
+    DemoTask(
+        "3",
+        "Phủ sóng di động băng rộng 4G/5G đến các thôn, bản chưa có sóng",
+        "Không còn thôn, bản chưa có sóng di động băng rộng.",
+        lead="viettel",
+        implementing=("viettel",),
+        coordinating=("lvt", "skhcn"),
+        monitoring="skhcn",
+        deadline_in_days=120,
+        status=Task.Status.NEW,
+        percent_done=0,
+    ),
+)
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(f"--today {value!r} is not a date in YYYY-MM-DD form.") from exc
+
+
+def _manage_py() -> str:
+    """How the operator runs manage.py here: through the project's virtualenv if we run in it."""
+    venv = Path(settings.BASE_DIR) / ".venv"
+    return ".venv/bin/python manage.py" if Path(sys.prefix) == venv else "python manage.py"
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a small demo province (units, focal points, a plan, tasks) into an empty database "
+        "and create the demo coordinator account. Safe to run again: it changes nothing then."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--today",
+            type=_date,
+            help="Date the demo deadlines count from (YYYY-MM-DD); default: today in TIME_ZONE.",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even with DEBUG=false (a staging site, never a real province's database).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "load_demo adds demo units, people and an account with a known role; it runs "
+                "only with DEBUG=true (development). Use --force for a staging site."
+            )
+        today: dt.date = options["today"] or timezone.localdate()
+        with transaction.atomic():
+            # Groups are normally synced after migrate; a flushed test database has none.
+            ensure_groups()
+            coordinator, password = self._coordinator()
+            if Unit.objects.exists() or Plan.objects.exists():
+                self.stdout.write(
+                    "Demo data: not loaded, the database already holds units or plans "
+                    "(the demo is loaded only into an empty database)."
+                )
+            else:
+                self._load(today, coordinator)
+        self._report_coordinator(password)
+
+    def _coordinator(self) -> tuple[User, str | None]:
+        """The demo coordinator and, only when it was just created, its generated password."""
+        existing = User.objects.filter(username=COORDINATOR_USERNAME).first()
+        if existing is not None:
+            return existing, None
+        password = secrets.token_urlsafe(12)
+        user = User.objects.create_user(
+            username=COORDINATOR_USERNAME,
+            email=f"dti.skhcn@{DOMAIN}",
+            password=password,
+            first_name="Thu Hà",
+            last_name="Trần",
+            is_staff=True,
+            language=User.Language.VI,
+        )
+        user.groups.add(Group.objects.get(name=COORDINATOR))
+        return user, password
+
+    def _report_coordinator(self, password: str | None) -> None:
+        reset = f"{_manage_py()} changepassword {COORDINATOR_USERNAME}"
+        if password is None:
+            self.stdout.write(
+                f"Demo coordinator: the account '{COORDINATOR_USERNAME}' exists; its password "
+                f"was printed when it was created. To set a new one: {reset}"
+            )
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                "\nDemo coordinator created. Sign in at "
+                f"{settings.SITE_URL}/admin/ with\n"
+                f"    username: {COORDINATOR_USERNAME}\n"
+                f"    password: {password}\n"
+                f"This password is shown only this once. To set a new one: {reset}\n"
+            )
+        )
+
+    def _load(self, today: dt.date, coordinator: User) -> None:
+        indicators = {
+            i.code: i
+            for i in Indicator.objects.main().filter(
+                indicator_set__code=INDICATOR_SET,
+                code__in={t.indicator_code for t in TASKS},
+            )
+        }
+        missing = {t.indicator_code for t in TASKS} - indicators.keys()
+        if missing:
+            raise CommandError(
+                f"The {INDICATOR_SET} main indicators {sorted(missing)} are missing; "
+                "run `manage.py migrate` first."
+            )
+
+        focal_group = Group.objects.get(name=FOCAL_POINT)
+        units: dict[str, Unit] = {}
+        for demo in UNITS:
+            unit = Unit.objects.create(
+                name=demo.name, short_name=demo.short_name, kind=demo.kind, email=demo.email
+            )
+            units[demo.key] = unit
+            for person in demo.focal_points:
+                # No password: a focal point activates the account through a password reset,
+                # as one created by a unit import would.
+                user = User.objects.create_user(
+                    username=person.email,
+                    email=person.email,
+                    first_name=person.first_name,
+                    last_name=person.last_name,
+                )
+                user.groups.add(focal_group)
+                UnitMembership.objects.create(unit=unit, user=user)
+        # The coordinator works in the coordinating department and gets its reminders.
+        UnitMembership.objects.create(unit=units[UNITS[0].key], user=coordinator)
+
+        plan = Plan.objects.create(
+            title=f"Kế hoạch nâng cao Chỉ số chuyển đổi số (DTI) tỉnh {PROVINCE} năm {today.year}",
+            year=today.year,
+            decision=f"45/KH-UBND ngày 15/01/{today.year}",
+            status=Plan.Status.ACTIVE,
+        )
+        first_focal_point: dict[int, User] = {}
+        for membership in UnitMembership.objects.select_related("user").order_by("pk"):
+            first_focal_point.setdefault(membership.unit_id, membership.user)
+        overdue = 0
+        for demo in TASKS:
+            deadline = today + dt.timedelta(days=demo.deadline_in_days)
+            task = Task.objects.create(
+                plan=plan,
+                indicator=indicators[demo.indicator_code],
+                title=demo.title.format(year=today.year),
+                expected_output=demo.expected_output,
+                lead_unit=units[demo.lead],
+                start_date=min(deadline, today) - dt.timedelta(days=45),
+                deadline=deadline,
+                status=demo.status,
+                percent_done=demo.percent_done,
+            )
+            roles = (
+                [(key, Assignment.Role.IMPLEMENTING) for key in demo.implementing]
+                + [(key, Assignment.Role.COORDINATING) for key in demo.coordinating]
+                + [(demo.monitoring, Assignment.Role.MONITORING)]
+            )
+            Assignment.objects.bulk_create(
+                Assignment(task=task, unit=units[key], role=role) for key, role in roles
+            )
+            if demo.progress_note:
+                lead = units[demo.lead]
+                reported = dt.datetime.combine(
+                    min(deadline, today) - dt.timedelta(days=3), dt.time(9, 30)
+                )
+                ProgressUpdate.objects.create(
+                    task=task,
+                    unit=lead,
+                    author=first_focal_point.get(lead.pk),
+                    created_at=timezone.make_aware(reported),
+                    percent=demo.percent_done,
+                    note=demo.progress_note,
+                )
+            if task.status in Task.OPEN_STATUSES and deadline < today:
+                overdue += 1
+
+        people = sum(len(u.focal_points) for u in UNITS)
+        self.stdout.write(
+            f"Demo data: loaded {len(UNITS)} units, {people} focal points, 1 plan for "
+            f"{today.year}, {len(TASKS)} tasks ({overdue} overdue on {today:%d/%m/%Y})."
+        )

@@ -1,0 +1,102 @@
+"""Settings come from the environment and fail loudly: each case starts a real ``manage.py``.
+
+A subprocess, because settings are read once per process; its environment holds only what a
+case sets (plus PATH), so a developer's or CI's own variables cannot make a case pass.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),  # 67 characters, as an operator would generate
+    "ALLOWED_HOSTS": "dti.example.vn",
+}
+
+
+def manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k in {"PATH", "LANG", "LC_ALL", "TMPDIR"}}
+    # Anything a case makes (a development key, an SQLite file) goes to its own directory.
+    clean.update(HOME=str(tmp_path), DTIPLAN_VAR_DIR=str(tmp_path / "var"), **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The last line of stderr: the exception a misconfigured start-up ends with."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def test_production_settings_pass_the_deployment_checks_with_nothing_to_report(
+    tmp_path: Path,
+) -> None:
+    result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_without_secret_key_refuses_to_start_naming_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    result = manage(tmp_path, "check", **env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in error_line(result)
+    assert "SECRET_KEY" in error_line(result)
+    assert not (tmp_path / "var" / "secret_key").exists(), "production must not invent a key"
+
+
+def test_production_without_allowed_hosts_refuses_to_start_naming_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "ALLOWED_HOSTS"}
+    result = manage(tmp_path, "check", **env)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in error_line(result)
+
+
+@pytest.mark.parametrize("value", ["maybe", "ture", "2"])
+def test_debug_that_is_not_a_boolean_refuses_to_start_naming_it(
+    tmp_path: Path, value: str
+) -> None:
+    result = manage(tmp_path, "check", **{**PRODUCTION, "DEBUG": value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in error_line(result)
+    assert "DEBUG" in error_line(result)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("EMAIL_PORT", "abc"), ("EMAIL_TIMEOUT", "30s"), ("DATABASE_CONN_MAX_AGE", "-1")],
+)
+def test_an_integer_setting_with_a_bad_value_refuses_to_start_naming_it(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    result = manage(tmp_path, "check", **{**PRODUCTION, name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in error_line(result)
+    assert name in error_line(result)
+
+
+def test_development_needs_no_environment_and_keeps_its_generated_key(tmp_path: Path) -> None:
+    first = manage(tmp_path, "check", DEBUG="true")
+    assert first.returncode == 0, first.stderr
+    key_file = tmp_path / "var" / "secret_key"
+    key = key_file.read_text()
+    assert len(key) >= 50
+    assert key_file.stat().st_mode & 0o077 == 0, "the key file is readable by its owner only"
+    second = manage(tmp_path, "check", DEBUG="true")
+    assert second.returncode == 0, second.stderr
+    assert key_file.read_text() == key, "sessions must survive a restart"
