@@ -67,7 +67,7 @@ def worker(redis_url: str, tmp_path: Path):
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": redis_url,
         "EMAIL_HOST": "",
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_BACKEND": "dtiplan.mail.FilePerMessageBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
         "SITE_URL": settings.SITE_URL,
     }
@@ -117,7 +117,7 @@ def wait_for(condition, seconds: float, log: Path) -> None:
 def delivered_to(mail_dir: Path) -> Counter[str]:
     """Recipients of every message the worker wrote (the file backend appends each message)."""
     counts: Counter[str] = Counter()
-    for path in mail_dir.glob("*.log"):
+    for path in mail_dir.glob("*.eml"):
         counts.update(re.findall(r"^To: (.+)$", path.read_text(), flags=re.MULTILINE))
     return counts
 

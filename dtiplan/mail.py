@@ -1,0 +1,28 @@
+"""The development e-mail backend: each message in a file of its own under var/mail/.
+
+Django's file backend appends every message of a connection to one file; the sweep sends a
+batch of recipients per connection, so a newcomer would find several e-mails in one file.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from django.core.mail import EmailMessage
+from django.core.mail.backends.filebased import EmailBackend as FileBackend
+from django.utils import timezone
+
+
+class FilePerMessageBackend(FileBackend):
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        sent = 0
+        for message in email_messages:
+            if not message.recipients():
+                continue
+            stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+            path = Path(self.file_path) / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+            path.write_bytes(message.message().as_bytes())
+            sent += 1
+        return sent
