@@ -3,19 +3,80 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
 
 from indicators.models import Indicator
 from indicators.spreadsheets import SafeImportMixin
-from plans.models import Assignment, Plan, ProgressUpdate, Task, Unit, UnitMembership, User
+from plans.models import (
+    Acknowledgement,
+    Assignment,
+    Comment,
+    CompletionSubmission,
+    Decision,
+    Evidence,
+    ExtensionRequest,
+    Plan,
+    ProgressUpdate,
+    Task,
+    Unit,
+    UnitMembership,
+    User,
+)
 from plans.resources import PlanResource, TaskResource, UnitResource
-from plans.services import progress_report
+from plans.services import completion_verify, extension_decide, progress_report
+
+
+class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's pages, made safe: its history view falls back to the historical rows
+    when the object is outside ``get_queryset`` and its "revert" form saves on POST even when
+    the button is hidden. Here both answer 404 for rows the person cannot see, and the revert
+    form only shows: history is a record, changes go through the change form and services."""
+
+    def _require_visible(self, request: HttpRequest, object_id: str) -> None:
+        if request.user.has_perm("plans.view_all_tasks"):
+            return  # may see everything, including the history of a deleted row
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        self._require_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        version_id: str,
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        self._require_visible(request, object_id)
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class TaskScopedAdmin(admin.ModelAdmin):
+    """For rows that belong to a task: the admin shows only rows of tasks the person may see
+    (``Task.objects.visible_to``), so a focal point who reaches the admin sees no more there
+    than in the portal, and a change view of another unit's row answers 404."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.has_perm("plans.view_all_tasks"):
+            return queryset
+        return queryset.filter(task__in=Task.objects.visible_to(request.user).values("pk"))
 
 
 @admin.register(User)
@@ -45,7 +106,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(SafeImportMixin, ImportExportModelAdmin):
+class UnitAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
     resource_classes = [UnitResource]
     list_display = ["name", "short_name", "kind", "email", "parent", "is_active"]
     list_filter = ["kind", "is_active"]
@@ -79,6 +140,37 @@ class AssignmentFormSet(forms.BaseInlineFormSet):
                 )
 
 
+class TaskAdminForm(forms.ModelForm):
+    class Meta:
+        model = Task
+        fields = [
+            "plan",
+            "indicator",
+            "title",
+            "description",
+            "expected_output",
+            "lead_unit",
+            "start_date",
+            "deadline",
+            "status",
+            "percent_done",
+        ]
+
+    def clean_status(self) -> str:
+        """Completion is gated on evidence: "awaiting verification" and "completed" are reached
+        only through a completion submission and its verification, never by editing."""
+        status = self.cleaned_data["status"]
+        before = self.instance.status if self.instance.pk else None
+        gated = {Task.Status.SUBMITTED, Task.Status.COMPLETED}
+        if status in gated and status != before:
+            raise ValidationError(
+                _("A task becomes %(status)s only through a completion submission and its "
+                  "verification (see the task's completion submissions).")
+                % {"status": Task.Status(status).label}
+            )
+        return status
+
+
 class AssignmentInline(admin.TabularInline):
     model = Assignment
     formset = AssignmentFormSet
@@ -88,16 +180,79 @@ class AssignmentInline(admin.TabularInline):
     verbose_name_plural = _("implementing, coordinating and monitoring units")
 
 
-class ProgressInline(admin.TabularInline):
-    model = ProgressUpdate
+class RecordInline(admin.TabularInline):
+    """What units said and did on a task: shown on the task's page, never edited there."""
+
     extra = 0
-    fields = ["created_at", "unit", "author", "percent", "note"]
-    readonly_fields = fields
     can_delete = False
     show_change_link = True
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return list(self.fields or [])
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ProgressInline(RecordInline):
+    model = ProgressUpdate
+    fields = ["created_at", "unit", "author", "percent", "note", "delay_reason"]
+
+
+class ExtensionInline(RecordInline):
+    model = ExtensionRequest
+    fields = [
+        "requested_at",
+        "unit",
+        "previous_deadline",
+        "new_deadline",
+        "reason",
+        "status",
+        "decided_by",
+        "decision_note",
+    ]
+
+
+class CompletionInline(RecordInline):
+    model = CompletionSubmission
+    fields = [
+        "submitted_at",
+        "unit",
+        "document_number",
+        "document_date",
+        "summary",
+        "status",
+        "decided_by",
+        "decision_note",
+    ]
+
+
+def evidence_link(evidence: Evidence) -> str:
+    return format_html(
+        '<a href="{}" rel="noopener noreferrer">{}</a>', evidence.get_absolute_url(), evidence
+    )
+
+
+class EvidenceInline(RecordInline):
+    model = Evidence
+    fields = ["uploaded_at", "unit", "uploaded_by", "document"]
+    show_change_link = False
+
+    @admin.display(description=_("file or link"))
+    def document(self, obj: Evidence) -> str:
+        return evidence_link(obj)
+
+
+class AcknowledgementInline(RecordInline):
+    model = Acknowledgement
+    fields = ["unit", "by", "at"]
+    show_change_link = False
+
+
+class CommentInline(RecordInline):
+    model = Comment
+    fields = ["created_at", "unit", "author", "text"]
+    show_change_link = False
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -146,8 +301,9 @@ class UnitFilter(admin.SimpleListFilter):
 
 
 @admin.register(Task)
-class TaskAdmin(SafeImportMixin, ImportExportModelAdmin):
+class TaskAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
     resource_classes = [TaskResource]
+    form = TaskAdminForm
     list_display = [
         "title",
         "indicator",
@@ -161,26 +317,70 @@ class TaskAdmin(SafeImportMixin, ImportExportModelAdmin):
     search_fields = ["title", "indicator__code", "indicator__name_vi", "lead_unit__name"]
     autocomplete_fields = ["indicator", "lead_unit", "plan"]
     date_hierarchy = "deadline"
-    inlines = [AssignmentInline, ProgressInline]
-    readonly_fields = ["created_at", "updated_at"]
+    inlines = [
+        AssignmentInline,
+        AcknowledgementInline,
+        ProgressInline,
+        EvidenceInline,
+        ExtensionInline,
+        CompletionInline,
+        CommentInline,
+    ]
+    readonly_fields = ["original_deadline", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["plan", "indicator", "title", "description", "expected_output"]}),
-        (_("Responsibility and time"), {"fields": ["lead_unit", "start_date", "deadline"]}),
+        (
+            _("Responsibility and time"),
+            {"fields": ["lead_unit", "start_date", "deadline", "original_deadline"]},
+        ),
         (_("State"), {"fields": ["status", "percent_done", "created_at", "updated_at"]}),
     ]
     show_full_result_count = False
+    history_list_display = ["status", "deadline", "percent_done"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).with_list_columns()
+        # The same rule as the portal's: a focal point who reaches the admin sees their units'
+        # tasks only (another unit's change, history and export answer 404 or leave it out).
+        return Task.objects.visible_to(request.user).with_list_columns()
+
+    def get_inlines(self, request: HttpRequest, obj: Task | None) -> list:
+        # A new task has no records yet: only its units are entered with it.
+        return self.inlines if obj else [AssignmentInline]
+
+    def save_model(self, request: HttpRequest, obj: Task, form: Any, change: bool) -> None:
+        # A deadline moved by hand keeps the first one on record, as an approved extension does.
+        before = form.initial.get("deadline") if change else None
+        if before and obj.deadline != before and obj.original_deadline is None:
+            obj.original_deadline = before
+        super().save_model(request, obj, form, change)
+
+
+class ProgressUpdateForm(forms.ModelForm):
+    class Meta:
+        model = ProgressUpdate
+        fields = ["task", "unit", "percent", "note", "delay_reason"]
+
+    def clean(self) -> dict[str, Any]:
+        # The service enforces these too; checking here puts the message on the form.
+        data = super().clean()
+        task: Task | None = data.get("task")
+        if task is None:
+            return data
+        if task.status not in (Task.Status.NEW, Task.Status.IN_PROGRESS):
+            self.add_error("task", _("Progress can be reported only on an open task."))
+        elif task.is_overdue(timezone.now()) and not (data.get("delay_reason") or "").strip():
+            self.add_error("delay_reason", _("The task is overdue: give the reason for the delay."))
+        return data
 
 
 @admin.register(ProgressUpdate)
-class ProgressUpdateAdmin(admin.ModelAdmin):
+class ProgressUpdateAdmin(TaskScopedAdmin):
+    form = ProgressUpdateForm
     list_display = ["task", "unit", "author", "created_at", "percent"]
     list_filter = ["unit"]
     list_select_related = ["task", "unit", "author"]
     autocomplete_fields = ["task", "unit"]
-    fields = ["task", "unit", "percent", "note"]
+    fields = ["task", "unit", "percent", "note", "delay_reason"]
     date_hierarchy = "created_at"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -193,5 +393,136 @@ class ProgressUpdateAdmin(admin.ModelAdmin):
         if change:
             return
         progress_report(
-            task=obj.task, unit=obj.unit, author=request.user, percent=obj.percent, note=obj.note
+            task=obj.task,
+            unit=obj.unit,
+            author=request.user,
+            percent=obj.percent,
+            note=obj.note,
+            delay_reason=obj.delay_reason,
         )
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
+    """Assignments are edited on the task's page; this list is where their history is read."""
+
+    list_display = ["task", "unit", "role"]
+    list_filter = ["role"]
+    list_select_related = ["task", "unit"]
+    search_fields = ["task__title", "unit__name"]
+    autocomplete_fields = ["task", "unit"]
+
+
+def _decide(
+    request: HttpRequest, queryset: QuerySet, action: Any, done_message: str
+) -> None:
+    done = 0
+    for row in queryset:
+        try:
+            action(row)
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, f"{row}: {' '.join(getattr(error, 'messages', [str(error)]))}")
+        else:
+            done += 1
+    if done:
+        messages.success(request, done_message % {"count": done})
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
+    """Requests are made in the portal; a coordinator approves here (selected rows) or in the
+    portal, where a refusal takes its reason."""
+
+    list_display = [
+        "task",
+        "unit",
+        "requested_at",
+        "previous_deadline",
+        "new_deadline",
+        "status",
+        "decided_by",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["task", "unit", "decided_by"]
+    search_fields = ["task__title", "unit__name", "reason"]
+    actions = ["approve"]
+    readonly_fields = [f.name for f in ExtensionRequest._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # decisions go through the actions and the portal, never by editing
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("plans.decide_extension")
+
+    @admin.action(
+        description=_("Approve the selected extension requests"), permissions=["decide"]
+    )
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _decide(
+            request,
+            queryset.filter(status=Decision.PENDING),
+            lambda row: extension_decide(request=row, by=request.user, approve=True),
+            str(_("%(count)d extension request(s) approved.")),
+        )
+
+
+@admin.register(CompletionSubmission)
+class CompletionSubmissionAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
+    list_display = [
+        "task",
+        "unit",
+        "document_number",
+        "document_date",
+        "submitted_at",
+        "status",
+        "decided_by",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["task", "unit", "decided_by"]
+    search_fields = ["task__title", "unit__name", "document_number"]
+    actions = ["verify"]
+    readonly_fields = [f.name for f in CompletionSubmission._meta.fields]
+    inlines = [EvidenceInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_verify_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("plans.verify_completion")
+
+    @admin.action(
+        description=_("Verify the selected completions (the tasks become completed)"),
+        permissions=["verify"],
+    )
+    def verify(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _decide(
+            request,
+            queryset.filter(status=Decision.PENDING),
+            lambda row: completion_verify(submission=row, by=request.user),
+            str(_("%(count)d completion(s) verified.")),
+        )
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(TaskScopedAdmin):
+    list_display = ["__str__", "task", "unit", "uploaded_by", "uploaded_at", "size"]
+    list_select_related = ["task", "unit", "uploaded_by"]
+    search_fields = ["task__title", "original_name", "link"]
+    readonly_fields = [f.name for f in Evidence._meta.fields if f.name != "file"] + ["document"]
+    exclude = ["file"]
+
+    @admin.display(description=_("file or link"))
+    def document(self, obj: Evidence) -> str:
+        return evidence_link(obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -8,6 +8,7 @@ coordinating, monitoring) are Assignment rows, any number of units each.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -18,8 +19,13 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from indicators.models import Indicator
+from plans.uploads import evidence_storage, evidence_upload_to
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
 
 class User(AbstractUser):
@@ -102,6 +108,9 @@ class UnitMembership(models.Model):
         _("role"), max_length=20, choices=Role.choices, default=Role.FOCAL_POINT
     )
 
+    # Who was focal point when matters afterwards (who was told, who acted for the unit).
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("unit member")
         verbose_name_plural = _("unit members")
@@ -165,12 +174,70 @@ class TaskQuerySet(models.QuerySet["Task"]):
             | Exists(Assignment.objects.filter(task=OuterRef("pk"), unit_id=unit_id))
         )
 
+    def reported_by(self, unit: Unit | int) -> TaskQuerySet:
+        """Tasks the unit reports on: it leads them or implements them."""
+        unit_id = unit.pk if isinstance(unit, Unit) else unit
+        return self.filter(
+            Q(lead_unit_id=unit_id)
+            | Exists(
+                Assignment.objects.filter(
+                    task=OuterRef("pk"), unit_id=unit_id, role=Assignment.Role.IMPLEMENTING
+                )
+            )
+        )
+
     def for_main_indicator(self, indicator_id: int) -> TaskQuerySet:
         """Tasks on a main indicator or on any of its components."""
         return self.filter(Q(indicator_id=indicator_id) | Q(indicator__parent_id=indicator_id))
 
     def with_list_columns(self) -> TaskQuerySet:
         return self.select_related("plan", "indicator", "indicator__parent", "lead_unit")
+
+    def visible_to(self, user: User | AnonymousUser) -> TaskQuerySet:
+        """The one rule of who sees which task, used by every door (portal, admin, downloads,
+        exports): people with ``plans.view_all_tasks`` (coordinators, the steering committee)
+        see every task; anyone else sees the non-draft tasks where a unit they are focal point
+        or head of holds any role. No query here: the user's units are a subquery."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.has_perm("plans.view_all_tasks"):
+            return self
+        units = UnitMembership.objects.filter(user_id=user.pk).values("unit_id")
+        return self.exclude(status=Task.Status.DRAFT).filter(
+            Q(lead_unit_id__in=units)
+            | Exists(Assignment.objects.filter(task=OuterRef("pk"), unit_id__in=units))
+        )
+
+    def with_unit_role(self, unit_ids: object, role: str) -> TaskQuerySet:
+        """Tasks where one of the units holds ``role`` (a ``TaskRole``; lead included)."""
+        if role == TaskRole.LEAD:
+            return self.filter(lead_unit_id__in=unit_ids)
+        return self.filter(
+            Exists(
+                Assignment.objects.filter(task=OuterRef("pk"), unit_id__in=unit_ids, role=role)
+            )
+        )
+
+    def due_within(self, now: dt.datetime, days: int) -> TaskQuerySet:
+        """Open tasks due from today to ``days`` days ahead (overdue ones are not 'due')."""
+        today = timezone.localdate(now)
+        return self.open().filter(
+            deadline__gte=today, deadline__lte=today + dt.timedelta(days=days)
+        )
+
+
+class TaskRole(models.TextChoices):
+    """Every role a unit can hold on a task: the lead (``Task.lead_unit``) and the
+    ``Assignment`` roles. Used where people pick or see "my role"."""
+
+    LEAD = "lead", _("Lead")
+    IMPLEMENTING = "implementing", _("Implementing")
+    COORDINATING = "coordinating", _("Coordinating")
+    MONITORING = "monitoring", _("Monitoring focal unit")
+
+
+# Units in these roles report progress and completion and ask for time; others only comment.
+REPORTING_ROLES = frozenset({TaskRole.LEAD, TaskRole.IMPLEMENTING})
 
 
 class Task(models.Model):
@@ -212,10 +279,20 @@ class Task(models.Model):
     percent_done = models.PositiveSmallIntegerField(
         _("percent done"), default=0, validators=[MaxValueValidator(100)]
     )
+    original_deadline = models.DateField(
+        _("original deadline"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The deadline first set, kept when an extension moves the deadline."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = TaskQuerySet.as_manager()
+    # Every change (status, deadline, lead) with who and when. QuerySet.update() and bulk
+    # operations bypass it: change tasks through services.py or save().
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("task")
@@ -237,12 +314,18 @@ class Task(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["status", "deadline"])]
+        permissions = [
+            ("view_all_tasks", _("Can see every unit's tasks")),
+            ("verify_completion", _("Can verify or refuse the completion of any task")),
+            ("decide_extension", _("Can approve or refuse extension requests")),
+        ]
 
     def __str__(self) -> str:
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:plans_task_change", args=[self.pk])
+        """The portal's task page: every role can open it (the admin is for coordinators)."""
+        return reverse("portal:task_detail", args=[self.pk])
 
     def is_overdue(self, now: dt.datetime) -> bool:
         return self.status in self.OPEN_STATUSES and self.deadline < timezone.localdate(now)
@@ -266,6 +349,8 @@ class Assignment(models.Model):
         Unit, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("unit")
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("assignment")
@@ -306,6 +391,8 @@ class ProgressUpdate(models.Model):
         _("percent done"), validators=[MaxValueValidator(100)]
     )
     note = models.TextField(_("note"), blank=True)
+    was_overdue = models.BooleanField(_("reported when overdue"), default=False, editable=False)
+    delay_reason = models.TextField(_("reason for the delay"), blank=True)
 
     class Meta:
         verbose_name = _("progress update")
@@ -317,6 +404,13 @@ class ProgressUpdate(models.Model):
                 name="progress_percent_range",
                 violation_error_message=_("Percent done must be between 0 and 100."),
             ),
+            models.CheckConstraint(
+                condition=Q(was_overdue=False) | ~Q(delay_reason=""),
+                name="progress_overdue_needs_delay_reason",
+                violation_error_message=_(
+                    "The task is overdue: give the reason for the delay."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -327,6 +421,300 @@ class ProgressUpdate(models.Model):
         if (
             self.task_id
             and self.unit_id
-            and not Task.objects.filter(pk=self.task_id).for_unit(self.unit_id).exists()
+            and not Task.objects.filter(pk=self.task_id)
+            .reported_by(self.unit_id)
+            .exists()
         ):
-            raise ValidationError({"unit": _("This unit holds no role on the task.")})
+            raise ValidationError(
+                {"unit": _("Only the lead and implementing units report progress on this task.")}
+            )
+
+
+class Acknowledgement(models.Model):
+    """A unit has seen a task it holds a role on: once per unit and task."""
+
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="acknowledgements", verbose_name=_("task")
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="acknowledgements", verbose_name=_("unit")
+    )
+    by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
+    )
+    at = models.DateTimeField(_("acknowledged at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("acknowledgement")
+        verbose_name_plural = _("acknowledgements")
+        ordering = ["at"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "unit"], name="acknowledgement_once_per_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} – {self.task}"
+
+
+class Comment(models.Model):
+    """What a unit says on a task without reporting progress (coordinating units do this)."""
+
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="comments", verbose_name=_("task")
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="comments", verbose_name=_("unit")
+    )
+    author = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    text = models.TextField(_("comment"), max_length=4000)
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="comment_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit}: {self.text[:50]}"
+
+
+class Decision(models.TextChoices):
+    PENDING = "pending", _("Awaiting decision")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+def _decided_consistently(prefix: str) -> list[models.BaseConstraint]:
+    """A request is either pending with no decision recorded, or decided with who and when;
+    a refusal always says why."""
+    return [
+        models.CheckConstraint(
+            condition=(
+                Q(status=Decision.PENDING, decided_at__isnull=True)
+                | (~Q(status=Decision.PENDING) & Q(decided_at__isnull=False))
+            ),
+            name=f"{prefix}_decided_has_time",
+        ),
+        models.CheckConstraint(
+            condition=~Q(status=Decision.REFUSED) | ~Q(decision_note=""),
+            name=f"{prefix}_refusal_has_reason",
+            violation_error_message=_("Give the reason for the refusal."),
+        ),
+        models.UniqueConstraint(
+            fields=["task"],
+            condition=Q(status=Decision.PENDING),
+            name=f"{prefix}_one_pending_per_task",
+            violation_error_message=_("This task already has a request awaiting a decision."),
+        ),
+    ]
+
+
+class CompletionSubmission(models.Model):
+    """A unit says the task is done, with the document that proves it. The task is completed
+    only when a coordinator or a monitoring unit verifies it (``Decision.APPROVED``)."""
+
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="completions", verbose_name=_("task")
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="completions", verbose_name=_("unit")
+    )
+    submitted_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    document_number = models.CharField(
+        _("document number"), max_length=100, help_text=_("e.g. 45/BC-SKHCN")
+    )
+    document_date = models.DateField(_("document date"))
+    summary = models.TextField(_("summary of the result"))
+    was_overdue = models.BooleanField(_("submitted when overdue"), default=False, editable=False)
+    delay_reason = models.TextField(_("reason for the delay"), blank=True)
+    status = models.CharField(
+        _("verification"), max_length=10, choices=Decision.choices, default=Decision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("verified by"),
+    )
+    decided_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    decision_note = models.TextField(_("verifier's note"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("completion submission")
+        verbose_name_plural = _("completion submissions")
+        ordering = ["-submitted_at"]
+        constraints = [
+            *_decided_consistently("completion"),
+            models.CheckConstraint(
+                condition=~Q(document_number="") & ~Q(summary=""),
+                name="completion_document_named",
+            ),
+            models.CheckConstraint(
+                condition=Q(was_overdue=False) | ~Q(delay_reason=""),
+                name="completion_overdue_needs_delay_reason",
+                violation_error_message=_("The task is overdue: give the reason for the delay."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} – {self.document_number}"
+
+
+class ExtensionRequest(models.Model):
+    """A unit asks for a later deadline. Approval moves ``Task.deadline``; the task keeps its
+    first deadline in ``original_deadline`` and this row keeps the one it replaced."""
+
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="extension_requests", verbose_name=_("task")
+    )
+    unit = models.ForeignKey(
+        Unit,
+        on_delete=models.PROTECT,
+        related_name="extension_requests",
+        verbose_name=_("unit"),
+    )
+    requested_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    previous_deadline = models.DateField(_("deadline when requested"))
+    new_deadline = models.DateField(_("requested deadline"))
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("decision"), max_length=10, choices=Decision.choices, default=Decision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        ordering = ["-requested_at"]
+        constraints = [
+            *_decided_consistently("extension"),
+            models.CheckConstraint(
+                condition=Q(new_deadline__gt=F("previous_deadline")),
+                name="extension_moves_deadline_later",
+                violation_error_message=_("The new deadline must be after the current one."),
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="extension_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} → {self.new_deadline:%d/%m/%Y}"
+
+
+class Evidence(models.Model):
+    """A file or a link that backs a progress report or a completion submission.
+
+    Files are stored under random names outside any public URL (``plans.uploads``); they are
+    read only through the portal's download view, which applies ``Task.objects.visible_to``.
+    """
+
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("task")
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("unit")
+    )
+    uploaded_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("added by"),
+    )
+    uploaded_at = models.DateTimeField(_("added at"), default=timezone.now)
+    progress_update = models.ForeignKey(
+        ProgressUpdate,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        verbose_name=_("progress update"),
+    )
+    completion = models.ForeignKey(
+        CompletionSubmission,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        verbose_name=_("completion submission"),
+    )
+    file = models.FileField(
+        _("file"),
+        storage=evidence_storage,
+        upload_to=evidence_upload_to,
+        max_length=200,
+        blank=True,
+    )
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(_("size in bytes"), null=True, blank=True)
+    link = models.URLField(_("link"), max_length=1000, blank=True)
+
+    class Meta:
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+        ordering = ["uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(file="") & ~Q(link="")) | (~Q(file="") & Q(link="")),
+                name="evidence_file_or_link",
+                violation_error_message=_("Evidence is either a file or a link."),
+            ),
+            models.CheckConstraint(
+                condition=Q(progress_update__isnull=True) | Q(completion__isnull=True),
+                name="evidence_backs_one_report",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name or self.link
+
+    def get_absolute_url(self) -> str:
+        if self.link:
+            return self.link
+        return reverse("portal:evidence_download", args=[self.pk])

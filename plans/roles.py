@@ -23,11 +23,14 @@ _APPS = ("indicators", "plans", "notifications")
 
 
 def ensure_groups(**_: Any) -> None:
-    """Coordinators manage everything in our apps; the steering committee may only look.
-    Unit focal points work in the portal, not the admin, so their group has no admin rights."""
+    """Coordinators manage everything in our apps, including ``plans.view_all_tasks``,
+    ``plans.verify_completion`` and ``plans.decide_extension``; the steering committee may only
+    look. Unit focal points work in the portal, not the admin: what they see and do follows
+    from their unit memberships (``Task.objects.visible_to``), so their group has no rights."""
     ours = Permission.objects.filter(content_type__app_label__in=_APPS)
     coordinator, _created = Group.objects.get_or_create(name=COORDINATOR)
     coordinator.permissions.set(ours)
     steering, _created = Group.objects.get_or_create(name=STEERING_COMMITTEE)
     steering.permissions.set(ours.filter(codename__startswith="view_"))
-    Group.objects.get_or_create(name=FOCAL_POINT)
+    focal, _created = Group.objects.get_or_create(name=FOCAL_POINT)
+    focal.permissions.clear()

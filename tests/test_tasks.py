@@ -156,7 +156,7 @@ def test_database_refuses_the_same_role_twice_for_a_unit():
 
 
 def test_progress_report_in_admin_moves_the_task_forward(client, coordinator):
-    task = TaskFactory()
+    task = TaskFactory(deadline=timezone.localdate() + dt.timedelta(days=30))
     response = client.post(
         "/admin/plans/progressupdate/add/",
         {"task": task.pk, "unit": task.lead_unit.pk, "percent": "40", "note": "Đã khảo sát"},
