@@ -99,7 +99,7 @@ def test_reminder_is_in_vietnamese_and_names_everything_needed(overdue_task):
     assert "30/06/2026" in body
     assert "3 ngày" in body  # days overdue
     assert "Sở Nội vụ" in body  # the lead unit
-    assert f"https://dti.tinh.example/admin/plans/task/{overdue_task.pk}/change/" in body
+    assert f"https://dti.tinh.example/tasks/{overdue_task.pk}/" in body
     html = message.alternatives[0][0]
     assert "Số hóa hồ sơ TTHC" in html and "30/06/2026" in html
 
