@@ -111,7 +111,5 @@ def user_unit_ids(user: User | AnonymousUser) -> list[int]:
     if not user.is_authenticated:
         return []
     return list(
-        UnitMembership.objects.filter(user_id=user.pk)
-        .values_list("unit_id", flat=True)
-        .distinct()
+        UnitMembership.objects.filter(user_id=user.pk).values_list("unit_id", flat=True).distinct()
     )

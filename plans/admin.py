@@ -164,8 +164,10 @@ class TaskAdminForm(forms.ModelForm):
         gated = {Task.Status.SUBMITTED, Task.Status.COMPLETED}
         if status in gated and status != before:
             raise ValidationError(
-                _("A task becomes %(status)s only through a completion submission and its "
-                  "verification (see the task's completion submissions).")
+                _(
+                    "A task becomes %(status)s only through a completion submission and its "
+                    "verification (see the task's completion submissions)."
+                )
                 % {"status": Task.Status(status).label}
             )
         return status
@@ -413,9 +415,7 @@ class AssignmentAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     autocomplete_fields = ["task", "unit"]
 
 
-def _decide(
-    request: HttpRequest, queryset: QuerySet, action: Any, done_message: str
-) -> None:
+def _decide(request: HttpRequest, queryset: QuerySet, action: Any, done_message: str) -> None:
     done = 0
     for row in queryset:
         try:
@@ -457,9 +457,7 @@ class ExtensionRequestAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("plans.decide_extension")
 
-    @admin.action(
-        description=_("Approve the selected extension requests"), permissions=["decide"]
-    )
+    @admin.action(description=_("Approve the selected extension requests"), permissions=["decide"])
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
         _decide(
             request,

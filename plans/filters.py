@@ -20,7 +20,7 @@ DUE_SOON_DAYS = 7
 
 
 class TaskFilter(django_filters.FilterSet):
-    """"My unit's tasks": status, overdue, due within N days, main indicator, my role."""
+    """ "My unit's tasks": status, overdue, due within N days, main indicator, my role."""
 
     status = django_filters.ChoiceFilter(
         label=_("Status"),
@@ -58,8 +58,9 @@ class TaskFilter(django_filters.FilterSet):
         model = Task
         fields: list[str] = []
 
-    def __init__(self, *args: object, request: HttpRequest, now: dt.datetime, **kwargs: object
-                 ) -> None:
+    def __init__(
+        self, *args: object, request: HttpRequest, now: dt.datetime, **kwargs: object
+    ) -> None:
         super().__init__(*args, request=request, **kwargs)
         self.now = now
         # Evaluated once per request (one query), reused by the role filter and the page.

@@ -28,12 +28,14 @@ class UnitForm(forms.Form):
         field = self.fields["unit"]
         field.queryset = Unit.objects.filter(pk__in=[u.pk for u in units])
         field.choices = [(u.pk, u.name) for u in units]  # no query to render
-        if len(units) == 1:
-            field.initial = units[0].pk
+        self.only_unit = units[0] if len(units) == 1 else None
+        if self.only_unit:
+            field.initial = self.only_unit.pk
             field.widget = forms.HiddenInput()
+            field.required = False
 
     def clean_unit(self) -> Unit:
-        return self.cleaned_data["unit"]
+        return self.cleaned_data.get("unit") or self.only_unit
 
 
 def evidence_file_field(label: Any, required: bool = False) -> forms.FileField:

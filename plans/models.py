@@ -213,9 +213,7 @@ class TaskQuerySet(models.QuerySet["Task"]):
         if role == TaskRole.LEAD:
             return self.filter(lead_unit_id__in=unit_ids)
         return self.filter(
-            Exists(
-                Assignment.objects.filter(task=OuterRef("pk"), unit_id__in=unit_ids, role=role)
-            )
+            Exists(Assignment.objects.filter(task=OuterRef("pk"), unit_id__in=unit_ids, role=role))
         )
 
     def due_within(self, now: dt.datetime, days: int) -> TaskQuerySet:
@@ -407,9 +405,7 @@ class ProgressUpdate(models.Model):
             models.CheckConstraint(
                 condition=Q(was_overdue=False) | ~Q(delay_reason=""),
                 name="progress_overdue_needs_delay_reason",
-                violation_error_message=_(
-                    "The task is overdue: give the reason for the delay."
-                ),
+                violation_error_message=_("The task is overdue: give the reason for the delay."),
             ),
         ]
 
@@ -421,9 +417,7 @@ class ProgressUpdate(models.Model):
         if (
             self.task_id
             and self.unit_id
-            and not Task.objects.filter(pk=self.task_id)
-            .reported_by(self.unit_id)
-            .exists()
+            and not Task.objects.filter(pk=self.task_id).reported_by(self.unit_id).exists()
         ):
             raise ValidationError(
                 {"unit": _("Only the lead and implementing units report progress on this task.")}

@@ -110,8 +110,9 @@ def _evidence(
 
 
 @transaction.atomic
-def task_acknowledge(*, task: Task, unit: Unit, by: User, now: dt.datetime | None = None
-                     ) -> Acknowledgement:
+def task_acknowledge(
+    *, task: Task, unit: Unit, by: User, now: dt.datetime | None = None
+) -> Acknowledgement:
     """The unit has received the task. Idempotent: a second acknowledgement changes nothing."""
     if unit not in task_access(by, task).acting_units:
         raise PermissionDenied(_("You do not act for %(unit)s on this task.") % {"unit": unit})
@@ -215,9 +216,9 @@ def completion_submit(
     return submission
 
 
-def _pending_submission(submission: CompletionSubmission, by: User) -> tuple[
-    CompletionSubmission, Task
-]:
+def _pending_submission(
+    submission: CompletionSubmission, by: User
+) -> tuple[CompletionSubmission, Task]:
     task = _locked(submission.task)
     submission = CompletionSubmission.objects.select_for_update().get(pk=submission.pk)
     if submission.status != Decision.PENDING or task.status != Task.Status.SUBMITTED:
@@ -286,8 +287,10 @@ def extension_request(
     _require_reporting_unit(task, unit, by)
     if new_deadline <= task.deadline:
         raise ValidationError(
-            {"new_deadline": _("The new deadline must be after the current one (%(date)s).")
-             % {"date": f"{task.deadline:%d/%m/%Y}"}}
+            {
+                "new_deadline": _("The new deadline must be after the current one (%(date)s).")
+                % {"date": f"{task.deadline:%d/%m/%Y}"}
+            }
         )
     if new_deadline <= timezone.localdate(now):
         raise ValidationError({"new_deadline": _("The new deadline must be in the future.")})
@@ -356,8 +359,9 @@ def comment_post(
     """Any unit with a role on the task may comment (it is all a coordinating unit does)."""
     if unit not in task_access(by, task).acting_units:
         raise PermissionDenied(_("You do not act for %(unit)s on this task.") % {"unit": unit})
-    comment = Comment(task=task, unit=unit, author=by, text=text.strip(),
-                      created_at=now or timezone.now())
+    comment = Comment(
+        task=task, unit=unit, author=by, text=text.strip(), created_at=now or timezone.now()
+    )
     comment.full_clean()
     comment.save()
     return comment

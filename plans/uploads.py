@@ -121,8 +121,10 @@ def validate_evidence_file(file: File) -> None:
     ext = extension(name)
     if ext not in ALLOWED_TYPES:
         raise ValidationError(
-            _("Files of this type are not accepted. Accepted: PDF, Word, Excel, PowerPoint, "
-              "OpenDocument and images (JPEG, PNG, GIF, WebP)."),
+            _(
+                "Files of this type are not accepted. Accepted: PDF, Word, Excel, PowerPoint, "
+                "OpenDocument and images (JPEG, PNG, GIF, WebP)."
+            ),
             code="type",
         )
     _content_type, looks_right = ALLOWED_TYPES[ext]

@@ -57,7 +57,7 @@ def _task_or_404(request: HttpRequest, pk: int) -> Task:
 @login_required
 @require_GET
 def task_list(request: HttpRequest) -> HttpResponse:
-    """"My unit's tasks". Queries do not grow with the number of tasks: session and user, the
+    """ "My unit's tasks". Queries do not grow with the number of tasks: session and user, the
     user's units, permissions, the filter's indicator choices, the counts (one aggregate), the
     page (count and rows with plan, indicator and lead unit joined), and for the rows on the
     page the roles and acknowledgements of the person's units (two queries)."""
@@ -302,8 +302,7 @@ def progress_create(request: HttpRequest, pk: int) -> HttpResponse:
             overdue=overdue,
             initial={"percent": task.percent_done},
         ),
-        allowed=lambda task, access: access.can_report
-        and task.status in services.WORKING_STATUSES,
+        allowed=lambda task, access: access.can_report and task.status in services.WORKING_STATUSES,
         perform=perform,
         done=_("Progress reported."),
         title=_("Report progress"),
@@ -333,8 +332,7 @@ def completion_create(request: HttpRequest, pk: int) -> HttpResponse:
         make_form=lambda task, access, overdue, bound: CompletionForm(
             **bound, units=access.reporting_units, overdue=overdue
         ),
-        allowed=lambda task, access: access.can_report
-        and task.status in services.WORKING_STATUSES,
+        allowed=lambda task, access: access.can_report and task.status in services.WORKING_STATUSES,
         perform=perform,
         done=_("Completion submitted. The task is completed once it is verified."),
         title=_("Submit completion"),
@@ -361,8 +359,7 @@ def extension_create(request: HttpRequest, pk: int) -> HttpResponse:
         make_form=lambda task, access, overdue, bound: ExtensionForm(
             **bound, units=access.reporting_units
         ),
-        allowed=lambda task, access: access.can_report
-        and task.status in services.WORKING_STATUSES,
+        allowed=lambda task, access: access.can_report and task.status in services.WORKING_STATUSES,
         perform=perform,
         done=_("Extension requested. The coordinator will decide."),
         title=_("Request an extension"),
@@ -379,7 +376,9 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = CommentForm(request.POST, units=access.acting_units)
     if form.is_valid():
         services.comment_post(
-            task=task, unit=form.cleaned_data["unit"], by=request.user,
+            task=task,
+            unit=form.cleaned_data["unit"],
+            by=request.user,
             text=form.cleaned_data["text"],
         )
         messages.success(request, _("Comment posted."))
@@ -479,9 +478,9 @@ def decisions(request: HttpRequest) -> HttpResponse:
         monitoring = Assignment.objects.filter(
             role=Assignment.Role.MONITORING, unit_id__in=user_unit_ids(user)
         )
-        completions = completions.filter(
-            task__in=monitoring.values("task_id")
-        ).exclude(unit__in=monitoring.values("unit_id"))
+        completions = completions.filter(task__in=monitoring.values("task_id")).exclude(
+            unit__in=monitoring.values("unit_id")
+        )
     completions = completions.select_related("task", "unit")
     return render(
         request,
@@ -542,4 +541,3 @@ def language(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and code in dict(User.Language.choices):
         User.objects.filter(pk=request.user.pk).update(language=code)
     return set_language(request)
-

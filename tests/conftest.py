@@ -9,3 +9,8 @@ def _media_and_mail_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SITE_URL = "https://dti.tinh.example"
+
+
+@pytest.fixture(autouse=True)
+def _evidence_in_tmp(settings, tmp_path):
+    settings.EVIDENCE_ROOT = tmp_path / "evidence"

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
+from django.core.files.uploadedfile import SimpleUploadedFile
 from factory.django import DjangoModelFactory
 
 from indicators.models import Indicator, IndicatorSet
@@ -89,3 +90,19 @@ class AssignmentFactory(DjangoModelFactory):
     task = factory.SubFactory(TaskFactory)
     unit = factory.SubFactory(UnitFactory)
     role = Assignment.Role.MONITORING
+
+
+def focal_point_of(unit: Unit, username: str | None = None, **user_fields: object) -> User:
+    """A person who is focal point of ``unit`` (and of nothing else)."""
+    user = UserFactory(**({"username": username} if username else {}), **user_fields)
+    FocalPointFactory(unit=unit, user=user)
+    return user
+
+
+# The smallest files that pass the content checks of plans.uploads.
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def pdf_upload(name: str = "bao-cao.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
