@@ -142,26 +142,7 @@ def _detail_context(request: HttpRequest, task: Task, access: TaskAccess) -> dic
     now = timezone.now()
     evidence = Prefetch("evidence", queryset=Evidence.objects.order_by("uploaded_at", "pk"))
     acknowledged = {a.unit_id: a for a in task.acknowledgements.select_related("by", "unit")}
-    history = list(
-        task.history.select_related("history_user").order_by("-history_date", "-history_id")[:50]
-    )
-    changes = []
-    for record in history:
-        previous = record.prev_record
-        if previous is None:
-            changes.append({"record": record, "created": True, "fields": []})
-            continue
-        delta = record.diff_against(previous, included_fields=_HISTORY_FIELDS)
-        fields = [
-            {
-                "name": Task._meta.get_field(change.field).verbose_name,
-                "old": _history_value(change.field, change.old),
-                "new": _history_value(change.field, change.new),
-            }
-            for change in delta.changes
-        ]
-        if fields:
-            changes.append({"record": record, "created": False, "fields": fields})
+    changes = _task_changes(task)
     pending_completion = next(
         (c for c in task.completions.all() if c.status == Decision.PENDING), None
     )
@@ -192,27 +173,63 @@ def _detail_context(request: HttpRequest, task: Task, access: TaskAccess) -> dic
     }
 
 
+# What the task page's history shows: the fields people act on. FK fields by attname.
 _HISTORY_FIELDS = [
     "status",
     "deadline",
     "original_deadline",
     "percent_done",
-    "lead_unit",
+    "lead_unit_id",
     "start_date",
     "title",
 ]
+HISTORY_SHOWN = 50
 
 
-def _history_value(field: str, value: Any) -> str:
+def _task_changes(task: Task) -> list[dict[str, Any]]:
+    """The task's recorded changes, newest first, each as field: old → new. Two queries:
+    the history rows (one more than shown, to diff the oldest shown) and the unit names."""
+    records = list(
+        task.history.select_related("history_user").order_by("-history_date", "-history_id")[
+            : HISTORY_SHOWN + 1
+        ]
+    )
+    unit_ids = {r.lead_unit_id for r in records}
+    names = dict(Unit.objects.filter(pk__in=unit_ids).values_list("pk", "name"))
+    changes = []
+    for record, previous in zip(records, [*records[1:], None], strict=True):
+        if len(changes) == HISTORY_SHOWN:
+            break
+        if previous is None:
+            if record.history_type == "+":
+                changes.append({"record": record, "created": True, "fields": []})
+            continue
+        fields = []
+        for name in _HISTORY_FIELDS:
+            old, new = getattr(previous, name), getattr(record, name)
+            if old != new:
+                label = Task._meta.get_field(name.removesuffix("_id")).verbose_name
+                fields.append(
+                    {
+                        "name": label,
+                        "old": _history_value(name, old, names),
+                        "new": _history_value(name, new, names),
+                    }
+                )
+        if fields:
+            changes.append({"record": record, "created": False, "fields": fields})
+    return changes
+
+
+def _history_value(field: str, value: Any, unit_names: dict[int, str]) -> str:
     if value is None or value == "":
         return "—"
     if field == "status":
         return str(Task.Status(value).label)
     if isinstance(value, dt.date):
         return f"{value:%d/%m/%Y}"
-    if field == "lead_unit":
-        unit = Unit.objects.filter(pk=value).only("name").first()
-        return unit.name if unit else str(value)
+    if field == "lead_unit_id":
+        return unit_names.get(value, str(value))
     if field == "percent_done":
         return f"{value}%"
     return str(value)
