@@ -128,7 +128,9 @@ def test_two_sweeps_at_once_on_a_real_worker_send_each_reminder_once(worker):
     people = [FocalPointFactory(unit=lead).user.email for _ in range(3)]
     people += [FocalPointFactory(unit=monitor).user.email for _ in range(2)]
     for number in range(20):
-        task = TaskFactory(lead_unit=lead, deadline=dt.date(2026, 6, 1), title=f"Nhiệm vụ {number}")
+        task = TaskFactory(
+            lead_unit=lead, deadline=dt.date(2026, 6, 29), title=f"Nhiệm vụ {number}"
+        )
         AssignmentFactory(task=task, unit=monitor, role=Assignment.Role.MONITORING)
 
     now = "2026-07-01T08:00:00+07:00"
