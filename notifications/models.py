@@ -51,7 +51,8 @@ class Notification(models.Model):
         Task, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("task")
     )
     rule = models.CharField(_("rule"), max_length=30, choices=Rule.choices)
-    step = models.PositiveSmallIntegerField(
+    # An integer, not a small one: the weekly digest's step is the ISO week, e.g. 202627.
+    step = models.PositiveIntegerField(
         _("step"), help_text=_("Which reminder of the rule's cadence this is, from 1.")
     )
     anchor_date = models.DateField(

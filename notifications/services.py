@@ -271,7 +271,9 @@ def notifications_deliver(*, now: dt.datetime, report: SweepReport | None = None
     report = report or SweepReport()
     if not work_calendar(timezone.localdate(now)).is_working_day(timezone.localdate(now)):
         return report
-    stale_before = now - stale_claim()
+    # Claims are about live processes, so they use the wall clock, not the sweep's ``now``
+    # (which an operator or a test may set to another day).
+    stale_before = timezone.now() - stale_claim()
     while True:
         emails = list(
             Notification.objects.deliverable(now, stale_before)
@@ -285,7 +287,11 @@ def notifications_deliver(*, now: dt.datetime, report: SweepReport | None = None
         claimed = (
             Notification.objects.deliverable(now, stale_before)
             .filter(recipient_email__in=emails)
-            .update(status=Notification.Status.SENDING, claim_token=token, claimed_at=now)
+            .update(
+                status=Notification.Status.SENDING,
+                claim_token=token,
+                claimed_at=timezone.now(),
+            )
         )
         if claimed:
             _deliver_claimed(token, now, report)
