@@ -10,7 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export.fields import Field
 from import_export.results import Result
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from indicators.models import Indicator, IndicatorSet
 from indicators.spreadsheets import (
@@ -115,6 +116,8 @@ class PlanResource(StrictResource):
 
 
 class UnitResource(StrictResource):
+    import_user: User | None = None
+
     name = Field(attribute="name", column_name="name")
     short_name = Field(attribute="short_name", column_name="short_name")
     kind = Field(attribute="kind", column_name="kind")
@@ -157,6 +160,7 @@ class UnitResource(StrictResource):
         return sorted(rows, key=lambda numbered: depth(name_key(numbered[1].get("name"))))
 
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        self.import_user = kwargs.get("user")
         units = list(Unit.objects.all())
         by_id = {unit.pk: unit for unit in units}
         for unit in units:
@@ -348,7 +352,8 @@ class UnitResource(StrictResource):
             ]
         if stale:
             UnitMembership.objects.filter(pk__in=stale).delete()
-        UnitMembership.objects.bulk_create(missing)
+        # Memberships have history (who was focal point when); bulk_create alone skips it.
+        bulk_create_with_history(missing, UnitMembership, default_user=self.import_user)
 
     def dehydrate_parent(self, unit: Unit) -> str:
         parent = related(unit, "parent")
@@ -406,8 +411,9 @@ class TaskResource(StrictResource):
         import_id_fields = ("plan", "indicator_code", "title")
         # Rows only build objects; they are written in batches (bulk_create/bulk_update) and
         # assignments in after_import, so the query count does not grow with the rows. Task has
-        # no save() override or signal receivers to miss; bulk_create fills the new tasks'
-        # ids on PostgreSQL and SQLite, which the assignments need.
+        # no save() override; its history (django-simple-history listens to save signals,
+        # which bulk writes skip) is written by the *_with_history helpers below. bulk_create
+        # fills the new tasks' ids on PostgreSQL and SQLite, which the assignments need.
         use_bulk = True
         batch_size = 500
 
@@ -431,7 +437,58 @@ class TaskResource(StrictResource):
             "updated_at",
         ]
 
+    def bulk_create(
+        self,
+        using_transactions: bool,
+        dry_run: bool,
+        raise_errors: bool,
+        batch_size: int | None = None,
+        result: Result | None = None,
+    ) -> None:
+        """The library's bulk_create, with a history row per created task."""
+        if self.create_instances and (using_transactions or not dry_run):
+            try:
+                bulk_create_with_history(
+                    self.create_instances,
+                    Task,
+                    batch_size=batch_size,
+                    default_user=self.import_user,
+                )
+            except Exception as error:
+                self.handle_import_error(result, error, raise_errors)
+            finally:
+                self.create_instances.clear()
+
+    def bulk_update(
+        self,
+        using_transactions: bool,
+        dry_run: bool,
+        raise_errors: bool,
+        batch_size: int | None = None,
+        result: Result | None = None,
+    ) -> None:
+        """The library's bulk_update, with a history row per changed task."""
+        if self.update_instances and (using_transactions or not dry_run):
+            try:
+                bulk_update_with_history(
+                    self.update_instances,
+                    Task,
+                    self.get_bulk_update_fields(),
+                    batch_size=batch_size,
+                    default_user=self.import_user,
+                )
+            except Exception as error:
+                self.handle_import_error(result, error, raise_errors)
+            finally:
+                self.update_instances.clear()
+
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        # Only coordinators import (the admin asks for plans.add_task; `manage.py import` is
+        # an operator's). A person who may not add tasks is refused here too, whatever door
+        # passes their user, so an import can never touch tasks they cannot see.
+        self.import_user = kwargs.get("user")
+        if self.import_user is not None and not self.import_user.has_perm("plans.add_task"):
+            raise PermissionDenied(_("Only coordinators import plan tasks."))
         self.plans: NameIndex[Plan] = NameIndex(Plan.objects.all(), lambda p: p.title)
         self.units: NameIndex[Unit] = NameIndex(Unit.objects.all(), lambda u: u.name)
         self.units_by_id = {unit.pk: unit for unit in self.units.values()}
@@ -677,7 +734,9 @@ class TaskResource(StrictResource):
         if stale:
             Assignment.objects.filter(pk__in=stale).delete()
         if missing:
-            Assignment.objects.bulk_create(missing, batch_size=500)
+            bulk_create_with_history(
+                missing, Assignment, batch_size=500, default_user=self.import_user
+            )
 
     # -- export (and the admin's preview) --
 

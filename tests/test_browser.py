@@ -40,7 +40,13 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct-horse-battery-staple"
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# live_server needs committed data (transactions); serialized_rollback restores the migrations'
+# data (the DTI 2022 set, the groups) for the transactional tests that follow, as
+# tests/test_celery_worker.py does.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def _require_browser() -> None:

@@ -1004,9 +1004,12 @@ def test_task_import_costs_the_same_number_of_queries_for_10_and_50_rows(
     """Lookups are one query per table, rows are written in bulk and assignments in one
     DELETE and one INSERT: the count does not grow with the rows.
 
-    Measured on SQLite, 16 for 10 or 50 new rows: 6 lookups (plans, units, indicator sets,
+    Measured on SQLite, 18 for 10 new rows: 6 lookups (plans, units, indicator sets,
     indicators, existing tasks, their assignments), 1 INSERT of tasks, 1 INSERT of assignments,
-    and 8 SAVEPOINT/RELEASE statements of the library's nested transactions."""
+    1 INSERT each of their history rows (django-simple-history), and 8 SAVEPOINT/RELEASE
+    statements of the library's nested transactions. Django batches an INSERT on SQLite at 999
+    parameters, so the history of 200 assignments (50 rows) takes two INSERTs: 19 for 50 rows.
+    That is one query per ~100 assignments, not per row; PostgreSQL batches at 65,535."""
 
     def import_rows(count: int) -> int:
         plan = PlanFactory()
@@ -1029,13 +1032,14 @@ def test_task_import_costs_the_same_number_of_queries_for_10_and_50_rows(
         assert Task.objects.filter(plan=plan).count() == count
         return len(queries)
 
-    assert import_rows(10) == import_rows(50)
+    few, many = import_rows(10), import_rows(50)
+    assert many - few <= 1, (few, many)
     plan = PlanFactory()
     rows = [
         task_row(plan, "7", f"N {n}", units["Sở Nội vụ"], coordinating_units="Sở Tài chính")
         for n in range(50)
     ]
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(19):
         TaskResource().import_data(tablib.Dataset(*rows, headers=TASK_HEADER))
     assert Assignment.objects.filter(task__plan=plan).count() == 50
 

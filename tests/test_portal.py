@@ -552,3 +552,39 @@ def test_switching_language_is_remembered_for_the_person(client, alice):
     alice.refresh_from_db()
     assert alice.language == "en"
     assert 'lang="en"' in client.get("/").content.decode()
+
+
+# --- Spreadsheets: only coordinators import; exports follow visibility ---------------------
+
+
+def test_only_coordinators_import_tasks(client, steering, alice, unit_a, coordinator):
+    import tablib
+    from django.core.exceptions import PermissionDenied
+
+    from plans.resources import TaskResource
+    from tests.factories import PlanFactory
+    from tests.test_imports import TASK_HEADER, task_row
+
+    client.force_login(steering)
+    assert client.get("/admin/plans/task/import/").status_code == 403
+
+    plan = PlanFactory()
+    dataset = tablib.Dataset(task_row(plan, "7", "Nhập từ bảng", unit_a), headers=TASK_HEADER)
+    refused = TaskResource().import_data(dataset, user=alice)
+    assert isinstance(refused.base_errors[0].error, PermissionDenied)
+    assert not Task.objects.filter(title="Nhập từ bảng").exists()
+
+    result = TaskResource().import_data(dataset, user=coordinator)
+    assert not result.has_errors() and not result.has_validation_errors()
+    imported = Task.objects.get(title="Nhập từ bảng")
+    record = imported.history.get()
+    assert (record.history_type, record.history_user) == ("+", coordinator)
+
+
+def test_admin_export_of_a_focal_point_in_the_admin_is_their_units_rows(rf, alice, task_a, task_b):
+    from django.contrib.admin.sites import site
+
+    request = rf.get("/admin/plans/task/export/")
+    request.user = alice
+    admin = site._registry[Task]
+    assert list(admin.get_export_queryset(request)) == [task_a]

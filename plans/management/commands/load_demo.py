@@ -21,6 +21,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from indicators.models import Indicator
 from plans.models import (
@@ -353,8 +354,9 @@ class Command(BaseCommand):
                 + [(key, Assignment.Role.COORDINATING) for key in demo.coordinating]
                 + [(demo.monitoring, Assignment.Role.MONITORING)]
             )
-            Assignment.objects.bulk_create(
-                Assignment(task=task, unit=units[key], role=role) for key, role in roles
+            bulk_create_with_history(
+                [Assignment(task=task, unit=units[key], role=role) for key, role in roles],
+                Assignment,
             )
             if demo.progress_note:
                 lead = units[demo.lead]
