@@ -513,7 +513,7 @@ def test_task_list_costs_the_same_queries_for_5_and_500_tasks(
         tasks = TaskFactory.create_batch(missing, lead_unit=unit_a, deadline=soon())
         for task in tasks[::3]:
             AssignmentFactory(task=task, unit=unit_a, role=Assignment.Role.MONITORING)
-        with CaptureQueriesContext(connection) as queries, django_assert_max_num_queries(12):
+        with CaptureQueriesContext(connection) as queries, django_assert_max_num_queries(11):
             response = client.get("/?overdue=false&role=lead")
         assert response.status_code == 200
         assert response.context["page"].paginator.count == total
