@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
 from django.utils import timezone
 
 from plans import roles
@@ -77,6 +78,10 @@ def browser():
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             yield browser
             browser.close()
+            # Django's connections are context-local (asgiref): ORM calls made while
+            # playwright's loop runs opened a connection of their own. Close it here, or
+            # PostgreSQL refuses to drop the test database at the end of the run.
+            connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
