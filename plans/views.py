@@ -68,8 +68,12 @@ def task_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     _annotate_my_roles(rows, filterset.unit_ids, now)
+    # Empty fields of the filter form are dropped, so "?status=&overdue=true" is the overdue
+    # quick filter and page links stay short.
     query = request.GET.copy()
     query.pop("page", None)
+    for key in [k for k, values in query.lists() if not any(values)]:
+        del query[key]
     return render(
         request,
         "portal/task_list.html",
