@@ -14,7 +14,7 @@ from plans.models import Assignment, Task, Unit, UnitMembership, User
 
 logger = logging.getLogger(__name__)
 
-# Roles whose focal points are told about their task's deadlines and silence.
+# Roles whose focal points are told about their task's deadlines and silence (with the lead).
 RESPONSIBLE_ROLES = (Assignment.Role.IMPLEMENTING, Assignment.Role.MONITORING)
 
 
@@ -37,15 +37,21 @@ class RecipientDirectory:
     a unit with no one to tell is reached at its shared mailbox."""
 
     def __init__(self, tasks: list[Task]) -> None:
+        # units_by_task: lead, implementing and monitoring units (told about deadlines);
+        # acting_units: every unit holding any role (each must acknowledge the task).
         self.units_by_task: dict[int, list[Unit]] = {t.pk: [t.lead_unit] for t in tasks}
-        assignments = Assignment.objects.filter(
-            task__in=[t.pk for t in tasks], role__in=RESPONSIBLE_ROLES
-        ).select_related("unit")
+        self.acting_units: dict[int, list[Unit]] = {t.pk: [t.lead_unit] for t in tasks}
+        assignments = Assignment.objects.filter(task__in=[t.pk for t in tasks]).select_related(
+            "unit"
+        )
         for assignment in assignments:
-            units = self.units_by_task[assignment.task_id]
-            if assignment.unit not in units:
-                units.append(assignment.unit)
-        all_units = {u.pk: u for units in self.units_by_task.values() for u in units}
+            targets = [self.acting_units[assignment.task_id]]
+            if assignment.role in RESPONSIBLE_ROLES:
+                targets.append(self.units_by_task[assignment.task_id])
+            for units in targets:
+                if assignment.unit not in units:
+                    units.append(assignment.unit)
+        all_units = {u.pk: u for units in self.acting_units.values() for u in units}
 
         self.focal: dict[int, list[Recipient]] = defaultdict(list)
         self.heads: dict[int, list[Recipient]] = defaultdict(list)
@@ -93,6 +99,8 @@ class RecipientDirectory:
                 for unit in self.units_by_task[step.task.pk]
                 for r in self._unit_people(unit, self.focal)
             ]
+        elif audience == Audience.UNIT:
+            found = self._unit_people(step.unit, self.focal) if step.unit else []
         elif audience == Audience.HEADS:
             found = self._unit_people(step.task.lead_unit, self.heads)
         elif audience == Audience.COORDINATORS:

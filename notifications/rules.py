@@ -12,15 +12,18 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.utils import timezone
+
 from notifications.models import Notification, ReminderPolicy
 from notifications.workdays import WorkCalendar
-from plans.models import Task
+from plans.models import Task, Unit
 
 Rule = Notification.Rule
 
 
 class Audience(StrEnum):
     RESPONSIBLE = "responsible"  # focal points of the lead, implementing and monitoring units
+    UNIT = "unit"  # the focal points of one unit (the one that has not acknowledged)
     HEADS = "heads"  # the lead unit's head
     COORDINATORS = "coordinators"
     STEERING = "steering"
@@ -31,7 +34,7 @@ AUDIENCE = {
     Rule.DUE_TODAY: Audience.RESPONSIBLE,
     Rule.OVERDUE: Audience.RESPONSIBLE,
     Rule.NO_PROGRESS: Audience.RESPONSIBLE,
-    Rule.NOT_ACKNOWLEDGED: Audience.RESPONSIBLE,
+    Rule.NOT_ACKNOWLEDGED: Audience.UNIT,
     Rule.ESCALATE_HEAD: Audience.HEADS,
     Rule.ESCALATE_COORDINATORS: Audience.COORDINATORS,
     Rule.WAITING_DECISION: Audience.COORDINATORS,
@@ -45,6 +48,7 @@ class Step:
     rule: str
     step: int
     anchor: dt.date
+    unit: Unit | None = None  # for rules about one unit (not acknowledged)
 
     @property
     def audience(self) -> Audience:
@@ -93,6 +97,49 @@ def task_steps(
             Step(task, Rule.NO_PROGRESS, silent_days // policy.no_progress_days, last_activity)
         )
     return steps
+
+
+def acknowledgement_steps(
+    task: Task,
+    *,
+    today: dt.date,
+    policy: ReminderPolicy,
+    calendar: WorkCalendar,
+    units: list[Unit],
+    acknowledged: set[int],
+) -> list[Step]:
+    """One reminder to each unit holding a role that has not acknowledged the task within
+    ``unacknowledged_working_days`` working days of its creation."""
+    created = timezone.localdate(task.created_at)
+    wait = policy.unacknowledged_working_days
+    # Counting day by day is only needed near the threshold: far beyond it (2N + 14 calendar
+    # days hold N working days even across Tết) the answer is known.
+    if (today - created).days <= 2 * wait + 14 and (
+        calendar.working_days_between(created, today) < wait
+    ):
+        return []
+    return [
+        Step(task, Rule.NOT_ACKNOWLEDGED, 1, created, unit)
+        for unit in units
+        if unit.pk not in acknowledged
+    ]
+
+
+def decision_steps(
+    task: Task,
+    *,
+    today: dt.date,
+    policy: ReminderPolicy,
+    calendar: WorkCalendar,
+    requested_on: list[dt.date],
+) -> list[Step]:
+    """A reminder to the coordinators for each request on the task (an extension, a completion
+    to verify) still waiting ``decision_waiting_working_days`` working days after it came."""
+    return [
+        Step(task, Rule.WAITING_DECISION, 1, day)
+        for day in sorted(set(requested_on))
+        if calendar.working_days_between(day, today) >= policy.decision_waiting_working_days
+    ]
 
 
 def horizon(today: dt.date, policy: ReminderPolicy, calendar: WorkCalendar) -> dt.date:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -22,9 +22,23 @@ from django.utils.translation import gettext_lazy as _
 
 from notifications.models import Notification, ReminderPolicy
 from notifications.recipients import Recipient, RecipientDirectory
-from notifications.rules import Step, horizon, task_steps
+from notifications.rules import (
+    Step,
+    acknowledgement_steps,
+    decision_steps,
+    horizon,
+    task_steps,
+)
 from notifications.workdays import WorkCalendar
-from plans.models import ProgressUpdate, Task
+from plans.models import (
+    Acknowledgement,
+    Assignment,
+    CompletionSubmission,
+    Decision,
+    ExtensionRequest,
+    ProgressUpdate,
+    Task,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -88,15 +102,39 @@ def candidate_tasks(
         .values("created_at")[:1]
     )
     silent_since = local_midnight(today - dt.timedelta(days=policy.no_progress_days - 1))
+    # N working days are at least N calendar days: a cheap bound, refined per task in Python.
+    ack_before = local_midnight(today - dt.timedelta(days=policy.unacknowledged_working_days - 1))
+    acknowledged = Acknowledgement.objects.filter(task=OuterRef("task"), unit=OuterRef("unit"))
+    unacknowledged = ~Exists(
+        Acknowledgement.objects.filter(task=OuterRef("pk"), unit=OuterRef("lead_unit"))
+    ) | Exists(Assignment.objects.filter(task=OuterRef("pk")).filter(~Exists(acknowledged)))
     return list(
         Task.objects.open()
         .with_list_columns()
         .annotate(last_activity_at=Coalesce(Subquery(last_report), "created_at"))
         .filter(
-            Q(deadline__lte=horizon(today, policy, calendar)) | Q(last_activity_at__lt=silent_since)
+            Q(deadline__lte=horizon(today, policy, calendar))
+            | Q(last_activity_at__lt=silent_since)
+            | (Q(created_at__lt=ack_before) & unacknowledged)
         )
         .order_by("deadline", "pk")
     )
+
+
+def pending_requests(*, today: dt.date, policy: ReminderPolicy) -> dict[int, list[dt.date]]:
+    """Task id → the local dates of its extension requests and completion submissions still
+    waiting for a decision, old enough to be worth a reminder (two queries)."""
+    before = local_midnight(today - dt.timedelta(days=policy.decision_waiting_working_days - 1))
+    waiting: dict[int, list[dt.date]] = defaultdict(list)
+    extensions = ExtensionRequest.objects.filter(
+        status=Decision.PENDING, requested_at__lt=before
+    ).values_list("task_id", "requested_at")
+    completions = CompletionSubmission.objects.filter(
+        status=Decision.PENDING, submitted_at__lt=before
+    ).values_list("task_id", "submitted_at")
+    for task_id, at in [*extensions, *completions]:
+        waiting[task_id].append(timezone.localdate(at))
+    return waiting
 
 
 def local_midnight(day: dt.date) -> dt.datetime:
@@ -113,16 +151,51 @@ def reminders_due(*, now: dt.datetime) -> list[DueReminder]:
         return []
     policy = ReminderPolicy.current()
     tasks = candidate_tasks(today=today, policy=policy, calendar=calendar)
-    directory = RecipientDirectory(tasks)
-    due: dict[tuple, DueReminder] = {}
+    waiting = pending_requests(today=today, policy=policy)
+    known = {task.pk for task in tasks}
+    waiting_tasks = (
+        list(
+            Task.objects.with_list_columns().filter(
+                pk__in=[pk for pk in waiting if pk not in known]
+            )
+        )
+        if waiting.keys() - known
+        else []
+    )
+    directory = RecipientDirectory(tasks + waiting_tasks)
+    acknowledged: dict[int, set[int]] = defaultdict(set)
+    for task_id, unit_id in Acknowledgement.objects.filter(task__in=known).values_list(
+        "task_id", "unit_id"
+    ):
+        acknowledged[task_id].add(unit_id)
+
+    steps: list[Step] = []
     for task in tasks:
-        last_activity = timezone.localdate(task.last_activity_at)
-        for step in task_steps(
-            task, today=today, policy=policy, calendar=calendar, last_activity=last_activity
-        ):
-            for recipient in directory.for_step(step):
-                reminder = DueReminder(step, recipient)
-                due.setdefault(reminder.key, reminder)
+        steps += task_steps(
+            task,
+            today=today,
+            policy=policy,
+            calendar=calendar,
+            last_activity=timezone.localdate(task.last_activity_at),
+        )
+        steps += acknowledgement_steps(
+            task,
+            today=today,
+            policy=policy,
+            calendar=calendar,
+            units=directory.acting_units[task.pk],
+            acknowledged=acknowledged[task.pk],
+        )
+    for task in tasks + waiting_tasks:
+        if task.pk in waiting:
+            steps += decision_steps(
+                task, today=today, policy=policy, calendar=calendar, requested_on=waiting[task.pk]
+            )
+    due: dict[tuple, DueReminder] = {}
+    for step in steps:
+        for recipient in directory.for_step(step):
+            reminder = DueReminder(step, recipient)
+            due.setdefault(reminder.key, reminder)
     return list(due.values())
 
 
@@ -199,14 +272,45 @@ SECTION_TITLES = {
 }
 
 
-def _still_due(notification: Notification, now: dt.datetime) -> bool:
+@dataclass
+class _Moot:
+    """What makes a claimed row moot, loaded once per batch (two queries)."""
+
+    acknowledged: set[tuple[int, int]]
+    still_waiting: set[tuple[int, dt.date]]
+
+    @classmethod
+    def load(cls, rows: list[Notification]) -> _Moot:
+        task_ids = {row.task_id for row in rows}
+        acknowledged = set(
+            Acknowledgement.objects.filter(task__in=task_ids).values_list("task_id", "unit_id")
+        )
+        waiting = {
+            (task_id, timezone.localdate(at))
+            for model, field in (
+                (ExtensionRequest, "requested_at"),
+                (CompletionSubmission, "submitted_at"),
+            )
+            for task_id, at in model.objects.filter(
+                task__in=task_ids, status=Decision.PENDING
+            ).values_list("task_id", field)
+        }
+        return cls(acknowledged, waiting)
+
+
+def _still_due(notification: Notification, moot: _Moot) -> bool:
     """A row waiting for a retry is dropped if its reason went away meanwhile: the task was
-    completed, cancelled or submitted, or its deadline moved (the cadence restarts from it)."""
+    completed, cancelled or submitted, its deadline moved (the cadence restarts from it), the
+    unit acknowledged, or the request was decided."""
     task = notification.task
+    if notification.rule == Notification.Rule.WAITING_DECISION:
+        return (task.pk, notification.anchor_date) in moot.still_waiting
     if task.status not in Task.OPEN_STATUSES:
         return False
     if notification.rule in DEADLINE_RULES:
         return task.deadline == notification.anchor_date
+    if notification.rule == Notification.Rule.NOT_ACKNOWLEDGED:
+        return (task.pk, notification.unit_id) not in moot.acknowledged
     return True
 
 
@@ -306,10 +410,12 @@ def _deliver_claimed(token: object, now: dt.datetime, report: SweepReport) -> No
     rows = rows.select_related(
         "recipient", "unit", "task__plan", "task__indicator__parent", "task__lead_unit"
     )
+    rows = list(rows)
+    moot = _Moot.load(rows)
     by_email: dict[str, list[Notification]] = defaultdict(list)
     skipped: list[int] = []
     for row in rows:
-        if _still_due(row, now):
+        if _still_due(row, moot):
             by_email[row.recipient_email].append(row)
         else:
             skipped.append(row.pk)

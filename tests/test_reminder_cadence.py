@@ -14,7 +14,14 @@ from django.utils import timezone
 from notifications.models import CalendarException, Notification, ReminderPolicy
 from notifications.services import reminders_send_due
 from plans import roles
-from plans.models import Task, UnitMembership
+from plans.models import (
+    Acknowledgement,
+    Assignment,
+    CompletionSubmission,
+    ExtensionRequest,
+    Task,
+    UnitMembership,
+)
 from plans.services import progress_report
 from tests.factories import FocalPointFactory, TaskFactory, UnitFactory, UserFactory
 
@@ -171,6 +178,7 @@ def test_no_progress_for_30_days_reminds_until_a_report_comes(people):
     Task.objects.filter(pk=task.pk).update(
         created_at=timezone.make_aware(dt.datetime(2026, 5, 4, 9, 0))
     )
+    Acknowledgement.objects.create(task=task, unit=people["lead"], at=at(dt.date(2026, 5, 4)))
     sent = run_daily(dt.date(2026, 6, 1), dt.date(2026, 6, 4))
     assert sent == {dt.date(2026, 6, 3): {("no_progress", 1, people["focal"])}}  # 30 days on
     with timezone.override(HCM):
@@ -215,3 +223,57 @@ def test_admin_previews_the_next_sweep_per_recipient(admin_client, people):
     page = admin_client.get("/admin/notifications/notification/preview/").content.decode()
     assert people["focal"] in page and "Cập nhật cổng dịch vụ công" in page
     assert Notification.objects.count() == 0
+
+
+def test_unit_that_has_not_acknowledged_in_3_working_days_is_reminded_once(people):
+    """Created Thursday 02/07: three working days later is Tuesday 07/07. Only the unit that
+    has not acknowledged hears about it; an acknowledgement before the retry makes it moot."""
+    task = TaskFactory(lead_unit=people["lead"], deadline=dt.date(2026, 12, 31))
+    helper = UnitFactory(name="Công an tỉnh")
+    FocalPointFactory(unit=helper, user=UserFactory(username="ca@congan.example"))
+    Assignment.objects.create(task=task, unit=helper, role=Assignment.Role.COORDINATING)
+    Task.objects.filter(pk=task.pk).update(created_at=at(dt.date(2026, 7, 2)))
+    Acknowledgement.objects.create(task=task, unit=helper, at=at(dt.date(2026, 7, 2)))
+
+    sent = run_daily(dt.date(2026, 7, 2), dt.date(2026, 7, 31))
+    assert sent == {dt.date(2026, 7, 7): {("not_acknowledged", 1, people["focal"])}}
+
+
+def test_requests_waiting_two_working_days_remind_the_coordinators(people):
+    task = TaskFactory(lead_unit=people["lead"], deadline=dt.date(2026, 7, 30))
+    Acknowledgement.objects.create(task=task, unit=people["lead"], at=at(dt.date(2026, 7, 1)))
+    Task.objects.filter(pk=task.pk).update(created_at=at(dt.date(2026, 7, 1)))
+    ExtensionRequest.objects.create(
+        task=task,
+        unit=people["lead"],
+        requested_at=at(dt.date(2026, 7, 3)),  # a Friday
+        previous_deadline=task.deadline,
+        new_deadline=dt.date(2026, 8, 30),
+        reason="Chờ kinh phí",
+    )
+    sent = run_daily(dt.date(2026, 7, 3), dt.date(2026, 7, 8))
+    assert sent == {dt.date(2026, 7, 7): {("waiting_decision", 1, people["coordinator"])}}
+
+    # Decided meanwhile: a failed send that is retried later is dropped, not sent.
+    ExtensionRequest.objects.update(
+        status="refused", decided_at=at(dt.date(2026, 7, 8)), decision_note="Không"
+    )
+    Notification.objects.update(status=Notification.Status.PENDING)
+    reminders_send_due(now=at(dt.date(2026, 7, 9)))
+    assert set(Notification.objects.values_list("status", flat=True)) == {"skipped"}
+
+
+def test_completion_waiting_for_verification_reminds_the_coordinators(people):
+    task = TaskFactory(
+        lead_unit=people["lead"], deadline=dt.date(2026, 7, 30), status=Task.Status.SUBMITTED
+    )
+    CompletionSubmission.objects.create(
+        task=task,
+        unit=people["lead"],
+        submitted_at=at(dt.date(2026, 7, 6)),
+        document_number="12/BC-STC",
+        document_date=dt.date(2026, 7, 6),
+        summary="Đã hoàn thành",
+    )
+    sent = run_daily(dt.date(2026, 7, 6), dt.date(2026, 7, 9))
+    assert sent == {dt.date(2026, 7, 8): {("waiting_decision", 1, people["coordinator"])}}
