@@ -13,6 +13,9 @@ from import_export.admin import ImportExportModelAdmin
 
 from indicators.models import Indicator
 from indicators.spreadsheets import SafeImportMixin
+
+# Registers the weak-indicator list (shown under DTI indicators): it shows and creates tasks.
+from plans import admin_weak_indicators  # noqa: F401
 from plans.models import Assignment, Plan, ProgressUpdate, Task, Unit, UnitMembership, User
 from plans.resources import PlanResource, TaskResource, UnitResource
 from plans.services import progress_report
