@@ -180,7 +180,7 @@ class WeakIndicatorAdmin(admin.ModelAdmin):
             # What must stand out: weak, and nobody is working on it.
             return format_html('<strong style="color: #ba2121">⚠ {}</strong>', _("No open task"))
         return format_html_join(
-            mark_safe("<br>"),  # noqa: S308 (a constant)
+            mark_safe("<br>"),
             '<a href="{}">{}</a> ({}, {})',
             (
                 (t.get_absolute_url(), t.title, t.lead_unit.name, t.deadline.strftime("%d/%m/%Y"))
