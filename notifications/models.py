@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from plans.models import Task, Unit, User
@@ -30,7 +30,15 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
 
 class Notification(models.Model):
     class Rule(models.TextChoices):
+        DUE_SOON = "due_soon", _("Due soon")
+        DUE_TODAY = "due_today", _("Due today")
         OVERDUE = "overdue", _("Overdue")
+        ESCALATE_HEAD = "escalate_head", _("Escalated to the unit's head")
+        ESCALATE_COORDINATORS = "escalate_coordinators", _("Escalated to the coordinators")
+        STEERING_DIGEST = "steering_digest", _("Steering committee's weekly digest")
+        NOT_ACKNOWLEDGED = "not_acknowledged", _("Not acknowledged")
+        NO_PROGRESS = "no_progress", _("No progress report")
+        WAITING_DECISION = "waiting_decision", _("Waiting for a decision")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting to be sent")
@@ -43,11 +51,16 @@ class Notification(models.Model):
         Task, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("task")
     )
     rule = models.CharField(_("rule"), max_length=30, choices=Rule.choices)
-    step = models.PositiveSmallIntegerField(
+    # An integer, not a small one: the weekly digest's step is the ISO week, e.g. 202627.
+    step = models.PositiveIntegerField(
         _("step"), help_text=_("Which reminder of the rule's cadence this is, from 1.")
     )
-    deadline = models.DateField(
-        _("deadline"), help_text=_("The deadline the step counts from; a new deadline restarts it.")
+    anchor_date = models.DateField(
+        _("counted from"),
+        help_text=_(
+            "The date the rule's steps count from (the deadline, the last report, the week); "
+            "a new date, such as an extended deadline, restarts the steps."
+        ),
     )
     recipient_email = models.EmailField(_("recipient e-mail"))
     recipient = models.ForeignKey(
@@ -76,6 +89,7 @@ class Notification(models.Model):
     claim_token = models.UUIDField(null=True, blank=True, editable=False, db_index=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
@@ -85,7 +99,7 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["task", "rule", "step", "deadline", "recipient_email"],
+                fields=["task", "rule", "step", "anchor_date", "recipient_email"],
                 name="notification_once_per_step",
             ),
             models.CheckConstraint(
@@ -100,3 +114,130 @@ class Notification(models.Model):
     @staticmethod
     def new_claim_token() -> uuid.UUID:
         return uuid.uuid4()
+
+
+class CalendarException(models.Model):
+    """A day the government announced as a make-up working day or an extra day off."""
+
+    class Kind(models.TextChoices):
+        WORKING_DAY = "working_day", _("Working day (make-up)")
+        DAY_OFF = "day_off", _("Day off")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    note = models.CharField(
+        _("note"), max_length=255, blank=True, help_text=_("e.g. the announcing document")
+    )
+
+    class Meta:
+        verbose_name = _("calendar exception")
+        verbose_name_plural = _("calendar exceptions")
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%d/%m/%Y} – {self.get_kind_display()}"
+
+
+def _offsets_validator(value: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    try:
+        offsets = parse_offsets(value)
+    except ValueError:
+        offsets = []
+    if not offsets:
+        raise ValidationError(
+            _("Enter whole numbers of days separated by commas, e.g. 7, 3, 1."), code="invalid"
+        )
+
+
+def parse_offsets(value: str) -> list[int]:
+    """'7, 3, 1' → [7, 3, 1]: distinct positive numbers, largest first."""
+    numbers = {int(part) for part in value.replace(";", ",").split(",") if part.strip()}
+    if any(n <= 0 for n in numbers):
+        raise ValueError(value)
+    return sorted(numbers, reverse=True)
+
+
+class ReminderPolicy(models.Model):
+    """The cadence every reminder follows; one row, edited by coordinators in the admin."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    due_soon_working_days = models.CharField(
+        _("due soon: working days before the deadline"),
+        max_length=50,
+        default="7, 3, 1",
+        validators=[_offsets_validator],
+    )
+    remind_due_today = models.BooleanField(_("remind on the deadline"), default=True)
+    overdue_first_day = models.PositiveSmallIntegerField(
+        _("overdue: first reminder, days after the deadline"), default=1
+    )
+    overdue_second_day = models.PositiveSmallIntegerField(
+        _("overdue: second reminder, days after the deadline"), default=7
+    )
+    overdue_repeat_days = models.PositiveSmallIntegerField(
+        _("overdue: then every N days"), default=7
+    )
+    escalate_head_after_days = models.PositiveSmallIntegerField(
+        _("escalate to the lead unit's head after N days overdue"), default=7
+    )
+    escalate_coordinators_after_days = models.PositiveSmallIntegerField(
+        _("escalate to the coordinators after N days overdue"), default=14
+    )
+    steering_digest_after_days = models.PositiveSmallIntegerField(
+        _("include in the steering committee's weekly digest after N days overdue"), default=30
+    )
+    unacknowledged_working_days = models.PositiveSmallIntegerField(
+        _("remind a unit that has not acknowledged a new task after N working days"), default=3
+    )
+    no_progress_days = models.PositiveSmallIntegerField(
+        _("remind when an open task has no progress report for N days"), default=30
+    )
+    decision_waiting_working_days = models.PositiveSmallIntegerField(
+        _("remind coordinators of a request waiting for a decision after N working days"),
+        default=2,
+    )
+
+    class Meta:
+        verbose_name = _("reminder policy")
+        verbose_name_plural = _("reminder policy")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="reminderpolicy_single_row"),
+            models.CheckConstraint(
+                condition=Q(overdue_first_day__gte=1)
+                & Q(overdue_second_day__gt=F("overdue_first_day"))
+                & Q(overdue_repeat_days__gte=1)
+                & Q(escalate_head_after_days__gte=1)
+                & Q(escalate_coordinators_after_days__gte=1)
+                & Q(steering_digest_after_days__gte=1)
+                & Q(unacknowledged_working_days__gte=1)
+                & Q(no_progress_days__gte=1)
+                & Q(decision_waiting_working_days__gte=1),
+                name="reminderpolicy_positive_days",
+                violation_error_message=_(
+                    "Every number of days must be at least 1, and the second overdue reminder "
+                    "must come after the first."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Reminder policy"))
+
+    @classmethod
+    def current(cls) -> ReminderPolicy:
+        policy, _created = cls.objects.get_or_create(id=1)
+        return policy
+
+    @property
+    def due_soon_offsets(self) -> list[int]:
+        return parse_offsets(self.due_soon_working_days)
+
+    def overdue_step(self, days_overdue: int) -> int:
+        """Which overdue reminder is due after ``days_overdue`` days: 0 (none yet), 1, 2, ..."""
+        if days_overdue < self.overdue_first_day:
+            return 0
+        if days_overdue < self.overdue_second_day:
+            return 1
+        return 2 + (days_overdue - self.overdue_second_day) // self.overdue_repeat_days

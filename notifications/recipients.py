@@ -1,4 +1,4 @@
-"""Who is told about a task: resolved for many tasks at once, in a constant number of queries."""
+"""Who is told: resolved for all the sweep's tasks at once, in a constant number of queries."""
 
 from __future__ import annotations
 
@@ -6,57 +6,100 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.conf import settings
+
+from notifications.rules import Audience, Step
+from plans import roles
 from plans.models import Assignment, Task, Unit, UnitMembership, User
 
 logger = logging.getLogger(__name__)
+
+# Roles whose focal points are told about their task's deadlines and silence.
+RESPONSIBLE_ROLES = (Assignment.Role.IMPLEMENTING, Assignment.Role.MONITORING)
 
 
 @dataclass(frozen=True)
 class Recipient:
     email: str
     user: User | None
-    unit: Unit
+    unit: Unit | None
     language: str
 
 
-def responsible_units(tasks: list[Task]) -> dict[int, list[Unit]]:
-    """The lead unit and the monitoring focal units of each task (one query)."""
-    units: dict[int, list[Unit]] = {task.pk: [task.lead_unit] for task in tasks}
-    monitoring = Assignment.objects.filter(
-        task__in=[t.pk for t in tasks], role=Assignment.Role.MONITORING
-    ).select_related("unit")
-    for assignment in monitoring:
-        if assignment.unit not in units[assignment.task_id]:
-            units[assignment.task_id].append(assignment.unit)
-    return units
+def _person(user: User, unit: Unit | None) -> Recipient:
+    return Recipient(user.email.lower(), user, unit, user.language)
 
 
-def unit_recipients(units: list[Unit], default_language: str) -> dict[int, list[Recipient]]:
-    """Each unit's active focal points with an e-mail address; the unit's shared mailbox when it
-    has none. A unit with neither is logged, so an operator can fix the registry (one query)."""
-    focal: dict[int, list[Recipient]] = defaultdict(list)
-    memberships = UnitMembership.objects.filter(
-        unit__in={u.pk for u in units},
-        role=UnitMembership.Role.FOCAL_POINT,
-        user__is_active=True,
-    ).select_related("user", "unit")
-    for membership in memberships:
-        user = membership.user
-        if not user.email:
-            logger.warning(
-                "Focal point %s of %s has no e-mail address: skipped", user, membership.unit
+class RecipientDirectory:
+    """Loads the units, people and groups behind ``tasks`` once; answers per step from memory.
+
+    Inactive people and people without an e-mail address are skipped and the skip is logged;
+    a unit with no one to tell is reached at its shared mailbox."""
+
+    def __init__(self, tasks: list[Task]) -> None:
+        self.units_by_task: dict[int, list[Unit]] = {t.pk: [t.lead_unit] for t in tasks}
+        assignments = Assignment.objects.filter(
+            task__in=[t.pk for t in tasks], role__in=RESPONSIBLE_ROLES
+        ).select_related("unit")
+        for assignment in assignments:
+            units = self.units_by_task[assignment.task_id]
+            if assignment.unit not in units:
+                units.append(assignment.unit)
+        all_units = {u.pk: u for units in self.units_by_task.values() for u in units}
+
+        self.focal: dict[int, list[Recipient]] = defaultdict(list)
+        self.heads: dict[int, list[Recipient]] = defaultdict(list)
+        memberships = UnitMembership.objects.filter(unit__in=all_units).select_related("user")
+        for membership in memberships:
+            user = membership.user
+            unit = all_units[membership.unit_id]
+            if not self._reachable(user, unit):
+                continue
+            target = (
+                self.focal if membership.role == UnitMembership.Role.FOCAL_POINT else self.heads
             )
-            continue
-        focal[membership.unit_id].append(
-            Recipient(user.email.lower(), user, membership.unit, user.language)
-        )
-    result: dict[int, list[Recipient]] = {}
-    for unit in units:
-        if focal.get(unit.pk):
-            result[unit.pk] = focal[unit.pk]
-        elif unit.email:
-            result[unit.pk] = [Recipient(unit.email.lower(), None, unit, default_language)]
+            target[unit.pk].append(_person(user, unit))
+
+        self.groups: dict[str, list[Recipient]] = defaultdict(list)
+        members = User.objects.filter(
+            groups__name__in=[roles.COORDINATOR, roles.STEERING_COMMITTEE]
+        ).prefetch_related("groups")
+        for user in members:
+            if self._reachable(user, None):
+                for group in user.groups.all():
+                    self.groups[group.name].append(_person(user, None))
+
+    @staticmethod
+    def _reachable(user: User, unit: Unit | None) -> bool:
+        if user.is_active and user.email:
+            return True
+        reason = "inactive" if not user.is_active else "has no e-mail address"
+        logger.info("Not reminding %s (%s) of unit %s: %s", user, user.pk, unit, reason)
+        return False
+
+    def _unit_people(self, unit: Unit, people: dict[int, list[Recipient]]) -> list[Recipient]:
+        if people.get(unit.pk):
+            return people[unit.pk]
+        if unit.email:
+            return [Recipient(unit.email.lower(), None, unit, settings.LANGUAGE_CODE)]
+        logger.warning("Unit %s has no one with an e-mail address and no shared mailbox", unit)
+        return []
+
+    def for_step(self, step: Step) -> list[Recipient]:
+        audience = step.audience
+        if audience == Audience.RESPONSIBLE:
+            found = [
+                r
+                for unit in self.units_by_task[step.task.pk]
+                for r in self._unit_people(unit, self.focal)
+            ]
+        elif audience == Audience.HEADS:
+            found = self._unit_people(step.task.lead_unit, self.heads)
+        elif audience == Audience.COORDINATORS:
+            found = self.groups[roles.COORDINATOR]
         else:
-            logger.warning("Unit %s has no focal point with an e-mail and no shared mailbox", unit)
-            result[unit.pk] = []
-    return result
+            found = self.groups[roles.STEERING_COMMITTEE]
+        unique: dict[str, Recipient] = {}
+        for recipient in found:
+            unique.setdefault(recipient.email, recipient)
+        return list(unique.values())

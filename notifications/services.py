@@ -1,7 +1,7 @@
 """The reminder sweep: derive what is due from the plan's state, record it, then deliver it.
 
 Delivery is at-least-once for a sender that dies mid-send (its claimed rows are retried after
-``STALE_CLAIM``) and exactly-once otherwise: see docs/reminders.md for why and what an operator
+``stale_claim()``) and exactly-once otherwise: see docs/reminders.md for why and what an operator
 sees.
 """
 
@@ -14,18 +14,22 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import F
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
-from notifications.models import Notification
-from notifications.recipients import Recipient, responsible_units, unit_recipients
-from plans.models import Task
+from notifications.models import Notification, ReminderPolicy
+from notifications.recipients import Recipient, RecipientDirectory
+from notifications.rules import Step, horizon, task_steps
+from notifications.workdays import WorkCalendar
+from plans.models import ProgressUpdate, Task
 
 logger = logging.getLogger(__name__)
 
-# A claim older than this belongs to a sender that died; its rows are sent again.
-STALE_CLAIM = dt.timedelta(hours=1)
+# A claim older than NOTIFICATIONS_STALE_CLAIM_SECONDS (default one hour) belongs to a sender
+# that died; its rows are sent again (see stale_claim()).
 # Recipients claimed at a time: bounded so one batch always finishes well within STALE_CLAIM
 # (BATCH * EMAIL_TIMEOUT), and so a sweep's queries grow with batches, not with rows.
 BATCH_RECIPIENTS = 25
@@ -35,14 +39,17 @@ RETRY_MAX = dt.timedelta(hours=6)
 
 @dataclass(frozen=True)
 class DueReminder:
-    task: Task
-    rule: str
-    step: int
+    step: Step
     recipient: Recipient
 
     @property
+    def task(self) -> Task:
+        return self.step.task
+
+    @property
     def key(self) -> tuple[int, str, int, dt.date, str]:
-        return (self.task.pk, self.rule, self.step, self.task.deadline, self.recipient.email)
+        step = self.step
+        return (step.task.pk, step.rule, step.step, step.anchor, self.recipient.email)
 
 
 @dataclass
@@ -66,27 +73,62 @@ class SweepReport:
         }
 
 
+def work_calendar(today: dt.date) -> WorkCalendar:
+    return WorkCalendar(today - dt.timedelta(days=60), today + dt.timedelta(days=60))
+
+
+def candidate_tasks(
+    *, today: dt.date, policy: ReminderPolicy, calendar: WorkCalendar
+) -> list[Task]:
+    """Open tasks that can have a due step today: deadline within the due-soon horizon or
+    past, or silent for ``no_progress_days``. One query, with the date of the last report."""
+    last_report = (
+        ProgressUpdate.objects.filter(task=OuterRef("pk"))
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    silent_since = local_midnight(today - dt.timedelta(days=policy.no_progress_days - 1))
+    return list(
+        Task.objects.open()
+        .with_list_columns()
+        .annotate(last_activity_at=Coalesce(Subquery(last_report), "created_at"))
+        .filter(
+            Q(deadline__lte=horizon(today, policy, calendar)) | Q(last_activity_at__lt=silent_since)
+        )
+        .order_by("deadline", "pk")
+    )
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
 def reminders_due(*, now: dt.datetime) -> list[DueReminder]:
-    """Every reminder that should exist at ``now``: for each overdue task, one per focal point
-    of its lead and monitoring units (a person who is both gets one). Three queries."""
-    tasks = list(Task.objects.overdue(now).with_list_columns())
-    units_by_task = responsible_units(tasks)
-    all_units = {unit.pk: unit for units in units_by_task.values() for unit in units}
-    recipients = unit_recipients(list(all_units.values()), settings.LANGUAGE_CODE)
-    due: list[DueReminder] = []
+    """Every reminder that should exist at ``now``: each due step of each open task, once per
+    person it concerns. Nothing is due on a weekend, a public holiday or an announced day off.
+    A constant number of queries, whatever the number of tasks."""
+    today = timezone.localdate(now)
+    calendar = work_calendar(today)
+    if not calendar.is_working_day(today):
+        return []
+    policy = ReminderPolicy.current()
+    tasks = candidate_tasks(today=today, policy=policy, calendar=calendar)
+    directory = RecipientDirectory(tasks)
+    due: dict[tuple, DueReminder] = {}
     for task in tasks:
-        seen: set[str] = set()
-        for unit in units_by_task[task.pk]:
-            for recipient in recipients[unit.pk]:
-                if recipient.email not in seen:
-                    seen.add(recipient.email)
-                    due.append(DueReminder(task, Notification.Rule.OVERDUE, 1, recipient))
-    return due
+        last_activity = timezone.localdate(task.last_activity_at)
+        for step in task_steps(
+            task, today=today, policy=policy, calendar=calendar, last_activity=last_activity
+        ):
+            for recipient in directory.for_step(step):
+                reminder = DueReminder(step, recipient)
+                due.setdefault(reminder.key, reminder)
+    return list(due.values())
 
 
 def _existing_keys(due: list[DueReminder]) -> set[tuple[int, str, int, dt.date, str]]:
     rows = Notification.objects.filter(task__in={d.task.pk for d in due}).values_list(
-        "task_id", "rule", "step", "deadline", "recipient_email"
+        "task_id", "rule", "step", "anchor_date", "recipient_email"
     )
     return set(rows)
 
@@ -104,9 +146,9 @@ def notifications_create_due(
         [
             Notification(
                 task=d.task,
-                rule=d.rule,
-                step=d.step,
-                deadline=d.task.deadline,
+                rule=d.step.rule,
+                step=d.step.step,
+                anchor_date=d.step.anchor,
                 recipient_email=d.recipient.email,
                 recipient=d.recipient.user,
                 unit=d.recipient.unit,
@@ -122,10 +164,49 @@ def notifications_create_due(
     return new
 
 
+# Rules whose steps count from the deadline: a changed deadline makes their old rows moot.
+DEADLINE_RULES = {
+    Notification.Rule.DUE_SOON,
+    Notification.Rule.DUE_TODAY,
+    Notification.Rule.OVERDUE,
+    Notification.Rule.ESCALATE_HEAD,
+    Notification.Rule.ESCALATE_COORDINATORS,
+    Notification.Rule.STEERING_DIGEST,
+}
+
+# The order of sections in a digest: what needs acting on first.
+SECTION_ORDER = [
+    Notification.Rule.WAITING_DECISION,
+    Notification.Rule.ESCALATE_COORDINATORS,
+    Notification.Rule.ESCALATE_HEAD,
+    Notification.Rule.STEERING_DIGEST,
+    Notification.Rule.OVERDUE,
+    Notification.Rule.DUE_TODAY,
+    Notification.Rule.DUE_SOON,
+    Notification.Rule.NOT_ACKNOWLEDGED,
+    Notification.Rule.NO_PROGRESS,
+]
+SECTION_TITLES = {
+    Notification.Rule.WAITING_DECISION: _("Requests waiting for your decision"),
+    Notification.Rule.ESCALATE_COORDINATORS: _("Overdue tasks escalated to the coordinators"),
+    Notification.Rule.ESCALATE_HEAD: _("Overdue tasks of your unit, escalated to you as its head"),
+    Notification.Rule.STEERING_DIGEST: _("Weekly digest: tasks long overdue"),
+    Notification.Rule.OVERDUE: _("Overdue tasks"),
+    Notification.Rule.DUE_TODAY: _("Tasks due today"),
+    Notification.Rule.DUE_SOON: _("Tasks due soon"),
+    Notification.Rule.NOT_ACKNOWLEDGED: _("New tasks not yet acknowledged"),
+    Notification.Rule.NO_PROGRESS: _("Open tasks without a recent progress report"),
+}
+
+
 def _still_due(notification: Notification, now: dt.datetime) -> bool:
+    """A row waiting for a retry is dropped if its reason went away meanwhile: the task was
+    completed, cancelled or submitted, or its deadline moved (the cadence restarts from it)."""
     task = notification.task
-    if notification.rule == Notification.Rule.OVERDUE:
-        return task.is_overdue(now) and task.deadline == notification.deadline
+    if task.status not in Task.OPEN_STATUSES:
+        return False
+    if notification.rule in DEADLINE_RULES:
+        return task.deadline == notification.anchor_date
     return True
 
 
@@ -133,33 +214,45 @@ def _retry_at(now: dt.datetime, attempts: int) -> dt.datetime:
     return now + min(RETRY_FIRST * (2 ** max(attempts - 1, 0)), RETRY_MAX)
 
 
+def _item(row: Notification, today: dt.date) -> dict[str, object]:
+    task = row.task
+    return {
+        "task": task,
+        "rule": row.rule,
+        "days_overdue": max(0, (today - task.deadline).days),
+        "days_left": max(0, (task.deadline - today).days),
+        "last_activity": row.anchor_date if row.rule == Notification.Rule.NO_PROGRESS else None,
+        "url": settings.SITE_URL + task.get_absolute_url(),
+    }
+
+
 def _message(
     recipient_email: str, rows: list[Notification], now: dt.datetime
 ) -> EmailMultiAlternatives:
+    """One e-mail for everything that concerns a person in this run, in sections by rule."""
     first = rows[0]
     language = first.recipient.language if first.recipient else settings.LANGUAGE_CODE
-    items = sorted(
-        (
-            {
-                "task": row.task,
-                "days_overdue": row.task.days_overdue(now),
-                "url": settings.SITE_URL + row.task.get_absolute_url(),
-            }
-            for row in rows
-        ),
-        key=lambda item: (-item["days_overdue"], item["task"].pk),
-    )
-    context = {
-        "items": items,
-        "count": len(items),
-        "recipient": first.recipient,
-        "unit": first.unit,
-        "site_url": settings.SITE_URL,
-    }
+    today = timezone.localdate(now)
+    by_rule: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for row in sorted(rows, key=lambda r: (r.task.deadline, r.task.pk)):
+        by_rule[row.rule].append(_item(row, today))
     with translation.override(language):
-        subject = render_to_string("notifications/email/overdue_subject.txt", context)
-        text = render_to_string("notifications/email/overdue.txt", context)
-        html = render_to_string("notifications/email/overdue.html", context)
+        sections = [
+            {"rule": rule, "title": str(SECTION_TITLES[rule]), "items": by_rule[rule]}
+            for rule in SECTION_ORDER
+            if by_rule.get(rule)
+        ]
+        context = {
+            "sections": sections,
+            "count": len({row.task_id for row in rows}),
+            "overdue": len({row.task_id for row in rows if row.task.deadline < today}),
+            "recipient": first.recipient,
+            "unit": first.unit,
+            "site_url": settings.SITE_URL,
+        }
+        subject = render_to_string("notifications/email/digest_subject.txt", context)
+        text = render_to_string("notifications/email/digest.txt", context)
+        html = render_to_string("notifications/email/digest.html", context)
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()), body=text, to=[recipient_email]
     )
@@ -170,12 +263,17 @@ def _message(
 def notifications_deliver(*, now: dt.datetime, report: SweepReport | None = None) -> SweepReport:
     """Send every deliverable row, one e-mail per recipient listing all their rows.
 
-    Each batch is claimed with one conditional UPDATE, so two senders never hold the same row;
-    the outcome (sent, failed with its error and next attempt, or skipped when the task is no
-    longer due) is written back per recipient.
+    Each batch is claimed with one conditional UPDATE, so two senders never hold the same row.
+    Each recipient's outcome is written right after their e-mail (sent, or failed with the error
+    and the next attempt), so a sender that dies leaves at most one e-mail in doubt. Nothing is
+    sent on a weekend, a public holiday or an announced day off.
     """
     report = report or SweepReport()
-    stale_before = now - STALE_CLAIM
+    if not work_calendar(timezone.localdate(now)).is_working_day(timezone.localdate(now)):
+        return report
+    # Claims are about live processes, so they use the wall clock, not the sweep's ``now``
+    # (which an operator or a test may set to another day).
+    stale_before = timezone.now() - stale_claim()
     while True:
         emails = list(
             Notification.objects.deliverable(now, stale_before)
@@ -189,10 +287,18 @@ def notifications_deliver(*, now: dt.datetime, report: SweepReport | None = None
         claimed = (
             Notification.objects.deliverable(now, stale_before)
             .filter(recipient_email__in=emails)
-            .update(status=Notification.Status.SENDING, claim_token=token, claimed_at=now)
+            .update(
+                status=Notification.Status.SENDING,
+                claim_token=token,
+                claimed_at=timezone.now(),
+            )
         )
         if claimed:
             _deliver_claimed(token, now, report)
+
+
+def stale_claim() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.NOTIFICATIONS_STALE_CLAIM_SECONDS)
 
 
 def _deliver_claimed(token: object, now: dt.datetime, report: SweepReport) -> None:
@@ -215,7 +321,6 @@ def _deliver_claimed(token: object, now: dt.datetime, report: SweepReport) -> No
     if not by_email:
         return
 
-    sent: list[int] = []
     try:
         connection = get_connection()
         connection.open()
@@ -231,19 +336,17 @@ def _deliver_claimed(token: object, now: dt.datetime, report: SweepReport) -> No
             except Exception as exc:  # recorded on the rows and retried later
                 _mark_failed(group, exc, now, report)
                 continue
-            sent.extend(row.pk for row in group)
+            Notification.objects.filter(pk__in=[row.pk for row in group]).update(
+                status=Notification.Status.SENT,
+                sent_at=now,
+                attempts=F("attempts") + 1,
+                last_error="",
+                claim_token=None,
+            )
             report.emails_sent += 1
+            report.rows_sent += len(group)
     finally:
         connection.close()
-    if sent:
-        Notification.objects.filter(pk__in=sent).update(
-            status=Notification.Status.SENT,
-            sent_at=now,
-            attempts=F("attempts") + 1,
-            last_error="",
-            claim_token=None,
-        )
-        report.rows_sent += len(sent)
 
 
 def _mark_failed(
@@ -274,3 +377,44 @@ def reminders_send_due(*, now: dt.datetime | None = None) -> SweepReport:
     notifications_deliver(now=now, report=report)
     logger.info("Reminder sweep at %s: %s", now.isoformat(), report.as_dict())
     return report
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    rule: str
+    rule_label: str
+    task: Task
+    days_overdue: int
+    days_left: int
+
+
+def reminders_preview(*, now: dt.datetime) -> dict[str, list[PreviewLine]]:
+    """What a sweep at ``now`` would send, per recipient, leaving out steps already sent.
+    Records nothing; the dry run and the admin's preview both show this."""
+    due = reminders_due(now=now)
+    done = (
+        set(
+            Notification.objects.filter(
+                task__in={d.task.pk for d in due},
+                status__in=[Notification.Status.SENT, Notification.Status.SKIPPED],
+            ).values_list("task_id", "rule", "step", "anchor_date", "recipient_email")
+        )
+        if due
+        else set()
+    )
+    today = timezone.localdate(now)
+    preview: dict[str, list[PreviewLine]] = defaultdict(list)
+    for reminder in due:
+        if reminder.key in done:
+            continue
+        task = reminder.task
+        preview[reminder.recipient.email].append(
+            PreviewLine(
+                rule=reminder.step.rule,
+                rule_label=str(Notification.Rule(reminder.step.rule).label),
+                task=task,
+                days_overdue=max(0, (today - task.deadline).days),
+                days_left=max(0, (task.deadline - today).days),
+            )
+        )
+    return dict(sorted(preview.items()))

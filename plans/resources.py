@@ -1,22 +1,717 @@
-from indicators.spreadsheets import StrictResource
-from plans.models import Plan, Task, Unit
+"""Plans, units and plan tasks as spreadsheets (columns in docs/spreadsheets.md).
+
+Each resource loads what its rows refer to once per import (one query per table) and resolves
+names from those dicts, so an import's query count grows with the number of tables, not rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from import_export.fields import Field
+from import_export.results import Result
+
+from indicators.models import Indicator, IndicatorSet
+from indicators.spreadsheets import (
+    CellError,
+    NameIndex,
+    RowErrors,
+    StrictResource,
+    clean_text,
+    name_key,
+    parse_choice,
+    parse_date,
+    parse_int,
+    related,
+    single_line,
+    split_emails,
+    split_names,
+    unknown_message,
+)
+from plans.models import Assignment, Plan, Task, Unit, UnitMembership, User
+
+
+def _unit_hint() -> str:
+    return _("Create the unit first (admin: Units, or import the units file).")
+
+
+def _lookup_units(
+    units: NameIndex[Unit], names: list[str], column: str, errors: RowErrors
+) -> list[Unit]:
+    found: list[Unit] = []
+    for name in names:
+        unit = units.get(name)
+        if unit is None:
+            errors.add(column, unknown_message(_("unit"), name, units.suggest(name), _unit_hint()))
+        else:
+            found.append(unit)
+    return found
+
+
+def _has_errors(result: Result) -> bool:
+    return result.has_errors() or result.has_validation_errors()
+
+
+# --- Plans -----------------------------------------------------------------------------------
 
 
 class PlanResource(StrictResource):
+    title = Field(attribute="title", column_name="title")
+    year = Field(attribute="year", column_name="year")
+    decision = Field(attribute="decision", column_name="decision")
+
+    required_columns = ("title", "year")
+
     class Meta:
         model = Plan
         fields = ("title", "year", "decision")
         import_id_fields = ("title",)
 
+    def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        self.plans: NameIndex[Plan] = NameIndex(Plan.objects.all(), lambda p: p.title)
+        self.seen: dict[str, int] = {}
+
+    def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        title = single_line(row["title"])
+        if not title:
+            errors.add("title", _("Every plan needs a title."))
+            return values
+        if name_key(title) in self.seen:
+            errors.add(
+                "title",
+                _('The plan "%(title)s" is already on row %(row)s.')
+                % {"title": title, "row": self.seen[name_key(title)]},
+            )
+        self.seen[name_key(title)] = self.sheet_row
+        # The file names an existing plan ignoring case and spaces; its stored title stays.
+        existing = self.plans.get(title)
+        values["title"] = existing.title if existing else title
+        try:
+            year = parse_int(row["year"])
+            if year is None:
+                errors.add("year", _("Give the year the plan is for, e.g. 2026."))
+            else:
+                values["year"] = year
+        except CellError as exc:
+            errors.add("year", str(exc))
+        if "decision" in row:
+            values["decision"] = single_line(row["decision"])
+        return values
+
+    def existing_instance(self, values: dict[str, Any]) -> Plan | None:
+        return self.plans.get(values["title"])
+
+
+# --- Units -----------------------------------------------------------------------------------
+
 
 class UnitResource(StrictResource):
+    name = Field(attribute="name", column_name="name")
+    short_name = Field(attribute="short_name", column_name="short_name")
+    kind = Field(attribute="kind", column_name="kind")
+    email = Field(attribute="email", column_name="email")
+    parent = Field(attribute="parent", column_name="parent")
+    focal_points = Field(column_name="focal_points")
+
+    required_columns = ("name",)
+
     class Meta:
         model = Unit
-        fields = ("name", "short_name", "kind", "email")
+        fields = ("name", "short_name", "kind", "email", "parent", "focal_points")
         import_id_fields = ("name",)
+
+    def filter_export(self, queryset: QuerySet[Unit], **kwargs: Any) -> QuerySet[Unit]:
+        focal = UnitMembership.objects.filter(role=UnitMembership.Role.FOCAL_POINT)
+        if not queryset.query.order_by:
+            # With a prefetch the library pages the queryset and, lacking an explicit order,
+            # sorts by id; people read an export sorted by name.
+            queryset = queryset.order_by("name")
+        return queryset.select_related("parent").prefetch_related(
+            Prefetch("memberships", queryset=focal.select_related("user"), to_attr="focal")
+        )
+
+    def order_rows(
+        self, rows: list[tuple[int, dict[str, Any]]]
+    ) -> list[tuple[int, dict[str, Any]]]:
+        # A unit's parent may be a new unit further down the file: import parents first.
+        parent_of = {
+            name_key(cells.get("name")): name_key(cells.get("parent")) for _n, cells in rows
+        }
+
+        def depth(name: str) -> int:
+            level, seen = 0, {name}
+            while (name := parent_of.get(name, "")) in parent_of and name not in seen:
+                seen.add(name)
+                level += 1
+            return level
+
+        return sorted(rows, key=lambda numbered: depth(name_key(numbered[1].get("name"))))
+
+    def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        units = list(Unit.objects.all())
+        by_id = {unit.pk: unit for unit in units}
+        for unit in units:
+            # Wire parents from the same list so that walking up the tree costs no query.
+            unit.parent = by_id.get(unit.parent_id)
+        self.units: NameIndex[Unit] = NameIndex(units, lambda u: u.name)
+        self.seen: dict[str, int] = {}
+        self.focal_wanted: dict[Unit, list[str]] = {}
+        self.new_accounts: list[str] = []
+
+        emails: set[str] = set()
+        in_file: list[int] = []
+        for row in dataset.dict:
+            if unit := self.units.get(clean_text(row.get("name"))):
+                in_file.append(unit.pk)
+            emails.update(e.lower() for e in split_emails(row.get("focal_points")))
+        # Matched by e-mail ignoring case, or by a username equal to the address (which is how
+        # this import names the accounts it creates).
+        self.users: dict[str, User] = {}
+        if emails:
+            matches = list(
+                User.objects.annotate(email_l=Lower("email"), username_l=Lower("username")).filter(
+                    Q(email_l__in=emails) | Q(username_l__in=emails)
+                )
+            )
+            self.users = {user.username.lower(): user for user in matches}
+            # An e-mail match wins over a username match.
+            self.users.update({user.email.lower(): user for user in matches if user.email})
+        # unit id → {user id: membership id} for the focal points units have now.
+        self.focal_now: dict[int, dict[int, int]] = defaultdict(dict)
+        self.focal_emails_now: dict[int, list[str]] = defaultdict(list)
+        if "focal_points" in (dataset.headers or []):
+            memberships = UnitMembership.objects.filter(
+                role=UnitMembership.Role.FOCAL_POINT, unit_id__in=in_file
+            ).select_related("user")
+            for membership in memberships:
+                self.focal_now[membership.unit_id][membership.user_id] = membership.pk
+                self.focal_emails_now[membership.unit_id].append(
+                    membership.user.email or membership.user.username
+                )
+
+    def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        self._focal: list[str] | None = None  # None: the file has no focal_points column
+        name = single_line(row["name"])
+        if not name:
+            errors.add("name", _("Every unit needs a name."))
+            return values
+        if name_key(name) in self.seen:
+            errors.add(
+                "name",
+                _('The unit "%(name)s" is already on row %(row)s.')
+                % {"name": name, "row": self.seen[name_key(name)]},
+            )
+        self.seen[name_key(name)] = self.sheet_row
+        existing = self.units.get(name)
+        # Matched ignoring case and spaces: the stored name keeps its spelling.
+        values["name"] = existing.name if existing else name
+        for column in ("short_name", "email"):
+            if column in row:
+                values[column] = single_line(row[column])
+        if "kind" in row:
+            try:
+                kind = parse_choice(row["kind"], Unit.Kind)
+            except CellError as exc:
+                errors.add("kind", str(exc))
+            else:
+                # An empty cell keeps the unit's kind (a new unit gets the default).
+                if kind is not None:
+                    values["kind"] = kind
+        if "parent" in row:
+            values["parent"] = self._parent(name, existing, row["parent"], errors)
+        if "focal_points" in row:
+            self._focal = self._focal_points(row["focal_points"], errors)
+        return values
+
+    def _parent(
+        self, name: str, existing: Unit | None, cell: Any, errors: RowErrors
+    ) -> Unit | None:
+        parent_name = single_line(cell)
+        if not parent_name:
+            return None
+        if name_key(parent_name) == name_key(name):
+            errors.add("parent", _("A unit cannot be its own parent unit."))
+            return None
+        parent = self.units.get(parent_name)
+        if parent is None:
+            errors.add(
+                "parent",
+                unknown_message(
+                    _("unit"), parent_name, self.units.suggest(parent_name), _unit_hint()
+                ),
+            )
+            return None
+        if existing is not None:
+            # Walk up from the new parent; parents are wired in memory, so no query per step.
+            ancestor: Unit | None = parent
+            visited: set[int] = set()
+            while ancestor is not None and ancestor.pk not in visited:
+                if ancestor.pk == existing.pk:
+                    errors.add(
+                        "parent",
+                        _('"%(parent)s" is under "%(name)s" already; the units would form a loop.')
+                        % {"parent": parent.name, "name": name},
+                    )
+                    return None
+                visited.add(ancestor.pk)
+                ancestor = ancestor.parent
+        return parent
+
+    def _focal_points(self, cell: Any, errors: RowErrors) -> list[str]:
+        emails: list[str] = []
+        # The address becomes a new account's username, so it must fit that field too.
+        longest = User._meta.get_field("username").max_length
+        for email in split_emails(cell):
+            try:
+                validate_email(email)
+                valid = len(email) <= longest
+            except ValidationError:
+                valid = False
+            if valid:
+                emails.append(email.lower())
+            else:
+                errors.add(
+                    "focal_points",
+                    _('"%(email)s" is not a valid e-mail address.') % {"email": email},
+                )
+        return emails
+
+    def existing_instance(self, values: dict[str, Any]) -> Unit | None:
+        return self.units.get(values["name"])
+
+    def import_instance(self, instance: Unit, row: dict[str, Any], **kwargs: Any) -> None:
+        super().import_instance(instance, row, **kwargs)
+        instance._sheet_focal = self._focal  # read by dehydrate_focal_points (admin preview)
+
+    def skip_row(
+        self,
+        instance: Unit,
+        original: Unit,
+        row: dict[str, Any],
+        import_validation_errors: Any = None,
+    ) -> bool:
+        if not super().skip_row(instance, original, row, import_validation_errors):
+            return False
+        return self._focal is None or not self._focal_changes(instance)
+
+    def _focal_changes(self, unit: Unit) -> bool:
+        wanted = self._focal or []
+        if any(email not in self.users for email in wanted):
+            return True
+        wanted_ids = {self.users[email].pk for email in wanted}
+        return wanted_ids != set(self.focal_now.get(unit.pk, {}))
+
+    def after_save_instance(self, instance: Unit, row: dict[str, Any], **kwargs: Any) -> None:
+        self.units.add(instance)  # a later row may name it as its parent
+        if self._focal is not None:
+            self.focal_wanted[instance] = self._focal
+
+    def after_import(self, dataset: Any, result: Result, **kwargs: Any) -> None:
+        super().after_import(dataset, result, **kwargs)
+        if _has_errors(result) or not self.focal_wanted:
+            return
+        self._sync_focal_points()
+
+    def _sync_focal_points(self) -> None:
+        """Memberships with role focal point become exactly the file's list, for the units in
+        it. An address without an account gets a new active account with no usable password;
+        its owner sets one through "Forgotten your password?" on the login page."""
+        new = sorted({e for emails in self.focal_wanted.values() for e in emails} - set(self.users))
+        accounts = []
+        for email in new:
+            user = User(username=email, email=email, is_active=True)
+            user.set_unusable_password()
+            accounts.append(user)
+        User.objects.bulk_create(accounts)
+        self.users.update({user.email: user for user in accounts})
+        self.new_accounts = new
+
+        stale: list[int] = []
+        missing: list[UnitMembership] = []
+        for unit, emails in self.focal_wanted.items():
+            now = self.focal_now.get(unit.pk, {})
+            wanted = {self.users[email].pk for email in emails}
+            stale += [membership for user, membership in now.items() if user not in wanted]
+            missing += [
+                UnitMembership(unit=unit, user_id=user, role=UnitMembership.Role.FOCAL_POINT)
+                for user in wanted - set(now)
+            ]
+        if stale:
+            UnitMembership.objects.filter(pk__in=stale).delete()
+        UnitMembership.objects.bulk_create(missing)
+
+    def dehydrate_parent(self, unit: Unit) -> str:
+        parent = related(unit, "parent")
+        return parent.name if parent else ""
+
+    def dehydrate_focal_points(self, unit: Unit) -> str:
+        if getattr(unit, "_sheet_focal", None) is not None:
+            emails = unit._sheet_focal
+        elif hasattr(unit, "focal"):  # prefetched for export
+            emails = [m.user.email or m.user.username for m in unit.focal]
+        else:
+            emails = (
+                self.focal_emails_now.get(unit.pk, []) if hasattr(self, "focal_emails_now") else []
+            )
+        return "; ".join(sorted(emails, key=str.lower))
+
+
+# --- Tasks -----------------------------------------------------------------------------------
+
+ROLE_COLUMNS = {
+    "implementing_units": Assignment.Role.IMPLEMENTING,
+    "coordinating_units": Assignment.Role.COORDINATING,
+    "monitoring_unit": Assignment.Role.MONITORING,
+}
 
 
 class TaskResource(StrictResource):
+    plan = Field(attribute="plan", column_name="plan")
+    indicator_code = Field(attribute="indicator", column_name="indicator_code")
+    title = Field(attribute="title", column_name="title")
+    lead_unit = Field(attribute="lead_unit", column_name="lead_unit")
+    implementing_units = Field(column_name="implementing_units")
+    coordinating_units = Field(column_name="coordinating_units")
+    monitoring_unit = Field(column_name="monitoring_unit")
+    start_date = Field(attribute="start_date", column_name="start_date")
+    deadline = Field(attribute="deadline", column_name="deadline")
+    expected_output = Field(attribute="expected_output", column_name="expected_output")
+
+    required_columns = ("plan", "indicator_code", "title", "lead_unit", "deadline")
+
     class Meta:
         model = Task
-        fields = ("title", "deadline")
+        fields = (
+            "plan",
+            "indicator_code",
+            "title",
+            "lead_unit",
+            "implementing_units",
+            "coordinating_units",
+            "monitoring_unit",
+            "start_date",
+            "deadline",
+            "expected_output",
+        )
+        import_id_fields = ("plan", "indicator_code", "title")
+        # Rows only build objects; they are written in batches (bulk_create/bulk_update) and
+        # assignments in after_import, so the query count does not grow with the rows. Task has
+        # no save() override or signal receivers to miss; bulk_create fills the new tasks'
+        # ids on PostgreSQL and SQLite, which the assignments need.
+        use_bulk = True
+        batch_size = 500
+
+    def filter_export(self, queryset: QuerySet[Task], **kwargs: Any) -> QuerySet[Task]:
+        if not queryset.query.order_by:  # see UnitResource.filter_export
+            queryset = queryset.order_by("plan__year", "plan__title", "indicator__sort_key", "pk")
+        return queryset.select_related("plan", "indicator", "lead_unit").prefetch_related(
+            Prefetch("assignments", queryset=Assignment.objects.select_related("unit"))
+        )
+
+    def get_bulk_update_fields(self) -> list[str]:
+        # Model fields, not column names; updated_at because bulk_update skips auto_now.
+        return [
+            "plan",
+            "indicator",
+            "title",
+            "lead_unit",
+            "start_date",
+            "deadline",
+            "expected_output",
+            "updated_at",
+        ]
+
+    def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        self.plans: NameIndex[Plan] = NameIndex(Plan.objects.all(), lambda p: p.title)
+        self.units: NameIndex[Unit] = NameIndex(Unit.objects.all(), lambda u: u.name)
+        self.units_by_id = {unit.pk: unit for unit in self.units.values()}
+        self.sets = list(IndicatorSet.objects.all())
+        plans = {
+            p.pk: p for title in set(dataset["plan"]) if (p := self.plans.get(clean_text(title)))
+        }
+        set_ids = {s.pk for p in plans.values() if (s := self._set_for_year(p.year)) is not None}
+        self.indicators: dict[tuple[int, str], Indicator] = {
+            (i.indicator_set_id, i.code): i
+            for i in Indicator.objects.filter(indicator_set__in=set_ids)
+        }
+        self.tasks: dict[tuple[int, int, str], Task] = {
+            (t.plan_id, t.indicator_id, name_key(t.title)): t
+            for t in Task.objects.filter(plan__in=list(plans)).select_related(
+                "plan", "indicator", "lead_unit"
+            )
+        }
+        self.loaded_task_ids = {task.pk for task in self.tasks.values()}
+        # task id → role → {unit id: assignment id}
+        self.roles_now: dict[int, dict[str, dict[int, int]]] = defaultdict(
+            lambda: defaultdict(dict)
+        )
+        assignments = Assignment.objects.filter(task__plan__in=list(plans))
+        for pk, task_id, unit_id, role in assignments.values_list(
+            "pk", "task_id", "unit_id", "role"
+        ):
+            self.roles_now[task_id][role][unit_id] = pk
+        self.seen: dict[tuple[int, int, str], int] = {}
+        self.roles_wanted: list[tuple[Task, dict[str, list[Unit]]]] = []
+
+    def _set_for_year(self, year: int) -> IndicatorSet | None:
+        # IndicatorSet.objects.for_year() in memory: the latest set in force by that year.
+        in_force = [s for s in self.sets if s.first_year <= year]
+        return max(in_force, key=lambda s: s.first_year, default=None)
+
+    def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        plan = self._plan(row["plan"], errors)
+        indicator = self._indicator(plan, row["indicator_code"], errors) if plan else None
+        title = single_line(row["title"])
+        if not title:
+            errors.add("title", _("Every task needs a title."))
+        lead = self._lead(row["lead_unit"], errors)
+        self._roles: dict[str, list[Unit]] = {}
+        for column, role in ROLE_COLUMNS.items():
+            if column in row:
+                self._roles[role] = _lookup_units(
+                    self.units, split_names(row[column]), column, errors
+                )
+        key = (plan.pk, indicator.pk, name_key(title)) if plan and indicator and title else None
+        existing = self.tasks.get(key) if key else None
+        if lead is not None:
+            self._check_lead_not_coordinating(lead, existing, errors)
+        if key in self.seen:
+            errors.add(
+                "title",
+                _("This task (same plan, indicator and title) is already on row %(row)s.")
+                % {"row": self.seen[key]},
+            )
+        if key:
+            self.seen[key] = self.sheet_row
+        self._dates(row, existing, values, errors)
+        if "expected_output" in row:
+            values["expected_output"] = clean_text(row["expected_output"])
+        if key:
+            # An existing task keeps its title's spelling (rows find it ignoring case).
+            title = existing.title if existing else title
+            values.update(plan=plan, indicator=indicator, title=title, key=key)
+        if lead is not None:
+            values["lead_unit"] = lead
+        return values
+
+    def _plan(self, cell: Any, errors: RowErrors) -> Plan | None:
+        title = single_line(cell)
+        if not title:
+            errors.add("plan", _("Name the plan the task belongs to."))
+            return None
+        plan = self.plans.get(title)
+        if plan is None:
+            errors.add(
+                "plan",
+                unknown_message(
+                    _("plan"),
+                    title,
+                    self.plans.suggest(title),
+                    _("Create or import the plan first."),
+                ),
+            )
+        return plan
+
+    def _indicator(self, plan: Plan, cell: Any, errors: RowErrors) -> Indicator | None:
+        code = single_line(cell)
+        if not code:
+            errors.add("indicator_code", _("Give the code of the indicator the task improves."))
+            return None
+        indicator_set = self._set_for_year(plan.year)
+        if indicator_set is None:
+            errors.add(
+                "indicator_code",
+                _("No indicator set is in force in %(year)s, the year of plan “%(plan)s”.")
+                % {"year": plan.year, "plan": plan.title},
+            )
+            return None
+        twins = [s.code for s in self.sets if s.first_year == indicator_set.first_year]
+        if len(twins) > 1:
+            errors.add(
+                "indicator_code",
+                _("Indicator sets %(sets)s all start in %(year)s; it is unclear which applies.")
+                % {"sets": ", ".join(twins), "year": indicator_set.first_year},
+            )
+            return None
+        indicator = self.indicators.get((indicator_set.pk, code))
+        if indicator is None:
+            codes = [c for (set_id, c) in self.indicators if set_id == indicator_set.pk]
+            errors.add(
+                "indicator_code",
+                unknown_message(
+                    _("indicator code"),
+                    code,
+                    NameIndex(codes, str).suggest(code),
+                    _("It is not an indicator of %(set)s.") % {"set": indicator_set.code},
+                ),
+            )
+        return indicator
+
+    def _lead(self, cell: Any, errors: RowErrors) -> Unit | None:
+        names = split_names(cell)
+        if not names:
+            errors.add("lead_unit", _("Every task needs exactly one lead unit."))
+            return None
+        if len(names) > 1:
+            errors.add(
+                "lead_unit",
+                _(
+                    "A task has exactly one lead unit, but this cell names %(count)s: %(names)s. "
+                    'Put the others under "%(implementing)s" or "%(coordinating)s".'
+                )
+                % {
+                    "count": len(names),
+                    "names": "; ".join(names),
+                    "implementing": self.user_column("implementing_units"),
+                    "coordinating": self.user_column("coordinating_units"),
+                },
+            )
+            return None
+        units = _lookup_units(self.units, names, "lead_unit", errors)
+        return units[0] if units else None
+
+    def _check_lead_not_coordinating(
+        self, lead: Unit, existing: Task | None, errors: RowErrors
+    ) -> None:
+        if Assignment.Role.COORDINATING in self._roles:
+            coordinating = {unit.pk for unit in self._roles[Assignment.Role.COORDINATING]}
+            column = "coordinating_units"
+        else:
+            # Without the column, the task keeps its coordinating units: the new lead must not
+            # be one of them either.
+            now = self.roles_now.get(existing.pk, {}) if existing else {}
+            coordinating = set(now.get(Assignment.Role.COORDINATING, {}))
+            column = "lead_unit"
+        if lead.pk in coordinating:
+            errors.add(
+                column,
+                _("%(unit)s is the lead unit; it cannot also be a coordinating unit.")
+                % {"unit": lead.name},
+            )
+
+    def _dates(
+        self, row: dict[str, Any], existing: Task | None, values: dict[str, Any], errors: RowErrors
+    ) -> None:
+        parsed: dict[str, dt.date | None] = {}
+        for column in ("start_date", "deadline"):
+            if column in row:
+                try:
+                    parsed[column] = values[column] = parse_date(row[column])
+                except CellError as exc:
+                    errors.add(column, str(exc))
+        if "deadline" in parsed and parsed["deadline"] is None:
+            errors.add("deadline", _("Every task needs a deadline."))
+        start = parsed.get("start_date", existing.start_date if existing else None)
+        deadline = parsed.get("deadline")
+        if start and deadline and deadline < start:
+            errors.add(
+                "deadline",
+                _("The deadline %(deadline)s is before the start date %(start)s.")
+                % {"deadline": deadline.strftime("%d/%m/%Y"), "start": start.strftime("%d/%m/%Y")},
+            )
+
+    def existing_instance(self, values: dict[str, Any]) -> Task | None:
+        return self.tasks.get(values["key"])
+
+    def import_instance(self, instance: Task, row: dict[str, Any], **kwargs: Any) -> None:
+        for attribute, value in self._values.items():
+            if attribute != "key":
+                setattr(instance, attribute, value)
+        instance._sheet_roles = self._roles  # read by the unit-list dehydrators (admin preview)
+
+    def skip_row(
+        self,
+        instance: Task,
+        original: Task,
+        row: dict[str, Any],
+        import_validation_errors: Any = None,
+    ) -> bool:
+        if not super().skip_row(instance, original, row, import_validation_errors):
+            return False
+        now = self.roles_now.get(instance.pk, {}) if instance.pk else {}
+        return all(
+            {u.pk for u in units} == set(now.get(role, {})) for role, units in self._roles.items()
+        )
+
+    def before_save_instance(self, instance: Task, row: dict[str, Any], **kwargs: Any) -> None:
+        if instance.pk:
+            instance.updated_at = timezone.now()
+
+    def after_save_instance(self, instance: Task, row: dict[str, Any], **kwargs: Any) -> None:
+        if self._roles:
+            self.roles_wanted.append((instance, self._roles))
+
+    def after_import(self, dataset: Any, result: Result, **kwargs: Any) -> None:
+        super().after_import(dataset, result, **kwargs)
+        if _has_errors(result):
+            return
+        self._sync_assignments()
+
+    def _sync_assignments(self) -> None:
+        """Each role given in the file becomes exactly the file's units: one DELETE of the
+        assignments that went away and one INSERT of the new ones, for the whole file."""
+        stale: list[int] = []
+        missing: list[Assignment] = []
+        for task, roles in self.roles_wanted:
+            now = self.roles_now.get(task.pk, {})
+            for role, units in roles.items():
+                have = now.get(role, {})
+                wanted = {unit.pk for unit in units}
+                stale += [pk for unit_id, pk in have.items() if unit_id not in wanted]
+                missing += [
+                    Assignment(task=task, unit=unit, role=role)
+                    for unit in units
+                    if unit.pk not in have
+                ]
+        if stale:
+            Assignment.objects.filter(pk__in=stale).delete()
+        if missing:
+            Assignment.objects.bulk_create(missing, batch_size=500)
+
+    # -- export (and the admin's preview) --
+
+    def dehydrate_plan(self, task: Task) -> str:
+        plan = related(task, "plan")
+        return plan.title if plan else ""
+
+    def dehydrate_indicator_code(self, task: Task) -> str:
+        indicator = related(task, "indicator")
+        return indicator.code if indicator else ""
+
+    def dehydrate_lead_unit(self, task: Task) -> str:
+        unit = related(task, "lead_unit")
+        return unit.name if unit else ""
+
+    def _unit_names(self, task: Task, role: str) -> str:
+        if getattr(task, "_sheet_roles", None) is not None and role in task._sheet_roles:
+            names = [unit.name for unit in task._sheet_roles[role]]
+        elif task.pk in getattr(self, "loaded_task_ids", ()):  # importing: what is there now
+            names = [
+                self.units_by_id[unit_id].name
+                for unit_id in self.roles_now.get(task.pk, {}).get(role, {})
+            ]
+        elif task.pk:  # export: prefetched by filter_export
+            names = [a.unit.name for a in task.assignments.all() if a.role == role]
+        else:
+            names = []
+        return "; ".join(sorted(names, key=name_key))
+
+    def dehydrate_implementing_units(self, task: Task) -> str:
+        return self._unit_names(task, Assignment.Role.IMPLEMENTING)
+
+    def dehydrate_coordinating_units(self, task: Task) -> str:
+        return self._unit_names(task, Assignment.Role.COORDINATING)
+
+    def dehydrate_monitoring_unit(self, task: Task) -> str:
+        return self._unit_names(task, Assignment.Role.MONITORING)

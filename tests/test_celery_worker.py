@@ -26,7 +26,12 @@ from notifications.tasks import send_reminders
 from plans.models import Assignment
 from tests.factories import AssignmentFactory, FocalPointFactory, TaskFactory, UnitFactory
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the flush between transactional tests would remove migration data
+# (the DTI 2022 indicator set, the groups); this restores it for each test.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,9 +61,8 @@ def database_url() -> str:
     return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
 
 
-@pytest.fixture
-def worker(redis_url: str, tmp_path: Path):
-    """A Celery worker with two processes, on the test database, writing mail to files."""
+def start_worker(redis_url: str, tmp_path: Path, *, concurrency: int = 2, **extra_env: str):
+    """A Celery worker process on the test database and ``redis_url``, writing mail to files."""
     log = tmp_path / "worker.log"
     mail_dir = tmp_path / "mail"
     env = {
@@ -70,6 +74,7 @@ def worker(redis_url: str, tmp_path: Path):
         "EMAIL_BACKEND": "dtiplan.mail.FilePerMessageBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
         "SITE_URL": settings.SITE_URL,
+        **extra_env,
     }
     process = subprocess.Popen(
         [
@@ -92,16 +97,27 @@ def worker(redis_url: str, tmp_path: Path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
+    wait_for(lambda: log.exists() and " ready." in log.read_text(), 60, log)
+    return process, {"log": log, "mail": mail_dir, "broker": redis_url}
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
     try:
-        wait_for(lambda: log.exists() and " ready." in log.read_text(), 60, log)
-        yield {"log": log, "mail": mail_dir, "broker": redis_url}
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def worker(redis_url: str, tmp_path: Path):
+    """A Celery worker with two processes, on the test database, writing mail to files."""
+    process, info = start_worker(redis_url, tmp_path)
+    try:
+        yield info
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def wait_for(condition, seconds: float, log: Path) -> None:
@@ -128,7 +144,9 @@ def test_two_sweeps_at_once_on_a_real_worker_send_each_reminder_once(worker):
     people = [FocalPointFactory(unit=lead).user.email for _ in range(3)]
     people += [FocalPointFactory(unit=monitor).user.email for _ in range(2)]
     for number in range(20):
-        task = TaskFactory(lead_unit=lead, deadline=dt.date(2026, 6, 1), title=f"Nhiệm vụ {number}")
+        task = TaskFactory(
+            lead_unit=lead, deadline=dt.date(2026, 6, 29), title=f"Nhiệm vụ {number}"
+        )
         AssignmentFactory(task=task, unit=monitor, role=Assignment.Role.MONITORING)
 
     now = "2026-07-01T08:00:00+07:00"
@@ -145,3 +163,54 @@ def test_two_sweeps_at_once_on_a_real_worker_send_each_reminder_once(worker):
     assert set(counts.values()) == {1}, counts
     assert Notification.objects.count() == 20 * 5
     assert Notification.objects.filter(status=Notification.Status.SENT).count() == 100
+
+
+def pool_children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(line) for line in out.stdout.split()]
+
+
+def test_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(redis_url, tmp_path):
+    """The pool process is killed (SIGKILL) while it is sending: the message comes back (late
+    acknowledgement, rejected on worker loss), its claimed rows are taken over once they are
+    stale, and every person ends up with exactly one e-mail."""
+    lead = UnitFactory(name="Sở Thông tin")
+    people = [FocalPointFactory(unit=lead).user.email for _ in range(12)]
+    for number in range(3):
+        TaskFactory(lead_unit=lead, deadline=dt.date(2026, 6, 29), title=f"Nhiệm vụ {number}")
+
+    process, info = start_worker(
+        redis_url,
+        tmp_path,
+        concurrency=1,
+        EMAIL_BACKEND="tests.slow_mail.SlowFilePerMessageBackend",
+        SLOW_MAIL_SECONDS="0.4",
+        NOTIFICATIONS_STALE_CLAIM_SECONDS="3",
+    )
+    try:
+        now = "2026-07-01T08:00:00+07:00"
+        with app.connection_for_write(redis_url) as broker:
+            send_reminders.apply_async(kwargs={"now": now}, connection=broker)
+        mail_dir, log = info["mail"], info["log"]
+        wait_for(lambda: len(list(mail_dir.glob("*.eml"))) >= 3, 60, log)
+        children = pool_children(process.pid)
+        assert children, "the worker has no pool process"
+        for pid in children:
+            os.kill(pid, signal.SIGKILL)
+        sent_before_kill = len(list(mail_dir.glob("*.eml")))
+        assert sent_before_kill < 12, "the run finished before it could be interrupted"
+        wait_for(lambda: "WorkerLostError" in log.read_text(), 30, log)
+
+        # The redelivered run, then the next one once the dead sender's claims are stale.
+        wait_for(lambda: log.read_text().count("succeeded in") >= 1, 60, log)
+        time.sleep(3.5)
+        with app.connection_for_write(redis_url) as broker:
+            send_reminders.apply_async(kwargs={"now": now}, connection=broker)
+        wait_for(lambda: log.read_text().count("succeeded in") >= 2, 60, log)
+    finally:
+        stop(process)
+
+    counts = delivered_to(mail_dir)
+    assert sorted(counts) == sorted(people)
+    assert set(counts.values()) == {1}, counts
+    assert Notification.objects.filter(status=Notification.Status.SENT).count() == 12 * 3

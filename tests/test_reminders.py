@@ -52,11 +52,12 @@ def recipients() -> list[str]:
     return sorted(address for message in mail.outbox for address in message.to)
 
 
-def test_task_due_today_is_not_overdue_and_gets_no_reminder(overdue_task):
-    report = reminders_send_due(now=at(DEADLINE, 23))
-    assert report.due == 0
-    assert mail.outbox == []
+def test_task_due_today_is_not_overdue(overdue_task):
+    reminders_send_due(now=at(DEADLINE, 23))
     assert not Task.objects.overdue(at(DEADLINE, 23)).exists()
+    rules = set(Notification.objects.values_list("rule", flat=True))
+    assert rules == {Notification.Rule.DUE_TODAY}
+    assert "quá hạn" not in mail.outbox[0].subject
 
 
 def test_task_is_overdue_from_the_next_local_day(overdue_task):
@@ -73,7 +74,8 @@ def test_task_is_overdue_from_the_next_local_day(overdue_task):
 def test_done_cancelled_draft_and_submitted_tasks_are_never_overdue(overdue_task, status):
     overdue_task.status = status
     overdue_task.save()
-    assert reminders_send_due(now=at(DEADLINE + dt.timedelta(days=40))).due == 0
+    for day in (DEADLINE - dt.timedelta(days=1), DEADLINE, DEADLINE + dt.timedelta(days=40)):
+        assert reminders_send_due(now=at(day)).due == 0
     assert mail.outbox == []
 
 
@@ -156,9 +158,12 @@ def test_extended_deadline_restarts_the_reminder(overdue_task):
     overdue_task.deadline = dt.date(2026, 7, 15)
     overdue_task.save()
     reminders_send_due(now=at(dt.date(2026, 7, 10)))
-    assert len(mail.outbox) == 3  # not overdue under the new deadline
+    assert "quá hạn" not in mail.outbox[-1].subject  # due soon, no longer overdue
+    sent_overdue = Notification.objects.filter(rule="overdue", status="sent")
+    assert sent_overdue.count() == 3
     reminders_send_due(now=at(dt.date(2026, 7, 16)))
-    assert len(mail.outbox) == 6
+    # Step 1 of "overdue" again, counted from the new deadline.
+    assert sent_overdue.filter(step=1, anchor_date=dt.date(2026, 7, 15)).count() == 3
 
 
 def test_reminder_for_task_completed_before_retry_is_not_sent(overdue_task, settings):
@@ -227,8 +232,10 @@ def test_smtp_server_down_is_retried_later_without_duplicates(overdue_task, sett
 
 
 def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_queries):
-    """Expected: overdue tasks, monitoring units, focal points, existing keys, insert; then per
-    batch of 25 recipients: pick, claim, load rows, mark sent. 5 and 60 tasks cost the same."""
+    """Expected: calendar exceptions, policy, candidate tasks, their units, memberships,
+    coordinators and steering members (+ their groups), existing keys, insert; delivery:
+    calendar, then per batch of 25 recipients: pick, claim, load rows, one update per
+    recipient, and a last empty pick. 5 and 60 tasks cost the same."""
     for count in (5, 60):
         Notification.objects.all().delete()
         Task.objects.all().delete()
@@ -236,7 +243,7 @@ def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_querie
         FocalPointFactory(unit=lead)
         for _ in range(count):
             TaskFactory(lead_unit=lead, deadline=DEADLINE)
-        with django_assert_max_num_queries(12):
+        with django_assert_max_num_queries(16):
             report = reminders_send_due(now=at(dt.date(2026, 7, 1)))
         assert report.rows_sent == count
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from notifications.models import Notification
-from notifications.services import reminders_due, reminders_send_due
+from notifications.services import reminders_preview, reminders_send_due
 
 
 def parse_now(value: str) -> dt.datetime:
@@ -67,37 +65,24 @@ class Command(BaseCommand):
             )
 
     def _preview(self, now: dt.datetime) -> None:
-        due = reminders_due(now=now)
-        keys = (
-            set(
-                Notification.objects.filter(
-                    task__in={d.task.pk for d in due},
-                    status__in=[Notification.Status.SENT, Notification.Status.SKIPPED],
-                ).values_list("task_id", "rule", "step", "deadline", "recipient_email")
-            )
-            if due
-            else set()
-        )
-        by_email: dict[str, list[str]] = defaultdict(list)
-        already = 0
-        for reminder in due:
-            if reminder.key in keys:
-                already += 1
-                continue
-            task = reminder.task
-            by_email[reminder.recipient.email].append(
-                f"  - {task.title} [{task.indicator.code}] – "
-                f"{task.deadline:%d/%m/%Y}, {task.days_overdue(now)} days overdue, "
-                f"lead: {task.lead_unit.name}"
-            )
+        preview = reminders_preview(now=now)
         self.stdout.write(
             f"Dry run at {timezone.localtime(now):%d/%m/%Y %H:%M}: nothing is recorded or sent."
         )
-        for email in sorted(by_email):
-            self.stdout.write(f"{email}: {len(by_email[email])} overdue task(s)")
-            for line in by_email[email]:
-                self.stdout.write(line)
-        if not by_email:
+        for email, lines in preview.items():
+            self.stdout.write(f"{email}: {len(lines)} reminder(s)")
+            for line in lines:
+                task = line.task
+                when = (
+                    f"{line.days_overdue} days overdue"
+                    if line.days_overdue
+                    else f"due in {line.days_left} days"
+                    if line.days_left
+                    else "due today"
+                )
+                self.stdout.write(
+                    f"  - [{line.rule_label}] {task.title} [{task.indicator.code}] – "
+                    f"{task.deadline:%d/%m/%Y}, {when}, lead: {task.lead_unit.name}"
+                )
+        if not preview:
             self.stdout.write("No reminder would be sent.")
-        if already:
-            self.stdout.write(f"({already} reminders due were already sent.)")

@@ -1,0 +1,131 @@
+"""Benchmark the reminder sweep at provincial scale and print time, peak memory and queries.
+
+    DEBUG=true .venv/bin/python bench/sweep.py                      # SQLite, var/bench.sqlite3
+    DEBUG=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/dtiplan_bench \
+        .venv/bin/python bench/sweep.py
+
+The database named is emptied of plan data and refilled: never point it at real data.
+Shape (issue 5): 300 units with 2 focal points each, 10,000 open tasks of which 1,000 are
+overdue; e-mail goes to Django's in-memory backend, so the figures are database and rendering
+work, not SMTP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dtiplan.settings")
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}")
+os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from indicators.models import Indicator  # noqa: E402
+from notifications.models import Notification  # noqa: E402
+from notifications.services import reminders_send_due  # noqa: E402
+from plans.models import Assignment, Plan, Task, Unit, UnitMembership, User  # noqa: E402
+
+UNITS, TASKS, OVERDUE = 300, 10_000, 1_000
+NOW = dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))  # a Wednesday
+
+
+def build() -> None:
+    call_command("migrate", verbosity=0)
+    Notification.objects.all().delete()
+    Assignment.objects.all().delete()
+    Task.objects.all().delete()
+    Plan.objects.all().delete()
+    UnitMembership.objects.all().delete()
+    Unit.objects.all().delete()
+    User.objects.filter(username__startswith="bench-").delete()
+
+    rng = random.Random(2026)
+    units = Unit.objects.bulk_create(
+        Unit(name=f"Đơn vị {n:03d}", email=f"unit{n}@bench.example") for n in range(UNITS)
+    )
+    users = User.objects.bulk_create(
+        User(username=f"bench-{n}", email=f"bench{n}@bench.example") for n in range(UNITS * 2)
+    )
+    UnitMembership.objects.bulk_create(
+        UnitMembership(unit=units[n // 2], user=user) for n, user in enumerate(users)
+    )
+    plan = Plan.objects.create(title="Kế hoạch benchmark", year=2026)
+    mains = list(Indicator.objects.main())
+    today = timezone.localdate(NOW)
+    tasks = []
+    for n in range(TASKS):
+        if n < OVERDUE:
+            deadline = today - dt.timedelta(days=rng.randint(1, 60))
+        else:
+            deadline = today + dt.timedelta(days=rng.randint(1, 300))
+        tasks.append(
+            Task(
+                plan=plan,
+                indicator=rng.choice(mains),
+                title=f"Nhiệm vụ {n}",
+                lead_unit=rng.choice(units),
+                deadline=deadline,
+                status=Task.Status.IN_PROGRESS,
+            )
+        )
+    tasks = Task.objects.bulk_create(tasks, batch_size=1000)
+    Assignment.objects.bulk_create(
+        (
+            Assignment(task=task, unit=rng.choice(units), role=Assignment.Role.MONITORING)
+            for task in tasks
+        ),
+        batch_size=1000,
+    )
+
+
+def measure(label: str, *, trace_memory: bool = False) -> None:
+    """Time (or, separately, peak memory: tracing slows Python down) and queries of one sweep."""
+    if trace_memory:
+        tracemalloc.start()
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as queries:
+        report = reminders_send_due(now=NOW)
+    elapsed = time.perf_counter() - started
+    memory = ""
+    if trace_memory:
+        memory = f"  peak {tracemalloc.get_traced_memory()[1] / 1e6:.1f} MB (traced, slower)"
+        tracemalloc.stop()
+    print(
+        f"{label:<28} {elapsed:6.2f} s  {len(queries):5d} queries  "
+        f"{report.due} due, {report.created} recorded, "
+        f"{report.emails_sent} e-mails ({report.rows_sent} reminders) sent{memory}"
+    )
+
+
+def main() -> None:
+    vendor = connection.vendor
+    print(
+        f"dtiplan sweep benchmark on {vendor}: {UNITS} units, {TASKS} open tasks, "
+        f"{OVERDUE} overdue"
+    )
+    started = time.perf_counter()
+    build()
+    print(f"data built in {time.perf_counter() - started:.1f} s")
+    measure("first run")
+    measure("same day again (no-op)")
+    Notification.objects.all().delete()
+    measure("first run, memory traced", trace_memory=True)
+
+
+if __name__ == "__main__":
+    main()
