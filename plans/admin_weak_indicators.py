@@ -119,7 +119,6 @@ class WeakIndicatorAdmin(admin.ModelAdmin):
     list_display_links = None
     list_filter = [ProvinceFilter, "assessment__year", MainIndicatorFilter, CoveredFilter]
     search_fields = ["indicator__code", "indicator__name_vi", "indicator__name_en"]
-    ordering = ["-recoverable_points", "assessment__province__name", "indicator__sort_key"]
     actions = ["create_draft_tasks"]
     show_full_result_count = False
     list_per_page = 100
@@ -132,6 +131,11 @@ class WeakIndicatorAdmin(admin.ModelAdmin):
             .select_related("assessment__province", "indicator__parent")
         )
         return with_open_tasks(weak)
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        # Most points to win first. (Not ``ordering``: the admin's checks accept only model
+        # fields there, and this is an annotation.)
+        return ["-recoverable_points", "assessment__province__name", "indicator__sort_key"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -193,7 +197,7 @@ class WeakIndicatorAdmin(admin.ModelAdmin):
         permissions=["add_task"],
     )
     def create_draft_tasks(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        selected = list(queryset.order_by(*self.ordering))
+        selected = list(queryset.order_by(*self.get_ordering(request)))
         if "apply" in request.POST:
             form = DraftTasksForm(request.POST)
             if form.is_valid():
