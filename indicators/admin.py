@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -10,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from indicators.models import Assessment, Indicator, IndicatorSet, Province, WeakRule
-from indicators.resources import IndicatorResource
+from indicators.resources import AssessmentResource, IndicatorResource, ScoreResource
 from indicators.services import province_history, year_over_year
 from indicators.spreadsheets import SafeImportMixin
 
@@ -91,10 +93,11 @@ class ProvinceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(admin.ModelAdmin):
-    """Assessments come from the ministry's files (import), so the page shows, not edits.
-
-    The change page adds the DTI, each indicator's result and the change since last year.
+class AssessmentAdmin(SafeImportMixin, ImportExportModelAdmin):
+    """Assessments come from the ministry's files (Import: a scores file), so the page shows,
+    not edits. Export gives the DTI table (AssessmentResource) or the scores, in the import's
+    layout (ScoreResource). The change page adds each indicator's result and the change since
+    last year.
     """
 
     list_display = ["province", "year", "indicator_set", "points", "value", "rank_display"]
@@ -107,6 +110,40 @@ class AssessmentAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).with_rank()
+
+    def get_import_resource_classes(self, request: HttpRequest) -> list[type]:
+        return [ScoreResource]
+
+    def get_export_resource_classes(self, request: HttpRequest) -> list[type]:
+        return [AssessmentResource, ScoreResource]
+
+    def get_data_for_export(self, request: HttpRequest, queryset: QuerySet, **kwargs: Any) -> Any:
+        # The list's filters (year, set, search) choose the assessments; the scores resource
+        # exports those assessments' scores.
+        chosen = self.choose_export_resource_class(kwargs.get("export_form"), request)
+        if chosen is ScoreResource:
+            queryset = (
+                ScoreResource()
+                .get_queryset()
+                .filter(assessment__in=queryset.order_by().values("pk"))
+            )
+        return super().get_data_for_export(request, queryset, **kwargs)
+
+    def generate_log_entries(self, result: Any, request: HttpRequest) -> None:
+        # One entry per assessment the file touched (the library would write one per score,
+        # under the wrong model), so the history shows who loaded which results.
+        entries = [
+            LogEntry(
+                user_id=request.user.pk,
+                content_type_id=ContentType.objects.get_for_model(Assessment).pk,
+                object_id=str(assessment.pk),
+                object_repr=str(assessment)[:200],
+                action_flag=CHANGE,
+                change_message=_("Scores imported from a spreadsheet."),
+            )
+            for assessment in getattr(result, "assessments", [])
+        ]
+        LogEntry.objects.bulk_create(entries)
 
     @admin.display(description=_("rank"), ordering="rank")
     def rank_display(self, obj: Assessment) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -73,16 +74,44 @@ class IndicatorSet(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.pk and self.assessments.exists():
-            saved = IndicatorSet.objects.filter(pk=self.pk).values("total_points", "first_year")
-            if saved.get() != {"total_points": self.total_points, "first_year": self.first_year}:
-                # DTI values and the set each year was assessed under were computed from these.
-                raise ValidationError(
-                    _(
-                        "Assessments already use this set: its total points and first year "
-                        "cannot change."
-                    )
+        if (
+            _changed_since_loaded(self, ("total_points", "first_year"))
+            and self.assessments.exists()
+        ):
+            # DTI values and the set each year was assessed under were computed from these.
+            raise ValidationError(
+                _(
+                    "Assessments already use this set: its total points and first year "
+                    "cannot change."
                 )
+            )
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: list[str], values: list[Any]) -> IndicatorSet:
+        return _remember_loaded(super().from_db(db, field_names, values), field_names)
+
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def _remember_loaded(instance: _M, field_names: list[str]) -> _M:
+    """Keep the values an instance was loaded with, so that ``clean()`` can tell what changed
+    without a query (an import validates every row; most change nothing)."""
+    instance._loaded_values = {  # type: ignore[attr-defined]
+        name: getattr(instance, name)
+        for name in field_names
+        if name in instance.__dict__  # deferred fields are not loaded
+    }
+    return instance
+
+
+def _changed_since_loaded(instance: models.Model, names: tuple[str, ...]) -> bool:
+    if instance.pk is None:
+        return False  # new: nothing was computed from it yet
+    loaded = getattr(instance, "_loaded_values", None)
+    if loaded is None or any(name not in loaded for name in names):
+        return True  # not loaded from the database here: assume it may have changed
+    return any(getattr(instance, name) != loaded[name] for name in names)
 
 
 class IndicatorQuerySet(models.QuerySet["Indicator"]):
@@ -165,18 +194,22 @@ class Indicator(models.Model):
                 raise ValidationError(
                     {"parent": _("The main indicator belongs to another indicator set.")}
                 )
-        if self.pk and self.scores.exists():
-            saved = Indicator.objects.filter(pk=self.pk).values("max_points", "scored").get()
-            if saved["max_points"] != self.max_points or saved["scored"] != self.scored:
-                # Values, totals and weakness already computed from them would silently go
-                # stale; a set whose points were wrong is corrected by deleting its scores,
-                # fixing the set and importing the scores again.
-                raise ValidationError(
-                    _(
+        if _changed_since_loaded(self, ("max_points", "scored")) and self.scores.exists():
+            # Values, totals and weakness already computed from them would silently go stale;
+            # a set whose points were wrong is corrected by deleting its scores, fixing the set
+            # and importing the scores again.
+            raise ValidationError(
+                {
+                    "max_points": _(
                         "Provinces already have scores on this indicator: its max points and "
                         "whether it is scored cannot change."
                     )
-                )
+                }
+            )
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: list[str], values: list[Any]) -> Indicator:
+        return _remember_loaded(super().from_db(db, field_names, values), field_names)
 
 
 def natural_sort_key(code: str) -> str:

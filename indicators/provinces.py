@@ -13,6 +13,7 @@ on letters alone, and only when exactly one province of that time reads that way
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections import defaultdict
@@ -22,6 +23,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from indicators.models import Province, assessment_reference_date
+from indicators.spreadsheets import unknown_message
 
 # The five tone marks of Vietnamese, as combining characters after NFD decomposition. The
 # vowel marks (circumflex, breve, horn) change the letter and stay where they are.
@@ -82,9 +84,7 @@ def folded_key(name: str) -> str:
 
 
 def has_diacritics(name: str) -> bool:
-    return any(
-        unicodedata.combining(c) or c in "đĐ" for c in unicodedata.normalize("NFD", name)
-    )
+    return any(unicodedata.combining(c) or c in "đĐ" for c in unicodedata.normalize("NFD", name))
 
 
 class ProvinceDirectory:
@@ -117,14 +117,12 @@ class ProvinceDirectory:
         day = assessment_reference_date(year)
         candidates = [p for p in self._by_key.get(name_key(name), []) if p.exists_on(day)]
         if not candidates and not has_diacritics(name):
-            candidates = [
-                p for p in self._by_folded.get(folded_key(name), []) if p.exists_on(day)
-            ]
+            candidates = [p for p in self._by_folded.get(folded_key(name), []) if p.exists_on(day)]
         if len(candidates) == 1:
             return candidates[0]
         if len(candidates) > 1:
             raise ProvinceNameError(
-                _("“%(name)s” could mean %(provinces)s in %(year)s; write the name in full.")
+                _('"%(name)s" could mean %(provinces)s in %(year)s; write the name in full.')
                 % {
                     "name": name,
                     "provinces": ", ".join(p.name for p in candidates),
@@ -137,7 +135,7 @@ class ProvinceDirectory:
             successor = next(s for s in self.provinces if s.pk == merged[0].successor_id)
             raise ProvinceNameError(
                 _(
-                    "“%(name)s” merged into %(successor)s on %(date)s; results for %(year)s "
+                    '"%(name)s" merged into %(successor)s on %(date)s; results for %(year)s '
                     "name %(successor)s."
                 )
                 % {
@@ -149,7 +147,10 @@ class ProvinceDirectory:
             )
         if other_times:
             raise ProvinceNameError(
-                _("“%(name)s” did not exist as a province in %(year)s.")
+                _('"%(name)s" did not exist as a province in %(year)s.')
                 % {"name": name, "year": year}
             )
-        raise ProvinceNameError(_("Unknown province “%(name)s”.") % {"name": name})
+        existing = [p.name for p in self.provinces if p.exists_on(day)]
+        close = difflib.get_close_matches(name_key(name), [name_key(n) for n in existing], n=3)
+        suggestions = [n for n in existing if name_key(n) in close]
+        raise ProvinceNameError(unknown_message(_("province"), name, suggestions))

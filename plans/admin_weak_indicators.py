@@ -22,8 +22,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from import_export.admin import ExportMixin
 
 from indicators.models import Indicator, Province, WeakIndicator
+from indicators.resources import WeakIndicatorResource
+from indicators.spreadsheets import SafeImportMixin
 from plans.coverage import with_open_tasks
 from plans.models import Plan, Unit
 from plans.services import draft_tasks_create
@@ -105,7 +108,8 @@ def current_plan() -> Plan | None:
 
 
 @admin.register(WeakIndicator)
-class WeakIndicatorAdmin(admin.ModelAdmin):
+class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
+    resource_classes = [WeakIndicatorResource]
     list_display = [
         "province",
         "year",
