@@ -468,7 +468,7 @@ class ScoreQuerySet(models.QuerySet["Score"]):
         points to win). Only the finest level scored counts, so a list never shows a component
         and its main indicator for the same reason twice.
         """
-        rule = WeakRule.objects.filter(year=OuterRef("assessment__year"))
+        rule = WeakRule.objects.filter(year=OuterRef("assessment__year")).order_by()
         queryset = (
             self.scored()
             .leaves()
@@ -483,7 +483,9 @@ class ScoreQuerySet(models.QuerySet["Score"]):
                     Score.objects.filter(
                         assessment_id=OuterRef("assessment_id"),
                         indicator_id=OuterRef("main_indicator_id"),
-                    ).values("value")[:1]
+                    )
+                    .order_by()  # not the model's ordering: it joins three tables
+                    .values("value")[:1]
                 ),
             )
             .annotate(main_rank=_rank_among_provinces("main_indicator_id", "main_value"))
@@ -495,10 +497,11 @@ class ScoreQuerySet(models.QuerySet["Score"]):
         below_share = Q(rule_percent__isnull=False) & Q(
             LessThan(hundredths, F("rule_percent") * max_hundredths)
         )
-        main_ranked_low = Q(
-            rule_rank__isnull=False,
-            main_rank__gt=F("rule_rank"),
-            points__lt=F("indicator__max_points"),
+        # The cheap conditions first: the rank (a count) is only needed when they hold.
+        main_ranked_low = (
+            Q(rule_rank__isnull=False)
+            & Q(points__lt=F("indicator__max_points"))
+            & Q(main_rank__gt=F("rule_rank"))
         )
         return queryset.filter(Q(rule_zero=True, points=0) | below_share | main_ranked_low)
 
