@@ -460,3 +460,11 @@ def test_score_import_costs_the_same_queries_for_10_and_60_rows() -> None:
         counts.append(len(queries) - size // 2)  # one INSERT per new province-year
     assert counts[0] == counts[1], counts
     assert counts[1] <= 20, counts
+
+
+def test_the_docs_example_imports_and_gives_the_documented_dti() -> None:
+    example = Path(__file__).resolve().parent.parent / "docs" / "examples" / "scores.csv"
+    assert "16 new" in run_import(str(example))
+    values = dict(Assessment.objects.values_list("province__name", "value"))
+    assert values == {"Lạng Sơn": Decimal("0.3941"), "Cao Bằng": Decimal("0.4298")}
+    assert "0 new, 0 updated, 16 unchanged" in run_import(str(example))
