@@ -468,3 +468,27 @@ def test_the_docs_example_imports_and_gives_the_documented_dti() -> None:
     values = dict(Assessment.objects.values_list("province__name", "value"))
     assert values == {"Lạng Sơn": Decimal("0.3941"), "Cao Bằng": Decimal("0.4298")}
     assert "0 new, 0 updated, 16 unchanged" in run_import(str(example))
+
+
+def test_an_indicator_file_cannot_change_the_max_points_of_a_scored_indicator(
+    tmp_path: Path,
+) -> None:
+    run_import(write(tmp_path / "a.csv", ministry_rows()))
+    rows = [
+        ["framework", "code", "parent_code", "name_vi", "max_points"],
+        ["DTI2022", "7.3", "7", "Chỉ số thành phần 7.3", "10"],  # unchanged: fine
+        ["DTI2022", "7.1", "7", "Chỉ số thành phần 7.1", "12"],
+    ]
+    err = io.StringIO()
+    with translation.override("en"), pytest.raises(CommandError):
+        call_command(
+            "import",
+            "indicators.resources.IndicatorResource",
+            write(tmp_path / "set.csv", rows),
+            "--no-input",
+            stderr=err,
+        )
+    assert err.getvalue().strip() == (
+        'Row 3, column "max_points": Provinces already have scores on this indicator: its max '
+        "points and whether it is scored cannot change."
+    )
