@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
 from django.db import transaction
+from django.utils import timezone
 
 from indicators.models import (
     Assessment,
@@ -79,7 +80,7 @@ def assessments_refresh(*, assessment_ids: Iterable[int]) -> None:
         scores[score.assessment_id][score.indicator_id] = score
 
     to_create: list[Score] = []
-    to_update: list[Score] = []
+    to_update: dict[int, Score] = {}  # by id: a score changed twice is written once
     changed_assessments: list[Assessment] = []
     for assessment_id, assessment in assessments.items():
         own = scores[assessment_id]
@@ -91,19 +92,20 @@ def assessments_refresh(*, assessment_ids: Iterable[int]) -> None:
         for main_id, total in component_sums.items():
             main = own.get(main_id)
             if main is None:
-                main = Score(assessment=assessment, indicator_id=main_id, points=total)
-                main.derived = True
+                main = Score(
+                    assessment=assessment, indicator_id=main_id, points=total, derived=True
+                )
                 own[main_id] = main
                 to_create.append(main)
             elif main.points != total or not main.derived:
                 main.points, main.derived = total, True
-                to_update.append(main)
+                to_update[main.pk] = main
         for score in own.values():
             value = value_of(score.points, indicators[score.indicator_id].max_points)
             if score.value != value:
                 score.value = value
-                if score.pk and score not in to_update:
-                    to_update.append(score)
+                if score.pk:
+                    to_update[score.pk] = score
         points = sum(
             (
                 score.points
@@ -115,11 +117,16 @@ def assessments_refresh(*, assessment_ids: Iterable[int]) -> None:
         value = value_of(points, assessment.indicator_set.total_points) or Decimal("0")
         if (assessment.points, assessment.value) != (points, value):
             assessment.points, assessment.value = points, value
+            assessment.updated_at = timezone.now()  # bulk_update skips auto_now
             changed_assessments.append(assessment)
 
     Score.objects.bulk_create(to_create, batch_size=500)
-    Score.objects.bulk_update(to_update, ["points", "derived", "value"], batch_size=500)
-    Assessment.objects.bulk_update(changed_assessments, ["points", "value"], batch_size=500)
+    Score.objects.bulk_update(
+        list(to_update.values()), ["points", "derived", "value"], batch_size=500
+    )
+    Assessment.objects.bulk_update(
+        changed_assessments, ["points", "value", "updated_at"], batch_size=500
+    )
 
 
 def _counts_in_total(indicator: Indicator) -> bool:
