@@ -100,7 +100,7 @@ class AssessmentAdmin(SafeImportMixin, ImportExportModelAdmin):
     last year.
     """
 
-    list_display = ["province", "year", "indicator_set", "points", "value", "rank_display"]
+    list_display = ["province", "year", "framework", "points", "value", "rank_display"]
     list_filter = ["year", "indicator_set"]
     search_fields = ["province__name"]
     list_select_related = ["province", "indicator_set"]
@@ -144,6 +144,10 @@ class AssessmentAdmin(SafeImportMixin, ImportExportModelAdmin):
             for assessment in getattr(result, "assessments", [])
         ]
         LogEntry.objects.bulk_create(entries)
+
+    @admin.display(description=_("indicator set"), ordering="indicator_set__code")
+    def framework(self, obj: Assessment) -> str:
+        return obj.indicator_set.code
 
     @admin.display(description=_("rank"), ordering="rank")
     def rank_display(self, obj: Assessment) -> str:

@@ -9,11 +9,13 @@ page under "DTI indicators" in the admin, where a coordinator looks for it.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -107,18 +109,31 @@ def current_plan() -> Plan | None:
     )
 
 
+# Most points to win first.
+ORDERING = ("-recoverable_points", "assessment__province__name", "indicator__sort_key")
+
+
+class _ChangeList(ChangeList):
+    def _get_default_ordering(self) -> list[str]:
+        # The column headers mark the default sort from this (Django reads the model's
+        # ordering otherwise, and would mark "indicator" as the sorted column).
+        return list(ORDERING)
+
+
 @admin.register(WeakIndicator)
 class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [WeakIndicatorResource]
+    # The open tasks come right after the indicator, so that "no open task" is seen without
+    # scrolling sideways on a laptop screen.
     list_display = [
         "province",
         "year",
         "indicator_display",
+        "open_tasks_display",
         "points",
         "max_points",
         "recoverable_display",
         "last_year_display",
-        "open_tasks_display",
     ]
     list_display_links = None
     list_filter = [ProvinceFilter, "assessment__year", MainIndicatorFilter, CoveredFilter]
@@ -137,9 +152,12 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
         return with_open_tasks(weak)
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
-        # Most points to win first. (Not ``ordering``: the admin's checks accept only model
-        # fields there, and this is an annotation.)
-        return ["-recoverable_points", "assessment__province__name", "indicator__sort_key"]
+        # Not ``ordering``: the admin's checks accept only model fields there, and the first
+        # key is an annotation.
+        return list(ORDERING)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return _ChangeList
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -172,14 +190,16 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
         return obj.indicator.max_points
 
     @admin.display(description=_("points to win"), ordering="recoverable_points")
-    def recoverable_display(self, obj: WeakIndicator) -> Any:
-        return obj.recoverable_points
+    def recoverable_display(self, obj: WeakIndicator) -> Decimal:
+        # Two decimals like the points beside it (SQLite returns the difference as 70, not
+        # 70.00).
+        return Decimal(obj.recoverable_points).quantize(Decimal("0.01"))
 
     @admin.display(description=_("last year's points"))
     def last_year_display(self, obj: WeakIndicator) -> str:
         if obj.last_year_points is None:
             return "–"
-        return format_html("{}", round(obj.last_year_points, 2))
+        return format_html("{}", Decimal(obj.last_year_points).quantize(Decimal("0.01")))
 
     @admin.display(description=_("open tasks"), ordering="covered")
     def open_tasks_display(self, obj: WeakIndicator) -> str:
