@@ -25,7 +25,7 @@ var:
 
 # Without compiled .mo files the Vietnamese UI silently falls back to English. The .mo files are
 # committed (a fresh machine may lack GNU gettext); one older than its .po is recompiled here.
-PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po */locale/*/LC_MESSAGES/*.po)
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po locale_overrides/*/LC_MESSAGES/*.po */locale/*/LC_MESSAGES/*.po)
 compilemessages: $(PO_FILES:.po=.mo)
 
 %.mo: %.po

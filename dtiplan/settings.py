@@ -146,7 +146,8 @@ AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0)
 # --- Language and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# 2nd: Vietnamese for apps shipping none (import-export, axes), Django rewordings; makemessages: 1st
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_overrides"]
 # dd/mm/yyyy everywhere in the UI, including what forms accept.
 FORMAT_MODULE_PATH = ["dtiplan.formats"]
 USE_I18N = True
