@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from indicators.models import Assessment, IndicatorSet, Province, Score
 from indicators.provinces import ProvinceDirectory, ProvinceNameError
@@ -24,6 +25,13 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in their English source; the site's default is Vietnamese."""
+    with translation.override("en"):
+        yield
 
 # Main-indicator points of one province that add up to 394.13 of 1,000 (DTI 0.3941).
 MAIN_POINTS_394_13 = {

@@ -42,6 +42,7 @@ def coordinator(client):
     user = UserFactory(username="dti@skhcn.example", is_staff=True)
     user.groups.add(Group.objects.get(name=roles.COORDINATOR))
     client.force_login(user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # pages asserted in English
     return user
 
 
@@ -152,7 +153,7 @@ def test_weak_list_shows_last_years_points_and_the_open_tasks(client, coordinato
     assert [t.title for t in rows["7.1"].indicator.open_tasks] == ["Số hóa hồ sơ"]
     assert rows["7.2"].indicator.open_tasks == []  # drafts and finished tasks are not open
     assert "Số hóa hồ sơ" in page
-    assert page.count("No open task") + page.count("Chưa có nhiệm vụ") == 1
+    assert page.count("No open task") == 1
 
 
 def test_last_years_points_of_a_merged_province_average_its_former_provinces(
