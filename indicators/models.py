@@ -7,12 +7,26 @@ can address a main or a component indicator through one foreign key.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import (
+    Avg,
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Round
+from django.db.models.lookups import LessThan
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 
@@ -57,6 +71,47 @@ class IndicatorSet(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.decision})"
+
+    def clean(self) -> None:
+        super().clean()
+        if (
+            _changed_since_loaded(self, ("total_points", "first_year"))
+            and self.assessments.exists()
+        ):
+            # DTI values and the set each year was assessed under were computed from these.
+            raise ValidationError(
+                _(
+                    "Assessments already use this set: its total points and first year "
+                    "cannot change."
+                )
+            )
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: list[str], values: list[Any]) -> IndicatorSet:
+        return _remember_loaded(super().from_db(db, field_names, values), field_names)
+
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def _remember_loaded(instance: _M, field_names: list[str]) -> _M:
+    """Keep the values an instance was loaded with, so that ``clean()`` can tell what changed
+    without a query (an import validates every row; most change nothing)."""
+    instance._loaded_values = {  # type: ignore[attr-defined]
+        name: getattr(instance, name)
+        for name in field_names
+        if name in instance.__dict__  # deferred fields are not loaded
+    }
+    return instance
+
+
+def _changed_since_loaded(instance: models.Model, names: tuple[str, ...]) -> bool:
+    if instance.pk is None:
+        return False  # new: nothing was computed from it yet
+    loaded = getattr(instance, "_loaded_values", None)
+    if loaded is None or any(name not in loaded for name in names):
+        return True  # not loaded from the database here: assume it may have changed
+    return any(getattr(instance, name) != loaded[name] for name in names)
 
 
 class IndicatorQuerySet(models.QuerySet["Indicator"]):
@@ -139,9 +194,484 @@ class Indicator(models.Model):
                 raise ValidationError(
                     {"parent": _("The main indicator belongs to another indicator set.")}
                 )
+        if _changed_since_loaded(self, ("max_points", "scored")) and self.scores.exists():
+            # Values, totals and weakness already computed from them would silently go stale;
+            # a set whose points were wrong is corrected by deleting its scores, fixing the set
+            # and importing the scores again.
+            raise ValidationError(
+                {
+                    "max_points": _(
+                        "Provinces already have scores on this indicator: its max points and "
+                        "whether it is scored cannot change."
+                    )
+                }
+            )
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: list[str], values: list[Any]) -> Indicator:
+        return _remember_loaded(super().from_db(db, field_names, values), field_names)
 
 
 def natural_sort_key(code: str) -> str:
     """'7.12' sorts after '7.2': pad each numeric part so text order equals number order."""
     parts = code.replace("-", ".").split(".")
     return ".".join(part.zfill(4) if part.isdigit() else part for part in parts)
+
+
+# --- Provinces ---------------------------------------------------------------------------------
+
+
+def assessment_reference_date(year: int) -> dt.date:
+    """The day whose provinces an assessment of ``year`` names: the last day of that year.
+
+    The DTI of year Y scores the provinces as they were during Y, so a 2024 file names the 63
+    provinces and a 2025 file the 34 that exist from 1 July 2025. Taking the end of the year
+    gives exactly that without a hard-coded merger year: a future boundary change that takes
+    effect mid-year is handled the same way.
+    """
+    return dt.date(year, 12, 31)
+
+
+class ProvinceQuerySet(models.QuerySet["Province"]):
+    def in_force(self, on: dt.date) -> ProvinceQuerySet:
+        """Provinces that exist on ``on``."""
+        return self.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=on),
+            Q(valid_until__isnull=True) | Q(valid_until__gt=on),
+        )
+
+    def for_assessment_year(self, year: int) -> ProvinceQuerySet:
+        return self.in_force(assessment_reference_date(year))
+
+
+class Province(models.Model):
+    """A province or centrally-run city, valid between two dates.
+
+    A province whose territory did not change in a merger is one row, valid across the merger
+    date (its history stays one history); a province that merged ends on the merger date and
+    names its successor, which is a new row starting that day, even when it kept the name of one
+    of its former provinces (An Giang, from 2025, is not the An Giang of 2024).
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    is_city = models.BooleanField(_("centrally-run city"), default=False)
+    valid_from = models.DateField(
+        _("exists from"),
+        null=True,
+        blank=True,
+        help_text=_("Empty when it existed before the earliest data kept here."),
+    )
+    valid_until = models.DateField(
+        _("ceased on"),
+        null=True,
+        blank=True,
+        help_text=_("The first day it no longer existed: the day a merger took effect."),
+    )
+    successor = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="predecessors",
+        verbose_name=_("merged into"),
+    )
+    other_names = models.TextField(
+        _("other spellings"),
+        blank=True,
+        help_text=_(
+            "One per line: how files write this province's name when it differs from the name "
+            "by more than a prefix (“Tỉnh”, “TP.”), punctuation or the place of a tone mark."
+        ),
+    )
+
+    objects = ProvinceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("province")
+        verbose_name_plural = _("provinces")
+        ordering = ["name", "valid_from"]
+        constraints = [
+            # Two partial constraints because NULLs never collide in a plain unique constraint.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(valid_from__isnull=True),
+                name="province_name_unique_among_original",
+            ),
+            models.UniqueConstraint(
+                fields=["name", "valid_from"],
+                condition=Q(valid_from__isnull=False),
+                name="province_name_unique_per_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gt=F("valid_from")),
+                name="province_valid_until_after_from",
+            ),
+            models.CheckConstraint(
+                condition=Q(successor__isnull=True) | Q(valid_until__isnull=False),
+                name="province_successor_only_when_ended",
+            ),
+            models.CheckConstraint(
+                condition=~Q(successor=F("id")), name="province_not_its_own_successor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.valid_until:
+            # valid_until is the first day without it, so "before" reads right.
+            return _("%(name)s (before %(date)s)") % {
+                "name": self.name,
+                "date": date_format(self.valid_until, "SHORT_DATE_FORMAT"),
+            }
+        return self.name
+
+    def spellings(self) -> list[str]:
+        return [
+            self.name,
+            *(line.strip() for line in self.other_names.splitlines() if line.strip()),
+        ]
+
+    def exists_on(self, day: dt.date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day < self.valid_until
+        )
+
+
+# --- Assessments and scores ------------------------------------------------------------------
+
+
+def _year_range() -> Q:
+    return Q(year__gte=2000, year__lte=2100)
+
+
+class AssessmentQuerySet(models.QuerySet["Assessment"]):
+    def with_rank(self) -> AssessmentQuerySet:
+        """``rank``: 1 + the number of provinces with a higher DTI value that year.
+
+        Ties share a rank (1, 2, 2, 4), and the rank does not depend on which rows the outer
+        query keeps, so a filtered admin list still shows the national rank.
+        """
+        higher = (
+            Assessment.objects.filter(year=OuterRef("year"), value__gt=OuterRef("value"))
+            .order_by()
+            .values("year")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(
+            rank=Coalesce(Subquery(higher, output_field=models.IntegerField()), 0) + 1,
+            provinces_in_year=Subquery(
+                Assessment.objects.filter(year=OuterRef("year"))
+                .order_by()
+                .values("year")
+                .annotate(n=Count("pk"))
+                .values("n"),
+                output_field=models.IntegerField(),
+            ),
+        )
+
+
+class Assessment(models.Model):
+    """A province's DTI result for one year, under the indicator set that year was scored by.
+
+    ``points`` and ``value`` are computed from the scores (``indicators.services``) whenever
+    scores are written; ranks are computed when read, so they always reflect the provinces
+    loaded for the year.
+    """
+
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("province")
+    )
+    year = models.PositiveSmallIntegerField(
+        _("year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    indicator_set = models.ForeignKey(
+        IndicatorSet,
+        on_delete=models.PROTECT,
+        related_name="assessments",
+        verbose_name=_("indicator set"),
+    )
+    points = models.DecimalField(
+        _("total points"), max_digits=7, decimal_places=2, default=Decimal("0"), editable=False
+    )
+    value = models.DecimalField(
+        _("DTI value"), max_digits=5, decimal_places=4, default=Decimal("0"), editable=False
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = AssessmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        ordering = ["-year", "-value", "province__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["province", "year"],
+                name="assessment_unique_per_province_year",
+                violation_error_message=_("This province already has an assessment that year."),
+            ),
+            models.CheckConstraint(condition=_year_range(), name="assessment_year_range"),
+            models.CheckConstraint(
+                condition=Q(points__gte=0), name="assessment_points_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["year", "value"], name="assessment_year_value")]
+
+    def __str__(self) -> str:
+        return f"{self.province.name} – DTI {self.year}"
+
+
+class ScoreQuerySet(models.QuerySet["Score"]):
+    def scored(self) -> ScoreQuerySet:
+        """Scores that count: not the collected-but-unscored indicators (e.g. smart city)."""
+        return self.filter(indicator__scored=True, indicator__max_points__gt=0).exclude(
+            indicator__parent__scored=False
+        )
+
+    def leaves(self) -> ScoreQuerySet:
+        """The finest level a province was scored at: its component scores, and a main
+        indicator's score only when no component score was given under it."""
+        return self.exclude(indicator__parent__isnull=True, derived=True)
+
+    def with_rank(self) -> ScoreQuerySet:
+        """``rank`` among the provinces assessed that year on the same indicator (ties share)."""
+        return self.annotate(rank=_rank_among_provinces("indicator_id", "value"))
+
+    def with_last_year(self) -> ScoreQuerySet:
+        """``last_year_points``: the same indicator's points a year earlier, for the same
+        province, or for a merged province the average of its former provinces (the ministry's
+        baseline). Empty when the year before was scored under another indicator set."""
+        province = OuterRef("assessment__province_id")
+        earlier = (
+            Score.objects.filter(
+                indicator_id=OuterRef("indicator_id"),
+                assessment__year=OuterRef("assessment__year") - 1,
+            )
+            .filter(
+                Q(assessment__province_id=province) | Q(assessment__province__successor=province)
+            )
+            .order_by()
+            .values("indicator_id")
+            .annotate(average=Avg("points"))
+            .values("average")
+        )
+        return self.annotate(last_year_points=Subquery(earlier, output_field=_points_field()))
+
+    def weak(self) -> ScoreQuerySet:
+        """The weak indicators under each year's rules (``WeakRule``; a year without a rule:
+        only indicators scored zero).
+
+        An indicator is weak when it was scored zero, scored below the rule's share of its max
+        points, or belongs to a main indicator ranked worse than the rule's rank (and still has
+        points to win). Only the finest level scored counts, so a list never shows a component
+        and its main indicator for the same reason twice.
+        """
+        rule = WeakRule.objects.filter(year=OuterRef("assessment__year")).order_by()
+        queryset = (
+            self.scored()
+            .leaves()
+            .annotate(
+                main_indicator_id=Coalesce(F("indicator__parent_id"), F("indicator_id")),
+                rule_zero=Coalesce(Subquery(rule.values("zero_points")[:1]), Value(True)),
+                rule_percent=Subquery(rule.values("below_percent")[:1]),
+                rule_rank=Subquery(rule.values("main_rank_worse_than")[:1]),
+            )
+            .annotate(
+                main_value=Subquery(
+                    Score.objects.filter(
+                        assessment_id=OuterRef("assessment_id"),
+                        indicator_id=OuterRef("main_indicator_id"),
+                    )
+                    .order_by()  # not the model's ordering: it joins three tables
+                    .values("value")[:1]
+                ),
+            )
+            .annotate(main_rank=_rank_among_provinces("main_indicator_id", "main_value"))
+        )
+        # Compared in hundredths of a point, as whole numbers: SQLite does decimal arithmetic in
+        # floating point, where 0.29 * 100 < 29 would call a score exactly at the share weak.
+        hundredths = Round(F("points") * 100) * 100
+        max_hundredths = Round(F("indicator__max_points") * 100)
+        below_share = Q(rule_percent__isnull=False) & Q(
+            LessThan(hundredths, F("rule_percent") * max_hundredths)
+        )
+        # The cheap conditions first: the rank (a count) is only needed when they hold.
+        main_ranked_low = (
+            Q(rule_rank__isnull=False)
+            & Q(points__lt=F("indicator__max_points"))
+            & Q(main_rank__gt=F("rule_rank"))
+        )
+        return queryset.filter(Q(rule_zero=True, points=0) | below_share | main_ranked_low)
+
+    def with_recoverable(self) -> ScoreQuerySet:
+        return self.annotate(
+            recoverable_points=ExpressionWrapper(
+                F("indicator__max_points") - F("points"), output_field=_points_field()
+            )
+        )
+
+
+def _points_field() -> models.DecimalField:
+    return models.DecimalField(max_digits=7, decimal_places=2)
+
+
+def _rank_among_provinces(indicator: str, value: str) -> Coalesce:
+    """1 + how many scores of the same indicator and year have a higher value."""
+    higher = (
+        Score.objects.filter(
+            indicator_id=OuterRef(indicator),
+            assessment__year=OuterRef("assessment__year"),
+            value__gt=OuterRef(value),
+        )
+        .order_by()
+        .values("indicator_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(higher, output_field=models.IntegerField()), 0) + 1
+
+
+class Score(models.Model):
+    """A province's points on one indicator in one assessment.
+
+    A main indicator's score is either given (published main-indicator results) or, when
+    component scores are given under it, their sum (``derived``), kept up to date by
+    ``indicators.services.assessments_refresh``.
+    """
+
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.CASCADE, related_name="scores", verbose_name=_("assessment")
+    )
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.PROTECT, related_name="scores", verbose_name=_("indicator")
+    )
+    points = models.DecimalField(
+        _("points"),
+        max_digits=7,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    derived = models.BooleanField(
+        _("sum of components"),
+        default=False,
+        editable=False,
+        help_text=_("Computed as the sum of the component scores given under it."),
+    )
+    value = models.DecimalField(
+        _("value"), max_digits=5, decimal_places=4, null=True, editable=False
+    )
+
+    objects = ScoreQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
+        ordering = ["assessment", "indicator__sort_key"]
+        constraints = [
+            # One score per province, year and indicator (the assessment is the province-year).
+            models.UniqueConstraint(
+                fields=["assessment", "indicator"],
+                name="score_unique_per_indicator",
+                violation_error_message=_("This indicator already has a score in the assessment."),
+            ),
+            models.CheckConstraint(
+                condition=Q(points__gte=0),
+                name="score_points_not_negative",
+                violation_error_message=_("Points cannot be negative."),
+            ),
+        ]
+        indexes = [models.Index(fields=["indicator", "value"], name="score_indicator_value")]
+
+    def __str__(self) -> str:
+        return f"{self.assessment} – {self.indicator.code}"
+
+    @property
+    def recoverable(self) -> Decimal:
+        return self.indicator.max_points - self.points
+
+    def clean(self) -> None:
+        super().clean()
+        if (
+            self.indicator_id
+            and self.points is not None
+            and self.points > self.indicator.max_points
+        ):
+            raise ValidationError(
+                {
+                    "points": _("%(points)s is above the indicator's max of %(max)s points.")
+                    % {"points": self.points, "max": self.indicator.max_points}
+                }
+            )
+        if (
+            self.indicator_id
+            and self.assessment_id
+            and self.indicator.indicator_set_id != self.assessment.indicator_set_id
+        ):
+            raise ValidationError(
+                {"indicator": _("The indicator belongs to another set than the assessment.")}
+            )
+
+
+class WeakIndicator(Score):
+    """The admin's weak-indicator list: scores seen through ``Score.objects.weak()``."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("weak indicator")
+        verbose_name_plural = _("weak indicators")
+
+
+# --- Weakness rules ------------------------------------------------------------------------
+
+
+class WeakRule(models.Model):
+    """What counts as weak in one year's results, as the coordinator decides."""
+
+    year = models.PositiveSmallIntegerField(
+        _("year"),
+        unique=True,
+        validators=[MinValueValidator(2000), MaxValueValidator(2100)],
+        help_text=_("The assessment year these rules apply to."),
+    )
+    zero_points = models.BooleanField(
+        _("scored zero"), default=True, help_text=_("An indicator scored 0 is weak.")
+    )
+    below_percent = models.PositiveSmallIntegerField(
+        _("below this % of max points"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("e.g. 50: an indicator scored below half its max points is weak."),
+    )
+    main_rank_worse_than = models.PositiveSmallIntegerField(
+        _("main indicator ranked worse than"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "e.g. 30: every indicator that can still win points under a main indicator ranked "
+            "31st or lower among the provinces is weak."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("weakness rule")
+        verbose_name_plural = _("weakness rules")
+        ordering = ["-year"]
+        constraints = [
+            models.CheckConstraint(condition=_year_range(), name="weakrule_year_range"),
+            models.CheckConstraint(
+                condition=Q(below_percent__isnull=True)
+                | Q(below_percent__gte=1, below_percent__lte=100),
+                name="weakrule_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(main_rank_worse_than__isnull=True) | Q(main_rank_worse_than__gte=1),
+                name="weakrule_rank_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Weakness rules for %(year)s") % {"year": self.year}

@@ -276,6 +276,16 @@ HEADER_ALIASES: dict[str, str] = {
     "Tên tiếng Anh": "name_en",
     "Điểm tối đa": "max_points",
     "Tính điểm": "scored",
+    # Scores (the ministry's result tables)
+    "Tỉnh": "province",
+    "Tỉnh/thành phố": "province",
+    "Tỉnh, thành phố": "province",
+    "Tỉnh/TP": "province",
+    "Địa phương": "province",
+    "Điểm": "points",
+    "Điểm số": "points",
+    "Điểm đạt được": "points",
+    "Số điểm": "points",
     # Plans
     "Tiêu đề": "title",
     "Năm": "year",

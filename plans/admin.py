@@ -17,6 +17,9 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from indicators.models import Indicator
 from indicators.spreadsheets import SafeImportMixin
+
+# Registers the weak-indicator list (shown under DTI indicators): it shows and creates tasks.
+from plans import admin_weak_indicators  # noqa: F401
 from plans.models import (
     Acknowledgement,
     Assignment,

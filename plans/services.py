@@ -12,6 +12,8 @@ Errors: ``PermissionDenied`` when the person may not do this on this task (the p
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,7 +21,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
+from indicators.models import Indicator, Score
 from plans.access import task_access
 from plans.models import (
     Acknowledgement,
@@ -28,6 +32,7 @@ from plans.models import (
     Decision,
     Evidence,
     ExtensionRequest,
+    Plan,
     ProgressUpdate,
     Task,
     Unit,
@@ -365,3 +370,65 @@ def comment_post(
     comment.full_clean()
     comment.save()
     return comment
+
+
+@dataclass(frozen=True)
+class DraftTasks:
+    created: list[Task]
+    already_planned: list[Indicator]
+
+
+@transaction.atomic
+def draft_tasks_create(
+    *, plan: Plan, scores: Iterable[Score], lead_unit: Unit, deadline: dt.date | None = None
+) -> DraftTasks:
+    """One draft task in ``plan`` for each indicator of ``scores`` (weak indicators), for the
+    coordinator to complete and assign. An indicator that already has a task in the plan gets
+    none, so running this twice creates nothing the second time.
+
+    A task needs its one lead unit (a database invariant other code relies on), so the draft
+    carries the lead the coordinator chose for the batch; the deadline defaults to the end of
+    the plan's year. Drafts are not open tasks: nobody is reminded until they are assigned.
+    """
+    deadline = deadline or dt.date(plan.year, 12, 31)
+    in_plan = set(plan.tasks.values_list("indicator_id", flat=True))
+    seen: set[int] = set()
+    created: list[Task] = []
+    already: list[Indicator] = []
+    for score in scores:
+        indicator = score.indicator
+        if indicator.pk in seen:  # the same indicator weak in several provinces: one task
+            continue
+        seen.add(indicator.pk)
+        if indicator.pk in in_plan:
+            already.append(indicator)
+            continue
+        # Stored text, written once in the coordinator's language; they edit it afterwards.
+        title = _("Raise indicator %(code)s: %(name)s") % {
+            "code": indicator.code,
+            "name": indicator.name_vi,
+        }
+        description = _(
+            "DTI %(year)s, %(province)s: %(points)s of %(max)s points, %(recoverable)s points "
+            "still to win."
+        ) % {
+            "year": score.assessment.year,
+            "province": score.assessment.province.name,
+            "points": score.points,
+            "max": indicator.max_points,
+            "recoverable": indicator.max_points - score.points,
+        }
+        created.append(
+            Task(
+                plan=plan,
+                indicator=indicator,
+                title=title[: Task._meta.get_field("title").max_length],
+                description=description,
+                lead_unit=lead_unit,
+                deadline=deadline,
+                status=Task.Status.DRAFT,
+            )
+        )
+    # With history, like every other write to tasks (a plain bulk_create would leave none).
+    created = bulk_create_with_history(created, Task)
+    return DraftTasks(created=created, already_planned=already)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from decimal import Decimal
 
 import factory
 from django.core.files.uploadedfile import SimpleUploadedFile
 from factory.django import DjangoModelFactory
 
-from indicators.models import Indicator, IndicatorSet
+from indicators.models import Assessment, Indicator, IndicatorSet, Province, Score
+from indicators.services import assessments_refresh
 from plans.models import Assignment, Plan, Task, Unit, UnitMembership, User
 
 
@@ -106,3 +108,50 @@ PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 def pdf_upload(name: str = "bao-cao.pdf") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
+
+
+# --- DTI results ------------------------------------------------------------------------------
+
+
+def province(name: str, year: int = 2024) -> Province:
+    """The province a file of ``year`` means by ``name`` (the 63 up to 2024, the 34 from 2025)."""
+    return Province.objects.for_assessment_year(year).get(name=name)
+
+
+def assessment_with_scores(
+    name: str, year: int, points: dict[str, str], indicator_set: IndicatorSet | None = None
+) -> Assessment:
+    """An assessment with the given points per indicator code, and its results computed."""
+    indicator_set = indicator_set or dti2022()
+    assessment = Assessment.objects.create(
+        province=province(name, year), year=year, indicator_set=indicator_set
+    )
+    indicators = {i.code: i for i in indicator_set.indicators.all()}
+    Score.objects.bulk_create(
+        Score(assessment=assessment, indicator=indicators[code], points=Decimal(value))
+        for code, value in points.items()
+    )
+    assessments_refresh(assessment_ids=[assessment.pk])
+    assessment.refresh_from_db()
+    return assessment
+
+
+_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def cp1258_bytes(text: str) -> bytes:
+    """``text`` as Excel saves it in the Windows Vietnamese code page: letters with their vowel
+    marks precomposed (ă, ơ, ê), tones as separate combining characters (cp1258 has no ắ)."""
+    out: list[str] = []
+    tones: list[str] = []
+    for char in unicodedata.normalize("NFD", text):
+        if char in _TONE_MARKS:
+            tones.append(char)
+        elif unicodedata.combining(char):
+            out[-1] = unicodedata.normalize("NFC", out[-1] + char)  # a vowel mark: ă, â, ơ
+        else:
+            out.extend(tones)  # the tones of the previous letter, after its vowel marks
+            tones = []
+            out.append(char)
+    out.extend(tones)
+    return "".join(out).encode("cp1258")

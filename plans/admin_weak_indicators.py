@@ -1,0 +1,279 @@
+"""The weak-indicator list in the admin, and the action that drafts tasks from it.
+
+The list shows ``indicators`` data (``Score.objects.weak()``), but it is registered here because
+each row shows the open tasks that address it and the action creates tasks: both are plans'
+business, and dependencies point plans → indicators, never back. The proxy model keeps the
+page under "DTI indicators" in the admin, where a coordinator looks for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from import_export.admin import ExportMixin
+
+from indicators.models import Indicator, Province, WeakIndicator
+from indicators.resources import WeakIndicatorResource
+from indicators.spreadsheets import SafeImportMixin
+from plans.coverage import with_open_tasks
+from plans.models import Plan, Unit
+from plans.services import draft_tasks_create
+
+
+class ProvinceFilter(admin.SimpleListFilter):
+    """Only provinces with results loaded: the list of 86 would be mostly empty choices."""
+
+    title = _("province")
+    parameter_name = "province"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        provinces = Province.objects.filter(assessments__isnull=False).distinct()
+        return [(str(p.pk), str(p)) for p in provinces.order_by("name", "valid_from")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            return queryset.filter(assessment__province_id=self.value())
+        return queryset
+
+
+class MainIndicatorFilter(admin.SimpleListFilter):
+    title = _("main indicator")
+    parameter_name = "main_indicator"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        mains = Indicator.objects.main().select_related("indicator_set")
+        return [(str(m.pk), f"{m.indicator_set.code} · {m}") for m in mains]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            main = self.value()
+            return queryset.filter(Q(indicator_id=main) | Q(indicator__parent_id=main))
+        return queryset
+
+
+class CoveredFilter(admin.SimpleListFilter):
+    title = _("addressed by an open task")
+    parameter_name = "covered"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("yes", _("Yes")), ("no", _("No: needs a task"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(covered=True)
+        if self.value() == "no":
+            return queryset.filter(covered=False)
+        return queryset
+
+
+class DraftTasksForm(forms.Form):
+    plan = forms.ModelChoiceField(
+        label=_("Plan"),
+        queryset=Plan.objects.exclude(status=Plan.Status.CLOSED),
+        help_text=_("The plan the new draft tasks go into."),
+    )
+    lead_unit = forms.ModelChoiceField(
+        label=_("Provisional lead unit"),
+        queryset=Unit.objects.filter(is_active=True),
+        help_text=_(
+            "Every task has exactly one lead unit, drafts too. Choose the unit that will sort "
+            "them out (usually your own department) and reassign each task when you assign it."
+        ),
+    )
+    deadline = forms.DateField(
+        label=_("Deadline"),
+        required=False,
+        help_text=_("Leave empty for 31/12 of the plan's year."),
+    )
+
+
+def current_plan() -> Plan | None:
+    """The plan a coordinator means by "the current plan": the latest one in force."""
+    return (
+        Plan.objects.filter(status=Plan.Status.ACTIVE).order_by("-year", "-pk").first()
+        or Plan.objects.exclude(status=Plan.Status.CLOSED).order_by("-year", "-pk").first()
+    )
+
+
+# Most points to win first.
+ORDERING = ("-recoverable_points", "assessment__province__name", "indicator__sort_key")
+
+
+class _ChangeList(ChangeList):
+    def _get_default_ordering(self) -> list[str]:
+        # The column headers mark the default sort from this (Django reads the model's
+        # ordering otherwise, and would mark "indicator" as the sorted column).
+        return list(ORDERING)
+
+
+@admin.register(WeakIndicator)
+class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
+    resource_classes = [WeakIndicatorResource]
+    # The open tasks come right after the indicator, so that "no open task" is seen without
+    # scrolling sideways on a laptop screen.
+    list_display = [
+        "province",
+        "year",
+        "indicator_display",
+        "open_tasks_display",
+        "points",
+        "max_points",
+        "recoverable_display",
+        "last_year_display",
+    ]
+    list_display_links = None
+    list_filter = [ProvinceFilter, "assessment__year", MainIndicatorFilter, CoveredFilter]
+    search_fields = ["indicator__code", "indicator__name_vi", "indicator__name_en"]
+    actions = ["create_draft_tasks"]
+    show_full_result_count = False
+    list_per_page = 100
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        weak = (
+            WeakIndicator.objects.weak()
+            .with_recoverable()
+            .with_last_year()
+            .select_related("assessment__province", "indicator__parent")
+        )
+        return with_open_tasks(weak)
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        # Not ``ordering``: the admin's checks accept only model fields there, and the first
+        # key is an annotation.
+        return list(ORDERING)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return _ChangeList
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_task_permission(self, request: HttpRequest) -> bool:
+        """Who may run the action: whoever may add tasks (the steering committee may not)."""
+        return request.user.has_perm("plans.add_task")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("province"), ordering="assessment__province__name")
+    def province(self, obj: WeakIndicator) -> str:
+        return obj.assessment.province.name
+
+    @admin.display(description=_("year"), ordering="assessment__year")
+    def year(self, obj: WeakIndicator) -> int:
+        return obj.assessment.year
+
+    @admin.display(description=_("indicator"), ordering="indicator__sort_key")
+    def indicator_display(self, obj: WeakIndicator) -> str:
+        url = reverse("admin:indicators_assessment_change", args=[obj.assessment_id])
+        return format_html('<a href="{}">{}</a>', url, obj.indicator)
+
+    @admin.display(description=_("max points"), ordering="indicator__max_points")
+    def max_points(self, obj: WeakIndicator) -> Any:
+        return obj.indicator.max_points
+
+    @admin.display(description=_("points to win"), ordering="recoverable_points")
+    def recoverable_display(self, obj: WeakIndicator) -> Decimal:
+        # Two decimals like the points beside it (SQLite returns the difference as 70, not
+        # 70.00).
+        return Decimal(obj.recoverable_points).quantize(Decimal("0.01"))
+
+    @admin.display(description=_("last year's points"))
+    def last_year_display(self, obj: WeakIndicator) -> str:
+        if obj.last_year_points is None:
+            return "–"
+        return format_html("{}", Decimal(obj.last_year_points).quantize(Decimal("0.01")))
+
+    @admin.display(description=_("open tasks"), ordering="covered")
+    def open_tasks_display(self, obj: WeakIndicator) -> str:
+        tasks = obj.indicator.open_tasks
+        if not tasks:
+            # What must stand out: weak, and nobody is working on it.
+            return format_html('<strong style="color: #ba2121">⚠ {}</strong>', _("No open task"))
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}">{}</a> ({}, {})',
+            (
+                (t.get_absolute_url(), t.title, t.lead_unit.name, t.deadline.strftime("%d/%m/%Y"))
+                for t in tasks
+            ),
+        )
+
+    @admin.action(
+        description=_("Create draft tasks in a plan for the selected indicators"),
+        permissions=["add_task"],
+    )
+    def create_draft_tasks(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        selected = list(queryset.order_by(*self.get_ordering(request)))
+        if "apply" in request.POST:
+            form = DraftTasksForm(request.POST)
+            if form.is_valid():
+                result = draft_tasks_create(
+                    plan=form.cleaned_data["plan"],
+                    scores=selected,
+                    lead_unit=form.cleaned_data["lead_unit"],
+                    deadline=form.cleaned_data["deadline"],
+                )
+                self._report(request, form.cleaned_data["plan"], result)
+                return HttpResponseRedirect(request.get_full_path())
+        else:
+            form = DraftTasksForm(initial=self._initial(request))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Create draft tasks"),
+            "opts": self.model._meta,
+            "form": form,
+            "selected": selected,
+            "indicator_count": len({s.indicator_id for s in selected}),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/plans/draft_tasks.html", context)
+
+    def _initial(self, request: HttpRequest) -> dict[str, Any]:
+        initial: dict[str, Any] = {}
+        plan = current_plan()
+        if plan:
+            initial["plan"] = plan.pk
+            initial["deadline"] = dt.date(plan.year, 12, 31)
+        units = list(Unit.objects.filter(memberships__user=request.user, is_active=True)[:2])
+        if len(units) == 1:  # the coordinator's own department, when that is unambiguous
+            initial["lead_unit"] = units[0].pk
+        return initial
+
+    def _report(self, request: HttpRequest, plan: Plan, result: Any) -> None:
+        if result.created:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d draft task created in “%(plan)s”. Assign it from the task list.",
+                    "%(count)d draft tasks created in “%(plan)s”. Assign them from the task list.",
+                    len(result.created),
+                )
+                % {"count": len(result.created), "plan": plan},
+                messages.SUCCESS,
+            )
+        if result.already_planned:
+            self.message_user(
+                request,
+                _("Already in “%(plan)s”, so no new task: %(codes)s.")
+                % {"plan": plan, "codes": ", ".join(i.code for i in result.already_planned)},
+                messages.WARNING,
+            )

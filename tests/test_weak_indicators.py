@@ -1,0 +1,284 @@
+"""Weak indicators: the year's rules decide, the admin list shows what can still be won and who
+works on it, and one action drafts the missing tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+
+from indicators.models import Score, WeakIndicator, WeakRule
+from plans import roles
+from plans.models import Plan, Task
+from tests.factories import (
+    ComponentIndicatorFactory,
+    FocalPointFactory,
+    PlanFactory,
+    TaskFactory,
+    UnitFactory,
+    UserFactory,
+    assessment_with_scores,
+    main_indicator,
+)
+
+pytestmark = pytest.mark.django_db
+
+URL = "/admin/indicators/weakindicator/"
+
+
+@pytest.fixture
+def components():
+    """Four components of main indicator 7 (digital government activities), 10 points each."""
+    return {
+        code: ComponentIndicatorFactory(code=code, max_points=Decimal("10"))
+        for code in ("7.1", "7.2", "7.3", "7.4")
+    }
+
+
+@pytest.fixture
+def coordinator(client):
+    user = UserFactory(username="dti@skhcn.example", is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.COORDINATOR))
+    client.force_login(user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # pages asserted in English
+    return user
+
+
+def weak(year: int = 2024, province: str = "Lạng Sơn") -> list[str]:
+    rows = Score.objects.filter(assessment__year=year, assessment__province__name=province)
+    return sorted(s.indicator.code for s in rows.weak().select_related("indicator"))
+
+
+# --- Rules ---------------------------------------------------------------------------------
+
+
+def test_without_a_rule_only_indicators_scored_zero_are_weak(components):
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "1.00", "7.3": "10.00"})
+    assert weak() == ["7.1"]
+
+
+def test_below_a_share_of_max_points_is_weak_and_exactly_at_it_is_not(components):
+    WeakRule.objects.create(year=2024, zero_points=True, below_percent=50)
+    assessment_with_scores(
+        "Lạng Sơn", 2024, {"7.1": "0", "7.2": "4.99", "7.3": "5.00", "7.4": "10.00"}
+    )
+    assert weak() == ["7.1", "7.2"]
+
+
+def test_a_score_exactly_at_the_share_is_not_weak_despite_floating_point():
+    """0.29 × 100 is 28.999… in floating point (SQLite's decimal arithmetic)."""
+    ComponentIndicatorFactory(code="7.1", max_points=Decimal("1"))
+    WeakRule.objects.create(year=2024, zero_points=False, below_percent=29)
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0.29"})
+    assert weak() == []
+
+
+def test_zero_is_not_weak_when_the_rule_says_so(components):
+    WeakRule.objects.create(year=2024, zero_points=False)
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0"})
+    assert weak() == []
+
+
+def test_rules_are_per_year(components):
+    WeakRule.objects.create(year=2023, zero_points=True, below_percent=80)
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "7.00"})
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "7.00"})
+    assert weak(2023) == ["7.1"]
+    assert weak(2024) == []
+
+
+def test_under_a_main_indicator_ranked_too_low_every_component_with_points_to_win_is_weak(
+    components,
+):
+    WeakRule.objects.create(year=2024, zero_points=False, main_rank_worse_than=1)
+    full = {"7.1": "10.00", "7.2": "10.00", "7.3": "10.00", "7.4": "10.00"}
+    assessment_with_scores("Cao Bằng", 2024, full)  # 1st on indicator 7
+    assessment_with_scores(
+        "Lạng Sơn", 2024, {"7.1": "9.00", "7.2": "8.00", "7.3": "10.00", "7.4": "10.00"}
+    )
+    assert weak(province="Lạng Sơn") == ["7.1", "7.2"]
+    assert weak(province="Cao Bằng") == []
+
+
+def test_a_main_indicator_scored_without_components_is_listed_itself():
+    WeakRule.objects.create(year=2024, zero_points=True, main_rank_worse_than=1)
+    assessment_with_scores("Cao Bằng", 2024, {"7": "150.00", "3": "0"})
+    assessment_with_scores("Lạng Sơn", 2024, {"7": "120.00", "3": "0"})
+    assert weak(province="Lạng Sơn") == ["3", "7"]
+
+
+def test_a_main_indicator_made_of_component_scores_is_not_listed_twice(components):
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "0"})
+    assert weak() == ["7.1", "7.2"]  # not "7", although its points (0) are the sum
+
+
+def test_the_unscored_smart_city_indicator_is_never_weak():
+    assessment_with_scores("Lạng Sơn", 2024, {"6": "0"})
+    assert weak() == []
+
+
+# --- The admin list ---------------------------------------------------------------------------
+
+
+def listed(client, query: str = "") -> list[WeakIndicator]:
+    response = client.get(f"{URL}?{query}")
+    assert response.status_code == 200
+    return list(response.context["cl"].result_list)
+
+
+def test_weak_list_is_ordered_by_points_still_to_win(client, coordinator, components):
+    ComponentIndicatorFactory(code="7.5", max_points=Decimal("20"))
+    WeakRule.objects.create(year=2024, below_percent=50)
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "2.50", "7.5": "5.00"})
+    rows = listed(client)
+    assert [(r.indicator.code, r.recoverable_points) for r in rows] == [
+        ("7.5", Decimal("15.00")),
+        ("7.1", Decimal("10.00")),
+        ("7.2", Decimal("7.50")),
+    ]
+
+
+def test_weak_list_shows_last_years_points_and_the_open_tasks(client, coordinator, components):
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "3.00", "7.2": "0"})
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "0"})
+    TaskFactory(indicator=components["7.1"], title="Số hóa hồ sơ", status=Task.Status.IN_PROGRESS)
+    TaskFactory(indicator=components["7.2"], title="Bản nháp", status=Task.Status.DRAFT)
+    TaskFactory(indicator=components["7.2"], title="Đã xong", status=Task.Status.COMPLETED)
+
+    page = client.get(f"{URL}?assessment__year=2024").content.decode()
+    rows = {r.indicator.code: r for r in listed(client, "assessment__year=2024")}
+    assert rows["7.1"].last_year_points == Decimal("3.00")
+    assert [t.title for t in rows["7.1"].indicator.open_tasks] == ["Số hóa hồ sơ"]
+    assert rows["7.2"].indicator.open_tasks == []  # drafts and finished tasks are not open
+    assert "Số hóa hồ sơ" in page
+    assert page.count("No open task") == 1
+
+
+def test_last_years_points_of_a_merged_province_average_its_former_provinces(
+    client, coordinator, components
+):
+    assessment_with_scores("Hà Giang", 2024, {"7.1": "2.00"})
+    assessment_with_scores("Tuyên Quang", 2024, {"7.1": "5.00"})
+    assessment_with_scores("Tuyên Quang", 2025, {"7.1": "0"})
+    (row,) = listed(client, "assessment__year=2025")
+    assert row.last_year_points == Decimal("3.5")
+
+
+def test_weak_list_filters_by_province_year_main_indicator_and_coverage(
+    client, coordinator, components
+):
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "0", "3": "0"})
+    cao_bang = assessment_with_scores("Cao Bằng", 2024, {"7.1": "0"})
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "0"})
+    TaskFactory(indicator=components["7.2"])
+
+    def rows(query: str) -> set[tuple[str, int, str]]:
+        return {
+            (r.assessment.province.name, r.assessment.year, r.indicator.code)
+            for r in listed(client, query)
+        }
+
+    assert rows(f"province={cao_bang.province_id}") == {("Cao Bằng", 2024, "7.1")}
+    assert rows("assessment__year=2023") == {("Lạng Sơn", 2023, "7.1")}
+    assert rows(f"main_indicator={main_indicator('3').pk}") == {("Lạng Sơn", 2024, "3")}
+    assert rows("covered=yes") == {("Lạng Sơn", 2024, "7.2")}
+    assert ("Lạng Sơn", 2024, "7.2") not in rows("covered=no")
+
+
+def test_weak_list_costs_the_same_queries_for_25_and_50_rows(
+    client, coordinator, django_assert_max_num_queries
+):
+    """Expected, 10: session, user, the user's and the groups' permissions, the filters' choices
+    (provinces, main indicators, years), the count, the page (rules, ranks, last year's points
+    and coverage are subqueries in it) and the open tasks of the page's indicators."""
+    indicators = [
+        ComponentIndicatorFactory(code=f"7.{n}", max_points=Decimal("10")) for n in range(1, 26)
+    ]
+    for indicator in indicators[::2]:
+        TaskFactory(indicator=indicator)
+    for name, rows in (("Lạng Sơn", 25), ("Cao Bằng", 50)):
+        assessment_with_scores(name, 2024, {i.code: "0" for i in indicators})
+        with django_assert_max_num_queries(10):
+            response = client.get(URL)
+        assert response.status_code == 200
+        assert len(response.context["cl"].result_list) == rows
+
+
+# --- Drafting tasks -------------------------------------------------------------------------
+
+
+def draft_action(client, rows: list[WeakIndicator], **form) -> object:
+    data = {"action": "create_draft_tasks", "_selected_action": [r.pk for r in rows], **form}
+    return client.post(URL, data)
+
+
+def test_action_asks_for_the_plan_then_drafts_one_task_per_indicator(
+    client, coordinator, components
+):
+    department = UnitFactory(name="Sở Khoa học và Công nghệ")
+    FocalPointFactory(unit=department, user=coordinator)
+    PlanFactory(title="Kế hoạch 2025", year=2025, status=Plan.Status.CLOSED)
+    plan = PlanFactory(title="Kế hoạch 2026", year=2026)
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "0"})
+    assessment_with_scores("Cao Bằng", 2024, {"7.1": "0"})
+    rows = listed(client)
+    assert len(rows) == 3
+
+    page = draft_action(client, rows)
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert form.initial == {
+        "plan": plan.pk,
+        "deadline": dt.date(2026, 12, 31),
+        "lead_unit": department.pk,
+    }
+    assert list(form.fields["plan"].queryset) == [plan]  # a closed plan takes no new tasks
+
+    response = draft_action(
+        client, rows, apply="1", plan=plan.pk, lead_unit=department.pk, deadline=""
+    )
+    assert response.status_code == 302
+    tasks = Task.objects.order_by("indicator__sort_key")
+    assert [t.indicator.code for t in tasks] == ["7.1", "7.2"]  # 7.1 once, though weak twice
+    assert {(t.plan, t.status, t.lead_unit, t.deadline) for t in tasks} == {
+        (plan, Task.Status.DRAFT, department, dt.date(2026, 12, 31))
+    }
+    assert "7.1" in tasks[0].title and components["7.1"].name_vi in tasks[0].title
+
+
+def test_drafting_again_creates_nothing_new(client, coordinator, components):
+    plan, lead = PlanFactory(year=2026), UnitFactory()
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0"})
+    rows = listed(client)
+    form = {"apply": "1", "plan": plan.pk, "lead_unit": lead.pk, "deadline": "30/06/2026"}
+    draft_action(client, rows, **form)
+    response = draft_action(client, rows, **form)
+    assert Task.objects.count() == 1
+    assert Task.objects.get().deadline == dt.date(2026, 6, 30)
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert any("7.1" in m for m in messages)
+
+
+def test_drafting_needs_a_lead_unit(client, coordinator, components):
+    plan = PlanFactory(year=2026)
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0"})
+    response = draft_action(client, listed(client), apply="1", plan=plan.pk, lead_unit="")
+    assert response.status_code == 200
+    assert "lead_unit" in response.context["form"].errors
+    assert Task.objects.count() == 0
+
+
+def test_steering_committee_sees_the_list_but_cannot_draft_tasks(client, components):
+    member = UserFactory(username="bcd@tinh.example", is_staff=True)
+    member.groups.add(Group.objects.get(name=roles.STEERING_COMMITTEE))
+    client.force_login(member)
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0"})
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert "create_draft_tasks" not in response.content.decode()
+    draft_action(
+        client, listed(client), apply="1", plan=PlanFactory().pk, lead_unit=UnitFactory().pk
+    )
+    assert Task.objects.count() == 0
