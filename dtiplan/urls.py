@@ -19,5 +19,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The focal-point portal; coordinators reach /admin/ from its header.
+    path("notifications/", include("notifications.urls")),
     path("", include("plans.urls")),
 ]

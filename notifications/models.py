@@ -18,6 +18,15 @@ from plans.models import Task, Unit, User
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):
+    def for_person(self, user: User) -> NotificationQuerySet:
+        """What the portal's inbox shows a person: every reminder addressed to them, whether or
+        not its e-mail has gone out yet (so a mail outage hides nothing), but not rows that
+        became moot before sending."""
+        return self.filter(recipient=user).exclude(status=Notification.Status.SKIPPED)
+
+    def unread(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=True)
+
     def deliverable(self, now: dt.datetime, stale_before: dt.datetime) -> NotificationQuerySet:
         """Rows a sender may claim now: new, failed and due for a retry, or claimed by a sender
         that has not finished in time (it died: at-least-once, see docs/reminders.md)."""

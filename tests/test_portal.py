@@ -506,14 +506,14 @@ def test_task_list_costs_the_same_queries_for_5_and_500_tasks(
     """Expected queries: session, user, the user's units (filter), the user's permissions
     (user, groups), main indicators (filter choices), counts (one aggregate), the page's count
     and rows (plan, indicator, parent, lead unit joined), the page's roles and
-    acknowledgements."""
+    acknowledgements, and the unread notifications count in the header."""
     counts = {}
     for total in (5, 500):
         missing = total - Task.objects.count()
         tasks = TaskFactory.create_batch(missing, lead_unit=unit_a, deadline=soon())
         for task in tasks[::3]:
             AssignmentFactory(task=task, unit=unit_a, role=Assignment.Role.MONITORING)
-        with CaptureQueriesContext(connection) as queries, django_assert_max_num_queries(11):
+        with CaptureQueriesContext(connection) as queries, django_assert_max_num_queries(12):
             response = client.get("/?overdue=false&role=lead")
         assert response.status_code == 200
         assert response.context["page"].paginator.count == total
