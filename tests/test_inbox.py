@@ -1,4 +1,4 @@
-"""The portal's notifications page: a person sees their own reminders, unread count in the header."""
+"""The portal's notifications page: a person sees their own reminders and an unread count."""
 
 from __future__ import annotations
 
