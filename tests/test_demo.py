@@ -91,7 +91,8 @@ def test_demo_tasks_are_on_main_indicators_and_have_every_role() -> None:
 def test_demo_focal_points_are_people_on_a_reserved_domain_without_a_password() -> None:
     load_demo()
 
-    focal_points = User.objects.filter(groups__name=FOCAL_POINT)
+    # All but the one demo account meant for trying the portal.
+    focal_points = User.objects.filter(groups__name=FOCAL_POINT).exclude(username="focalpoint")
     assert focal_points.count() >= 6
     for person in focal_points:
         assert person.email.endswith(".example")
@@ -160,3 +161,18 @@ def test_demo_refuses_to_run_in_production(settings) -> None:
         call_command("load_demo", stdout=StringIO())
     assert Unit.objects.count() == 0
     assert not User.objects.filter(username="coordinator").exists()
+
+
+def test_demo_focal_point_signs_in_to_the_portal_and_sees_only_its_units_tasks() -> None:
+    output = load_demo()
+    password = PASSWORD.findall(output)[1]
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "focalpoint", "password": password})
+    assert response.status_code == 302
+    with time_machine.travel(NOW, tick=False):
+        page = client.get("/").content.decode()
+    unit = User.objects.get(username="focalpoint").units.get()
+    visible = Task.objects.for_unit(unit)
+    assert visible.exists() and visible.count() < Task.objects.count()
+    for task in Task.objects.all():
+        assert (task.title in page) == visible.filter(pk=task.pk).exists(), task.title

@@ -36,6 +36,8 @@ from plans.models import (
 from plans.roles import COORDINATOR, FOCAL_POINT, ensure_groups
 
 COORDINATOR_USERNAME = "coordinator"
+# A focal point of the unit leading the overdue task, to try the portal as a unit sees it.
+FOCAL_POINT_USERNAME = "focalpoint"
 INDICATOR_SET = "DTI2022"
 PROVINCE = "Lạng Sơn"
 # A reserved top-level domain (RFC 2606): no demo e-mail can reach a real mailbox.
@@ -253,6 +255,8 @@ class Command(BaseCommand):
             else:
                 self._load(today, coordinator)
         self._report_coordinator(password)
+        if getattr(self, "_focal_point_message", None):
+            self.stdout.write(self.style.SUCCESS(self._focal_point_message))
 
     def _coordinator(self) -> tuple[User, str | None]:
         """The demo coordinator and, only when it was just created, its generated password."""
@@ -290,7 +294,7 @@ class Command(BaseCommand):
             )
         )
 
-    def _load(self, today: dt.date, coordinator: User) -> None:
+    def _load(self, today: dt.date, coordinator: User) -> str:
         indicators = {
             i.code: i
             for i in Indicator.objects.main().filter(
@@ -336,6 +340,7 @@ class Command(BaseCommand):
         for membership in UnitMembership.objects.select_related("user").order_by("pk"):
             first_focal_point.setdefault(membership.unit_id, membership.user)
         overdue = 0
+        overdue_lead = units[UNITS[0].key]
         for demo in TASKS:
             deadline = today + dt.timedelta(days=demo.deadline_in_days)
             task = Task.objects.create(
@@ -373,9 +378,33 @@ class Command(BaseCommand):
                 )
             if task.status in Task.OPEN_STATUSES and deadline < today:
                 overdue += 1
+                overdue_lead = units[demo.lead]
 
         people = sum(len(u.focal_points) for u in UNITS)
         self.stdout.write(
             f"Demo data: loaded {len(UNITS)} units, {people} focal points, 1 plan for "
             f"{today.year}, {len(TASKS)} tasks ({overdue} overdue on {today:%d/%m/%Y})."
         )
+        return self._focal_point(overdue_lead, focal_group)
+
+    def _focal_point(self, unit: Unit, group: Group) -> str:
+        """The demo focal-point account, created with the demo; returns its password."""
+        password = secrets.token_urlsafe(12)
+        user = User.objects.create_user(
+            username=FOCAL_POINT_USERNAME,
+            email=f"dau.moi@{DOMAIN}",
+            password=password,
+            first_name="Minh",
+            last_name="Lê",
+            language=User.Language.VI,
+        )
+        user.groups.add(group)
+        UnitMembership.objects.create(unit=unit, user=user)
+        self._focal_point_message = (
+            f"\nDemo focal point of {unit.name} created. Sign in to the portal at "
+            f"{settings.SITE_URL}/ with\n"
+            f"    username: {FOCAL_POINT_USERNAME}\n"
+            f"    password: {password}\n"
+            "This password is shown only this once.\n"
+        )
+        return password
