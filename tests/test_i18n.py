@@ -46,12 +46,26 @@ def test_compiled_catalogue_is_up_to_date(catalogue_path):
 
 
 @pytest.mark.django_db
-def test_admin_speaks_vietnamese_by_default_and_english_on_request(admin_client):
-    page = admin_client.get("/admin/plans/task/")
+def test_admin_speaks_vietnamese_even_to_an_english_browser(admin_client):
+    """Vietnamese first: the browser's Accept-Language does not decide, the person does."""
+    page = admin_client.get("/admin/plans/task/", headers={"accept-language": "en-US,en"})
     assert "Nhiệm vụ" in page.content.decode()
-    with translation.override("en"):
-        english = admin_client.get("/admin/plans/task/", headers={"accept-language": "en"})
-    assert "Tasks" in english.content.decode()
+    assert page["Content-Language"] == "vi"
+
+
+@pytest.mark.django_db
+def test_the_language_switch_gives_english(admin_client):
+    admin_client.cookies["django_language"] = "en"
+    page = admin_client.get("/admin/plans/task/").content.decode()
+    assert "Tasks" in page and "Nhiệm vụ" not in page
+
+
+@pytest.mark.django_db
+def test_a_persons_saved_language_applies_after_sign_in(client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(language="en"))
+    assert "Sign out" in client.get("/").content.decode()
 
 
 @pytest.mark.django_db

@@ -168,7 +168,7 @@ def plan() -> Plan:
 def superuser_client(client: Client) -> Client:
     admin = UserFactory(username="admin@tinh.example", is_staff=True, is_superuser=True)
     client.force_login(admin)
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.cookies["django_language"] = "en"
     return client
 
 

@@ -25,7 +25,7 @@ def coordinator(client):
     user = UserFactory(username="dti@skhcn.example", is_staff=True)
     user.groups.add(Group.objects.get(name=roles.COORDINATOR))
     client.force_login(user)
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # pages asserted in English
+    client.cookies["django_language"] = "en"  # pages asserted in English
     return user
 
 

@@ -381,7 +381,7 @@ def test_weak_indicator_export_lists_points_to_win_and_open_tasks(tmp_path: Path
 def superuser_client(client: Client) -> Client:
     admin = UserFactory(username="admin@tinh.example", is_staff=True, is_superuser=True)
     client.force_login(admin)
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.cookies["django_language"] = "en"
     return client
 
 
