@@ -60,7 +60,7 @@ check-deploy: install
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 messages: install
-	$(BIN)/python manage.py makemessages --locale vi --ignore=.venv --ignore=var --no-obsolete
+	$(BIN)/python manage.py makemessages --locale vi --ignore=.venv --ignore=var --ignore=tests --ignore=bench --no-obsolete
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var
 
 # Removes queued background work and written e-mails; keeps the database and the secret key.

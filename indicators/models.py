@@ -639,7 +639,7 @@ class WeakRule(models.Model):
         _("scored zero"), default=True, help_text=_("An indicator scored 0 is weak.")
     )
     below_percent = models.PositiveSmallIntegerField(
-        _("below this % of max points"),
+        _("below this percentage of the max points"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
