@@ -3,17 +3,24 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from plans.accounts import ActivatingPasswordResetForm
+
 admin.site.site_header = _("dtiplan: DTI improvement plan")
 admin.site.site_title = _("dtiplan")
 admin.site.index_title = _("Plan administration")
 
 urlpatterns = [
-    # The admin's login page links to this ("Forgotten your password?"): focal points created by
-    # a unit import activate their account through it.
+    # Both reset pages (the admin's login links to the first) also activate accounts that a
+    # unit import created without a password.
     path(
         "admin/password_reset/",
-        auth_views.PasswordResetView.as_view(),
+        auth_views.PasswordResetView.as_view(form_class=ActivatingPasswordResetForm),
         name="admin_password_reset",
+    ),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=ActivatingPasswordResetForm),
+        name="password_reset",
     ),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -90,6 +90,23 @@ class UserAdmin(DjangoUserAdmin):
         (_("Preferences"), {"fields": ("language",)}),
     )
 
+    def _outranks(self, request: HttpRequest, obj: Any) -> bool:
+        """Someone with rights the acting person lacks (a superuser, another staff member with
+        more permissions): a coordinator may not change, reset or delete them, or they could
+        take over the stronger account."""
+        if obj is None or request.user.is_superuser or obj.pk == request.user.pk:
+            return False
+        if obj.is_superuser:
+            return True
+        return not obj.get_all_permissions() <= request.user.get_all_permissions()
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Also guards the password-change view, which asks this question for the user.
+        return super().has_change_permission(request, obj) and not self._outranks(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and not self._outranks(request, obj)
+
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
         if request.user.is_superuser:

@@ -1,0 +1,20 @@
+"""Account activation: a focal point created by a unit import has no password yet.
+
+Django's PasswordResetForm leaves out users without a usable password (so that a reset cannot
+turn on an account an administrator disabled that way). Here such accounts are exactly the ones
+waiting to be activated, so the reset form includes every *active* user with that e-mail
+address; ``is_active=False`` remains the way to switch an account off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.contrib.auth.forms import PasswordResetForm
+
+from plans.models import User
+
+
+class ActivatingPasswordResetForm(PasswordResetForm):
+    def get_users(self, email: str) -> Iterator[User]:
+        return iter(User.objects.filter(email__iexact=email, is_active=True))

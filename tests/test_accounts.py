@@ -1,0 +1,80 @@
+"""Accounts: a focal point created by an import activates it; a coordinator cannot take over a
+stronger account."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.core.management import call_command
+
+from plans import roles
+from plans.models import User
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+
+
+@pytest.mark.parametrize("reset_url", ["/accounts/password_reset/", "/admin/password_reset/"])
+def test_focal_point_created_by_a_unit_import_activates_the_account(client, reset_url):
+    call_command(
+        "import", "plans.resources.UnitResource", str(EXAMPLES / "units.csv"), "--no-input"
+    )
+    person = User.objects.get(email="an.nguyen@tinh.example")
+    assert not person.has_usable_password()
+
+    response = client.post(reset_url, {"email": "An.Nguyen@tinh.example"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["an.nguyen@tinh.example"]
+
+    link = re.search(r"https?://[^/]+(/\S+/reset/\S+/)", mail.outbox[0].body).group(1)
+    form_page = client.get(link, follow=True)
+    set_url = form_page.redirect_chain[-1][0]
+    new = "Ha-Noi-2026-chuyen-doi-so"
+    done = client.post(set_url, {"new_password1": new, "new_password2": new})
+    assert done.status_code == 302
+    signed_in = client.post("/accounts/login/", {"username": person.username, "password": new})
+    assert signed_in.status_code == 302
+
+
+def test_switched_off_account_gets_no_reset_email(client):
+    UserFactory(username="cu@tinh.example", is_active=False)
+    client.post("/accounts/password_reset/", {"email": "cu@tinh.example"})
+    assert mail.outbox == []
+
+
+@pytest.fixture
+def coordinator(client):
+    user = UserFactory(username="dti@skhcn.example", is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.COORDINATOR))
+    client.force_login(user)
+    return user
+
+
+def test_coordinator_cannot_reset_or_edit_a_superusers_account(client, coordinator):
+    boss = User.objects.create_superuser("root", "root@tinh.example", "s3cret-Original!")
+    response = client.post(
+        f"/admin/plans/user/{boss.pk}/password/",
+        {"password1": "Taken-Over-2026!", "password2": "Taken-Over-2026!"},
+    )
+    assert response.status_code == 403
+    response = client.post(f"/admin/plans/user/{boss.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    boss.refresh_from_db()
+    assert boss.check_password("s3cret-Original!")
+
+
+def test_coordinator_still_manages_focal_points(client, coordinator):
+    person = UserFactory(username="dm@snv.example")
+    response = client.post(
+        f"/admin/plans/user/{person.pk}/password/",
+        {"password1": "Dau-Moi-2026-moi!", "password2": "Dau-Moi-2026-moi!"},
+    )
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.check_password("Dau-Moi-2026-moi!")
