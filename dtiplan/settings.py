@@ -151,7 +151,10 @@ AXES_COOLOFF_TIME = 0.5  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0)
+# Behind N reverse proxies, the client's address is the one the outermost proxy saw (see
+# dtiplan/client_ip.py); without, X-Forwarded-For is ignored so it cannot be spoofed.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "dtiplan.client_ip.client_ip"
 # A locked-out person sees a page that says so and for how long (not axes' bare text).
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 

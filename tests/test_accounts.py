@@ -78,3 +78,33 @@ def test_coordinator_still_manages_focal_points(client, coordinator):
     assert response.status_code == 302
     person.refresh_from_db()
     assert person.check_password("Dau-Moi-2026-moi!")
+
+
+def _fail(client, username: str, **headers: str) -> int:
+    response = client.post(
+        "/accounts/login/", {"username": username, "password": "wrong"}, headers=headers
+    )
+    return response.status_code
+
+
+def test_spoofed_forwarded_for_does_not_escape_the_lockout(client):
+    UserFactory(username="victim@tinh.example")
+    for n in range(5):
+        _fail(client, "victim@tinh.example", x_forwarded_for=f"6.6.6.{n}")
+    assert _fail(client, "victim@tinh.example", x_forwarded_for="9.9.9.9") == 429
+
+
+def test_behind_a_proxy_an_attacker_cannot_lock_out_the_victims_address(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    victim = UserFactory(username="victim@tinh.example")
+    victim.set_password("Mat-khau-dung-2026")
+    victim.save()
+    for _ in range(6):  # all through the proxy (REMOTE_ADDR 127.0.0.1), from 6.6.6.6
+        _fail(client, victim.username, x_forwarded_for="1.2.3.4, 6.6.6.6")
+    assert _fail(client, victim.username, x_forwarded_for="6.6.6.6") == 429
+    response = client.post(
+        "/accounts/login/",
+        {"username": victim.username, "password": "Mat-khau-dung-2026"},
+        headers={"x_forwarded_for": "7.7.7.7"},
+    )
+    assert response.status_code == 302
