@@ -234,8 +234,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "send-reminders": {
         "task": "notifications.tasks.send_reminders",
-        # Working days at 08:00 Asia/Ho_Chi_Minh. The sweep is safe to run twice.
-        "schedule": crontab(hour=8, minute=0, day_of_week="mon-fri"),
+        # Every day at 08:00 Asia/Ho_Chi_Minh: the sweep itself does nothing on a non-working
+        # day, and a make-up working Saturday gets its run. Safe to run twice.
+        "schedule": crontab(hour=8, minute=0),
     },
     "deliver-notifications": {
         "task": "notifications.tasks.deliver_notifications",

@@ -40,6 +40,7 @@ class TaskAccess:
     roles: dict[Unit, frozenset[str]]
     may_verify_any: bool
     may_decide_extensions: bool
+    user_id: int | None = None
 
     def units_with(self, roles: frozenset[str] | set[str]) -> list[Unit]:
         return sorted(
@@ -67,10 +68,15 @@ class TaskAccess:
         return bool(self.acting_units)
 
     def can_verify(self, submission: CompletionSubmission) -> bool:
-        """Coordinators verify anything; a monitoring unit verifies what another unit
-        submitted (nobody checks their own work)."""
+        """Coordinators verify anything but their own submission; a monitoring unit verifies
+        what another unit submitted, through a person who does not also report on the task:
+        nobody checks their own work, not even wearing another unit's hat."""
+        if submission.submitted_by_id is not None and submission.submitted_by_id == self.user_id:
+            return False
         if self.may_verify_any:
             return True
+        if self.reporting_units:
+            return False
         return any(unit.pk != submission.unit_id for unit in self.monitoring_units)
 
     @property
@@ -104,6 +110,7 @@ def task_access(user: User | AnonymousUser, task: Task) -> TaskAccess:
         {units[unit_id]: frozenset(held) for unit_id, held in by_id.items()},
         may_verify_any=user.has_perm("plans.verify_completion"),
         may_decide_extensions=user.has_perm("plans.decide_extension"),
+        user_id=user.pk,
     )
 
 

@@ -159,8 +159,9 @@ class Plan(models.Model):
 
 class TaskQuerySet(models.QuerySet["Task"]):
     def open(self) -> TaskQuerySet:
-        """Tasks someone still has to work on (not draft, submitted, completed or cancelled)."""
-        return self.filter(status__in=Task.OPEN_STATUSES)
+        """Tasks someone still has to work on: assigned or in progress, in a plan in force
+        (a draft plan's tasks are not live yet, a closed plan's are no longer chased)."""
+        return self.filter(status__in=Task.OPEN_STATUSES, plan__status=Plan.Status.ACTIVE)
 
     def overdue(self, now: dt.datetime) -> TaskQuerySet:
         """Open tasks whose deadline (a local date) is before today. Due today is not overdue."""
@@ -196,16 +197,22 @@ class TaskQuerySet(models.QuerySet["Task"]):
     def visible_to(self, user: User | AnonymousUser) -> TaskQuerySet:
         """The one rule of who sees which task, used by every door (portal, admin, downloads,
         exports): people with ``plans.view_all_tasks`` (coordinators, the steering committee)
-        see every task; anyone else sees the non-draft tasks where a unit they are focal point
-        or head of holds any role. No query here: the user's units are a subquery."""
+        see every task; anyone else sees the non-draft tasks of plans not in draft where a unit
+        they are focal point or head of holds any role. No query here: the user's units are a
+        subquery."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.has_perm("plans.view_all_tasks"):
             return self
         units = UnitMembership.objects.filter(user_id=user.pk).values("unit_id")
-        return self.exclude(status=Task.Status.DRAFT).filter(
-            Q(lead_unit_id__in=units)
-            | Exists(Assignment.objects.filter(task=OuterRef("pk"), unit_id__in=units))
+        # Neither a draft task nor the tasks of a plan still in draft reach the units.
+        return (
+            self.exclude(status=Task.Status.DRAFT)
+            .exclude(plan__status=Plan.Status.DRAFT)
+            .filter(
+                Q(lead_unit_id__in=units)
+                | Exists(Assignment.objects.filter(task=OuterRef("pk"), unit_id__in=units))
+            )
         )
 
     def with_unit_role(self, unit_ids: object, role: str) -> TaskQuerySet:

@@ -187,6 +187,47 @@ def test_a_monitoring_unit_that_submitted_cannot_verify_itself_but_a_coordinator
         services.completion_refuse(submission=submission, by=coordinator, reason="late")
 
 
+def test_a_person_in_both_the_lead_and_the_monitoring_unit_cannot_verify_the_lead(client):
+    """Two hats, one person: submitting for the lead unit and verifying for the monitoring unit
+    would be checking one's own work."""
+    lead, monitor = UnitFactory(), UnitFactory()
+    task = TaskFactory(lead_unit=lead, deadline=later())
+    AssignmentFactory(task=task, unit=monitor, role=Assignment.Role.MONITORING)
+    both = focal_point_of(lead)
+    UnitMembership.objects.create(unit=monitor, user=both)
+    submission = services.completion_submit(
+        task=task,
+        unit=lead,
+        by=both,
+        document_number="10/BC",
+        document_date=timezone.localdate(),
+        summary="Xong",
+        document=pdf_upload(),
+    )
+    with pytest.raises(PermissionDenied):
+        services.completion_verify(submission=submission, by=both)
+    # A colleague who is only in the monitoring unit may.
+    services.completion_verify(submission=submission, by=focal_point_of(monitor))
+    task.refresh_from_db()
+    assert task.status == Task.Status.COMPLETED
+
+
+def test_tasks_of_a_draft_plan_are_not_shown_to_units_nor_reminded():
+    from notifications.services import reminders_send_due
+
+    unit = UnitFactory()
+    person = focal_point_of(unit)
+    task = TaskFactory(lead_unit=unit, deadline=timezone.localdate() - dt.timedelta(days=3))
+    task.plan.status = "draft"
+    task.plan.save()
+    assert not Task.objects.visible_to(person).exists()
+    assert not Task.objects.open().exists()
+    assert reminders_send_due(now=timezone.now() + dt.timedelta(days=1)).due == 0
+    task.plan.status = "active"
+    task.plan.save()
+    assert Task.objects.visible_to(person).get() == task
+
+
 def _zip(names: list[str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

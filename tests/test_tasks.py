@@ -225,3 +225,20 @@ def test_steering_committee_can_read_the_plan_but_not_change_it(client):
     assert response.status_code == 403
     task.refresh_from_db()
     assert task.title != "Đổi tên"
+
+
+def test_task_page_costs_the_same_queries_with_3_and_30_reports(
+    client, coordinator, django_assert_max_num_queries
+):
+    """The read-only inlines (progress, evidence, requests) join their foreign keys."""
+    from plans.services import progress_report
+
+    task = TaskFactory(deadline=timezone.localdate() + dt.timedelta(days=60))
+    counts = []
+    for total in (3, 30):
+        while task.progress_updates.count() < total:
+            progress_report(task=task, unit=task.lead_unit, author=coordinator, percent=10)
+        with django_assert_max_num_queries(60) as captured:
+            assert client.get(f"/admin/plans/task/{task.pk}/change/").status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts
