@@ -118,8 +118,10 @@ def acknowledgement_steps(
         calendar.working_days_between(created, today) < wait
     ):
         return []
+    # The step is the unit's id: the notification key then holds one row per unit, so a person
+    # who is focal point of two such units is reminded for each until each acknowledges.
     return [
-        Step(task, Rule.NOT_ACKNOWLEDGED, 1, created, unit)
+        Step(task, Rule.NOT_ACKNOWLEDGED, unit.pk, created, unit)
         for unit in units
         if unit.pk not in acknowledged
     ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -274,10 +274,11 @@ SECTION_TITLES = {
 
 @dataclass
 class _Moot:
-    """What makes a claimed row moot, loaded once per batch (two queries)."""
+    """What makes a claimed row moot, loaded once per batch (four queries)."""
 
     acknowledged: set[tuple[int, int]]
     still_waiting: set[tuple[int, dt.date]]
+    last_report: dict[int, dt.date]
 
     @classmethod
     def load(cls, rows: list[Notification]) -> _Moot:
@@ -295,7 +296,14 @@ class _Moot:
                 task__in=task_ids, status=Decision.PENDING
             ).values_list("task_id", field)
         }
-        return cls(acknowledged, waiting)
+        last_report = {
+            task_id: timezone.localdate(at)
+            for task_id, at in ProgressUpdate.objects.filter(task__in=task_ids)
+            .values("task_id")
+            .annotate(at=Max("created_at"))
+            .values_list("task_id", "at")
+        }
+        return cls(acknowledged, waiting, last_report)
 
 
 def _still_due(notification: Notification, moot: _Moot) -> bool:
@@ -310,7 +318,10 @@ def _still_due(notification: Notification, moot: _Moot) -> bool:
     if notification.rule in DEADLINE_RULES:
         return task.deadline == notification.anchor_date
     if notification.rule == Notification.Rule.NOT_ACKNOWLEDGED:
-        return (task.pk, notification.unit_id) not in moot.acknowledged
+        return (task.pk, notification.step) not in moot.acknowledged  # the step is the unit
+    if notification.rule == Notification.Rule.NO_PROGRESS:
+        last = moot.last_report.get(task.pk)
+        return last is None or last <= notification.anchor_date
     return True
 
 

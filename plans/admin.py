@@ -215,7 +215,9 @@ class RecordInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # Read-only foreign keys and each row's __str__ would otherwise cost a query per row.
         related = [
-            f.name for f in self.model._meta.fields if f.is_relation and f.name in (self.fields or [])
+            f.name
+            for f in self.model._meta.fields
+            if f.is_relation and f.name in (self.fields or [])
         ]
         return super().get_queryset(request).select_related("task", *related)
 

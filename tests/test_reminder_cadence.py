@@ -21,6 +21,7 @@ from plans.models import (
     ExtensionRequest,
     Task,
     UnitMembership,
+    User,
 )
 from plans.services import progress_report
 from tests.factories import FocalPointFactory, TaskFactory, UnitFactory, UserFactory
@@ -277,3 +278,31 @@ def test_completion_waiting_for_verification_reminds_the_coordinators(people):
     )
     sent = run_daily(dt.date(2026, 7, 6), dt.date(2026, 7, 9))
     assert sent == {dt.date(2026, 7, 8): {("waiting_decision", 1, people["coordinator"])}}
+
+
+def test_a_report_made_before_a_retry_drops_the_no_progress_reminder(people, settings):
+    task = TaskFactory(lead_unit=people["lead"], deadline=dt.date(2026, 12, 31))
+    Task.objects.filter(pk=task.pk).update(created_at=at(dt.date(2026, 5, 4)))
+    Acknowledgement.objects.create(task=task, unit=people["lead"], at=at(dt.date(2026, 5, 4)))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens: the send fails
+    reminders_send_due(now=at(dt.date(2026, 6, 3)))
+    assert Notification.objects.get().status == Notification.Status.FAILED
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    progress_report(task=task, unit=people["lead"], author=None, percent=30)
+    task.progress_updates.update(created_at=at(dt.date(2026, 6, 3)) + dt.timedelta(hours=2))
+    reminders_send_due(now=at(dt.date(2026, 6, 4)))
+    assert Notification.objects.get().status == Notification.Status.SKIPPED
+    assert mail.outbox == []
+
+
+def test_a_person_in_two_units_that_have_not_acknowledged_is_reminded_for_each(people):
+    task = TaskFactory(lead_unit=people["lead"], deadline=dt.date(2026, 12, 31))
+    other = UnitFactory(name="Sở Công Thương")
+    FocalPointFactory(unit=other, user=User.objects.get(email=people["focal"]))
+    Assignment.objects.create(task=task, unit=other, role=Assignment.Role.IMPLEMENTING)
+    Task.objects.filter(pk=task.pk).update(created_at=at(dt.date(2026, 7, 2)))
+    reminders_send_due(now=at(dt.date(2026, 7, 7)))
+    rows = Notification.objects.filter(rule="not_acknowledged", recipient_email=people["focal"])
+    assert sorted(rows.values_list("step", flat=True)) == sorted([people["lead"].pk, other.pk])
+    assert len(mail.outbox) == 1  # still one e-mail for the person

@@ -235,7 +235,8 @@ def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_querie
     """Expected: calendar exceptions, policy, candidate tasks, their units, memberships,
     coordinators and steering members (+ their groups), pending extensions and completions,
     acknowledgements, existing keys, insert; delivery: calendar, then per batch of 25
-    recipients: pick, claim, load rows, acknowledgements and pending requests (is a row moot?),
+    recipients: pick, claim, load rows, acknowledgements, pending requests and last reports
+    (is a row moot?),
     one update per recipient, and a last empty pick. 5 and 60 tasks cost the same."""
     for count in (5, 60):
         Notification.objects.all().delete()
@@ -244,7 +245,7 @@ def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_querie
         FocalPointFactory(unit=lead)
         for _ in range(count):
             TaskFactory(lead_unit=lead, deadline=DEADLINE)
-        with django_assert_max_num_queries(20):
+        with django_assert_max_num_queries(21):
             report = reminders_send_due(now=at(dt.date(2026, 7, 1)))
         assert report.rows_sent == count
 
@@ -267,3 +268,12 @@ def test_send_reminders_command_sends_with_given_now(overdue_task, capsys):
 def test_send_reminders_rejects_a_bad_now():
     with pytest.raises(CommandError, match="not an ISO date"):
         call_command("send_reminders", "--now", "03/07/2026")
+
+
+def test_send_reminders_now_as_a_bare_date_means_the_8_oclock_sweep():
+    from notifications.management.commands.send_reminders import parse_now
+
+    assert parse_now("2026-07-03") == at(dt.date(2026, 7, 3), 8)
+    assert parse_now("2026-07-03T17:30") == at(dt.date(2026, 7, 3), 17).replace(minute=30)
+    with pytest.raises(CommandError):
+        parse_now("2026-02-30")

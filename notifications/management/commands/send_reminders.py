@@ -13,16 +13,18 @@ from notifications.services import reminders_preview, reminders_send_due
 
 
 def parse_now(value: str) -> dt.datetime:
-    """ISO date-time; without an offset it is Asia/Ho_Chi_Minh time; a bare date means 08:00."""
-    parsed = parse_datetime(value)
+    """ISO date-time; without an offset it is Asia/Ho_Chi_Minh time; a bare date means 08:00,
+    the time of the scheduled sweep (``parse_datetime`` alone would read it as midnight)."""
+    try:
+        day = parse_date(value) if len(value.strip()) == 10 else None
+        parsed = dt.datetime.combine(day, dt.time(8, 0)) if day else parse_datetime(value)
+    except ValueError:  # well-formed but impossible, e.g. 2026-02-30
+        parsed = None
     if parsed is None:
-        day = parse_date(value)
-        if day is None:
-            raise CommandError(
-                f"--now {value!r} is not an ISO date or date-time, e.g. 2026-11-23T08:00 or "
-                "2026-11-23T08:00+07:00."
-            )
-        parsed = dt.datetime.combine(day, dt.time(8, 0))
+        raise CommandError(
+            f"--now {value!r} is not an ISO date or date-time, e.g. 2026-11-23, "
+            "2026-11-23T08:00 or 2026-11-23T08:00+07:00."
+        )
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
