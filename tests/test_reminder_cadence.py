@@ -237,7 +237,7 @@ def test_unit_that_has_not_acknowledged_in_3_working_days_is_reminded_once(peopl
     Acknowledgement.objects.create(task=task, unit=helper, at=at(dt.date(2026, 7, 2)))
 
     sent = run_daily(dt.date(2026, 7, 2), dt.date(2026, 7, 31))
-    assert sent == {dt.date(2026, 7, 7): {("not_acknowledged", 1, people["focal"])}}
+    assert sent == {dt.date(2026, 7, 7): {("not_acknowledged", people["lead"].pk, people["focal"])}}
 
 
 def test_requests_waiting_two_working_days_remind_the_coordinators(people):
