@@ -411,6 +411,11 @@ class ProgressUpdate(models.Model):
         verbose_name = _("progress update")
         verbose_name_plural = _("progress updates")
         ordering = ["-created_at"]
+        # "The latest report of each task" (reports, the pack, the reminder sweep) is a
+        # per-task subquery ordered by time. Without this index PostgreSQL walks the
+        # created_at index backwards for each task: 61 s instead of 2 s for 3,000 overdue tasks
+        # among 100,000 reports (bench/reports.py).
+        indexes = [models.Index(fields=["task", "-created_at"], name="progress_task_latest")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(percent__gte=0, percent__lte=100),
