@@ -415,3 +415,10 @@ LIMITS = {
     "/admin/reports/trend/": BASE + 3 + 2 * 4,
     "/admin/reports/pack/": 4 + 2,  # no filter form; the first rows, their coordinating units
 }
+
+
+def test_trend_with_a_year_filter_keeps_the_years_known_by_then(world):
+    data = queries.trend(
+        filters=ReportFilters(year=2024, province=province("Lạng Sơn", 2025)), now=NOW
+    )
+    assert [y.year for y in data.years] == [2024]

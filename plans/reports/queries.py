@@ -435,4 +435,7 @@ def trend(*, filters: ReportFilters, now: dt.datetime) -> Trend:
     province = report_province(filters)
     if province is None:
         return Trend(province=None, years=[])
-    return Trend(province=province, years=province_trend(province=province))
+    # A year filter (a plan year) keeps the results known by then.
+    return Trend(
+        province=province, years=province_trend(province=province, until_year=filters.year)
+    )
