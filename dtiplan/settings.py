@@ -223,6 +223,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 # A reminder claimed by a sender that has not finished after this long is sent again (the
 # sender died): at-least-once for that one case, see docs/reminders.md.
 NOTIFICATIONS_STALE_CLAIM_SECONDS = env_int("NOTIFICATIONS_STALE_CLAIM_SECONDS", 3600, minimum=1)
+# The monthly report pack goes to the steering committee on this working day of each month
+# (1: the first), about the month before.
+REPORTS_MONTHLY_WORKING_DAY = env_int("REPORTS_MONTHLY_WORKING_DAY", 1, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 # A killed worker process must give its message back, not acknowledge it (see PITFALLS).
@@ -236,6 +239,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.send_reminders",
         # Every day at 08:00 Asia/Ho_Chi_Minh: the sweep itself does nothing on a non-working
         # day, and a make-up working Saturday gets its run. Safe to run twice.
+        "schedule": crontab(hour=8, minute=0),
+    },
+    "send-monthly-report": {
+        "task": "notifications.tasks.send_monthly_report",
+        # Every day at 08:00; the task itself acts only on the REPORTS_MONTHLY_WORKING_DAY-th
+        # working day of the month (a crontab cannot know Tết or a make-up Saturday). Safe to
+        # run twice: one pack per person and month (ReportDelivery).
         "schedule": crontab(hour=8, minute=0),
     },
     "deliver-notifications": {

@@ -22,6 +22,8 @@ urlpatterns = [
         auth_views.PasswordResetView.as_view(form_class=ActivatingPasswordResetForm),
         name="password_reset",
     ),
+    # The steering committee's reports: admin pages (the admin's sign-in and look), read-only.
+    path("admin/reports/", include("plans.reports.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

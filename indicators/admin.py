@@ -41,9 +41,18 @@ class LevelFilter(admin.SimpleListFilter):
 @admin.register(Indicator)
 class IndicatorAdmin(SafeImportMixin, ImportExportModelAdmin):
     resource_classes = [IndicatorResource]
-    list_display = ["code", "name_vi", "name_en", "parent", "max_points", "scored", "indicator_set"]
+    list_display = [
+        "code",
+        "name_vi",
+        "name_en",
+        "parent",
+        "max_points",
+        "scored",
+        "pillar",
+        "indicator_set",
+    ]
     list_display_links = ["code", "name_vi"]
-    list_filter = ["indicator_set", LevelFilter, "scored"]
+    list_filter = ["indicator_set", LevelFilter, "scored", "pillar"]
     search_fields = ["code", "name_vi", "name_en"]
     list_select_related = ["indicator_set", "parent"]
     autocomplete_fields = ["parent"]

@@ -122,6 +122,21 @@ class IndicatorQuerySet(models.QuerySet["Indicator"]):
         return self.filter(parent__isnull=False)
 
 
+class Pillar(models.TextChoices):
+    """Where a main indicator sits among the DTI's three pillars.
+
+    Decision 922 groups its main indicators 1-6 as the foundation common to all three pillars
+    and 7, 8, 9 as the activities of digital government, digital economy and digital society.
+    Stored per main indicator (data, set by a migration for DTI2022 and by a coordinator for a
+    later set), never derived from a code: the 2024 set numbers its indicators differently.
+    """
+
+    FOUNDATION = "foundation", _("Common foundation")
+    GOVERNMENT = "government", _("Digital government")
+    ECONOMY = "economy", _("Digital economy")
+    SOCIETY = "society", _("Digital society")
+
+
 class Indicator(models.Model):
     indicator_set = models.ForeignKey(
         IndicatorSet,
@@ -148,6 +163,16 @@ class Indicator(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
     )
     scored = models.BooleanField(_("scored"), default=True)
+    pillar = models.CharField(
+        _("pillar"),
+        max_length=12,
+        choices=Pillar.choices,
+        blank=True,
+        help_text=_(
+            "For a main indicator: the pillar it belongs to, or the common foundation. "
+            "Components follow their main indicator; leave empty."
+        ),
+    )
     sort_key = models.CharField(max_length=60, editable=False, db_index=True, default="")
 
     objects = IndicatorQuerySet.as_manager()
@@ -165,6 +190,11 @@ class Indicator(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(parent=models.F("id")), name="indicator_not_its_own_parent"
+            ),
+            models.CheckConstraint(
+                condition=Q(pillar="") | Q(parent__isnull=True),
+                name="indicator_pillar_only_on_main",
+                violation_error_message=_("Only a main indicator has a pillar."),
             ),
         ]
 

@@ -385,3 +385,86 @@ def _all_former(
         found.append(former)
         found.extend(_all_former(former, predecessors))
     return sorted(found, key=lambda p: p.name)
+
+
+# --- Trend: a province's DTI and main indicators against the provinces' mean -----------------
+
+
+@dataclass(frozen=True)
+class IndicatorTrend:
+    """One main indicator in one year: the province's value and the mean value of the provinces
+    loaded that year (their own results, not merged-province baselines)."""
+
+    indicator: Indicator
+    value: Decimal | None
+    mean: Decimal | None
+
+
+@dataclass(frozen=True)
+class TrendYear:
+    year: int
+    framework: str
+    dti: Result | None
+    dti_mean: Decimal | None
+    indicators: list[IndicatorTrend]
+
+
+def _mean(values: Iterable[Decimal | None]) -> Decimal | None:
+    given = [v for v in values if v is not None]
+    if not given:
+        return None
+    return (sum(given, Decimal("0")) / len(given)).quantize(FOUR_PLACES, ROUND_HALF_UP)
+
+
+def province_trend(*, province: Province, until_year: int | None = None) -> list[TrendYear]:
+    """The province's DTI value and rank by year, oldest first, and each main indicator's value
+    against the mean of the provinces loaded that year.
+
+    Ranks and merged-province baselines follow ``province_history`` (a year before the province
+    existed shows the average of its former provinces, ranked among the provinces of the day it
+    started). Three queries per year plus two: the cost grows with years, never with tasks.
+    """
+    provinces, predecessors = _province_map()
+    formers = _all_former(province, predecessors)
+    ids = [province.pk, *(p.pk for p in formers)]
+    years = Assessment.objects.filter(province_id__in=ids)
+    if until_year is not None:
+        years = years.filter(year__lte=until_year)
+    trend = []
+    for year in sorted(set(years.values_list("year", flat=True))):
+        results = YearResults(year)
+        day = assessment_reference_date(year)
+        if not province.exists_on(day) and province.valid_from and province.valid_from > day:
+            day = province.valid_from
+        standings = results.standings(_existing_on(provinces, day), predecessors)
+        own = {
+            key: {
+                province_id: value_of(points[key], max_points)
+                for province_id, points in results.points.items()
+                if key in points
+            }
+            for key, max_points in results.max_points.items()
+        }
+        mains = Indicator.objects.main().filter(
+            indicator_set=results.indicator_set, scored=True, max_points__gt=0
+        )
+        lines = []
+        for indicator in mains.order_by("sort_key"):
+            result = standings.get(indicator.pk, {}).get(province.pk)
+            lines.append(
+                IndicatorTrend(
+                    indicator=indicator,
+                    value=result.value if result else None,
+                    mean=_mean(own.get(indicator.pk, {}).values()),
+                )
+            )
+        trend.append(
+            TrendYear(
+                year=year,
+                framework=results.indicator_set.code,
+                dti=standings[DTI].get(province.pk),
+                dti_mean=_mean(own[DTI].values()),
+                indicators=lines,
+            )
+        )
+    return trend

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from notifications.models import CalendarException, Notification, ReminderPolicy
+from notifications.models import CalendarException, Notification, ReminderPolicy, ReportDelivery
 from notifications.services import reminders_preview
 from notifications.workdays import WorkCalendar
 
@@ -156,3 +156,24 @@ class CalendarExceptionAdmin(admin.ModelAdmin):
     list_display = ["date", "kind", "note"]
     list_filter = ["kind"]
     date_hierarchy = "date"
+
+
+@admin.register(ReportDelivery)
+class ReportDeliveryAdmin(admin.ModelAdmin):
+    """Who was sent which month's report pack. Written only by the schedule and
+    ``manage.py send_report``, so read-only here."""
+
+    list_display = ["period_display", "recipient_email", "status", "attempts", "sent_at"]
+    list_filter = ["status", "period"]
+    search_fields = ["recipient_email"]
+    readonly_fields = [f.name for f in ReportDelivery._meta.fields]
+
+    @admin.display(description=_("month"), ordering="period")
+    def period_display(self, obj: ReportDelivery) -> str:
+        return f"{obj.period:%m/%Y}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -250,3 +250,72 @@ class ReminderPolicy(models.Model):
         if days_overdue < self.overdue_second_day:
             return 1
         return 2 + (days_overdue - self.overdue_second_day) // self.overdue_repeat_days
+
+
+class ReportDeliveryQuerySet(models.QuerySet["ReportDelivery"]):
+    def deliverable(self, now: dt.datetime, stale_before: dt.datetime) -> ReportDeliveryQuerySet:
+        """As ``NotificationQuerySet.deliverable``: new, failed and due again, or stale claims."""
+        return self.filter(
+            Q(status=Notification.Status.PENDING)
+            | Q(status=Notification.Status.FAILED, next_attempt_at__lte=now)
+            | Q(status=Notification.Status.SENDING, claimed_at__lt=stale_before)
+        )
+
+
+class ReportDelivery(models.Model):
+    """The monthly report pack for one period to one person.
+
+    Not a ``Notification``: those are about one task, and the pack is about the whole plan.
+    The same pattern, though: the row is written first under a unique (period, recipient) key,
+    a sender claims it with a conditional UPDATE, and records the outcome; so a schedule that
+    fires twice, or a command run by hand on the same day, sends one pack per person and month.
+    """
+
+    period = models.DateField(
+        _("month"), help_text=_("The first day of the month the pack reports on.")
+    )
+    recipient_email = models.EmailField(_("recipient e-mail"))
+    recipient = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="report_deliveries",
+        verbose_name=_("recipient"),
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=Notification.Status.choices,
+        default=Notification.Status.PENDING,
+        db_index=True,
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"))
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False, db_index=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    objects = ReportDeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("report delivery")
+        verbose_name_plural = _("report deliveries")
+        ordering = ["-period", "recipient_email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "recipient_email"], name="report_delivery_once_per_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(period__day=1), name="report_delivery_period_is_a_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(recipient_email=models.functions.Lower("recipient_email")),
+                name="report_delivery_email_lowercase",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period:%m/%Y} → {self.recipient_email}"

@@ -325,7 +325,7 @@ def _still_due(notification: Notification, moot: _Moot) -> bool:
     return True
 
 
-def _retry_at(now: dt.datetime, attempts: int) -> dt.datetime:
+def retry_at(now: dt.datetime, attempts: int) -> dt.datetime:
     return now + min(RETRY_FIRST * (2 ** max(attempts - 1, 0)), RETRY_MAX)
 
 
@@ -478,7 +478,7 @@ def _mark_failed(
         status=Notification.Status.FAILED,
         attempts=F("attempts") + 1,
         last_error=error,
-        next_attempt_at=_retry_at(now, attempts),
+        next_attempt_at=retry_at(now, attempts),
         claim_token=None,
     )
     report.rows_failed += len(group)

@@ -8,6 +8,7 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from notifications.monthly_report import monthly_report_send_due, report_deliveries_deliver
 from notifications.services import notifications_deliver, reminders_send_due
 
 
@@ -28,5 +29,14 @@ def send_reminders(now: str | None = None) -> dict[str, object]:
 
 @shared_task(name="notifications.tasks.deliver_notifications")
 def deliver_notifications() -> dict[str, object]:
-    """Retries failed sends between sweeps (after a mail-server outage), creating nothing new."""
-    return notifications_deliver(now=timezone.now()).as_dict()
+    """Retries failed sends between sweeps (after a mail-server outage), creating nothing new:
+    reminders, and report packs whose sending failed."""
+    now = timezone.now()
+    report_deliveries_deliver(now=now)
+    return notifications_deliver(now=now).as_dict()
+
+
+@shared_task(name="notifications.tasks.send_monthly_report")
+def send_monthly_report(now: str | None = None) -> dict[str, object]:
+    """Daily at 08:00; sends the previous month's pack only on the configured working day."""
+    return monthly_report_send_due(now=_parse_now(now))

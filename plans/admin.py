@@ -139,9 +139,11 @@ class UnitAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
 @admin.register(Plan)
 class PlanAdmin(SafeImportMixin, ImportExportModelAdmin):
     resource_classes = [PlanResource]
-    list_display = ["title", "year", "decision", "status"]
+    list_display = ["title", "year", "province", "decision", "status"]
     list_filter = ["status", "year"]
     search_fields = ["title", "decision"]
+    list_select_related = ["province"]
+    autocomplete_fields = ["province"]
 
 
 class AssignmentFormSet(forms.BaseInlineFormSet):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('indicators', '0004_provinces_2025'),
+        ('indicators', '0005_indicator_pillar'),
     ]
 
     operations = [

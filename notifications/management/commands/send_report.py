@@ -1,0 +1,61 @@
+"""``manage.py send_report --period YYYY-MM [--dry-run]``: the monthly pack, by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from notifications.monthly_report import report_preview, report_send
+
+
+def parse_period(value: str) -> dt.date:
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", value.strip())
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise CommandError(f"--period {value!r} is not a month such as 2026-05.")
+    return dt.date(int(match[1]), int(match[2]), 1)
+
+
+class Command(BaseCommand):
+    help = (
+        "E-mail the steering committee the report pack for a month (what the schedule does on "
+        "the first working day of the next month). A member already sent that month's pack is "
+        "not sent it again."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--period", required=True, help="The month reported on: YYYY-MM.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Print who would receive it; record and send nothing.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        period = parse_period(options["period"])
+        label = f"{period:%m/%Y}"
+        if options["dry_run"]:
+            to_send, sent = report_preview(period=period)
+            self.stdout.write(f"Dry run: the pack for {label}; nothing is recorded or sent.")
+            for email in to_send:
+                self.stdout.write(f"would send to {email}")
+            for email in sent:
+                self.stdout.write(f"already sent to {email}")
+            if not to_send and not sent:
+                self.stdout.write("The steering committee has no member with an e-mail address.")
+            return
+        result = report_send(period=period, now=timezone.now())
+        self.stdout.write(
+            f"The pack for {label}: {len(result.recipients)} committee members, "
+            f"{result.created} new, {result.sent} sent, {result.failed} failed."
+        )
+        for error in result.errors:
+            self.stderr.write(f"failed: {error}")
+        if result.failed:
+            raise CommandError(
+                f"{result.failed} packs could not be sent; they are retried every 15 minutes "
+                "(see Report deliveries in the admin)."
+            )

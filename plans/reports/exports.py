@@ -1,0 +1,481 @@
+"""The reports as files: each report as a table (``Table``) written to XLSX; the monthly pack
+as XLSX and DOCX in the layout provincial reports use.
+
+Text cells go through ``indicators.spreadsheets.escape_formula`` (a cell starting with = + - @
+tab or carriage return would run as a formula); numbers stay numbers and dates are real dates
+shown dd/mm/yyyy, so the committee's secretariat can sum and sort them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from xml.sax.saxutils import escape
+
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls
+from docx.shared import Cm, Pt
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.worksheet import Worksheet
+
+from indicators.spreadsheets import escape_formula
+from plans.models import (
+    Assignment,
+    CompletionSubmission,
+    Decision,
+    Evidence,
+    ExtensionRequest,
+    Plan,
+    ProgressUpdate,
+    Task,
+)
+from plans.reports import queries
+from plans.reports.filters import ReportFilters, report_tasks
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: Iterable[Sequence[Any]]
+    widths: list[int] = field(default_factory=list)
+
+
+def cell_value(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).date()
+    if isinstance(value, dt.date | int | float | Decimal):
+        return value
+    return escape_formula(str(value))
+
+
+def _write_sheet(workbook: Workbook, table: Table) -> Worksheet:
+    # Sheet titles: at most 31 characters, and none of []:*?/\ .
+    title = "".join(c for c in table.title if c not in "[]:*?/\\")[:31]
+    sheet = workbook.create_sheet(title=title)
+    for index, width in enumerate(table.widths, start=1):
+        sheet.column_dimensions[_column_letter(index)].width = width
+    bold = Font(bold=True)
+    header = []
+    for name in table.headers:
+        cell = WriteOnlyCell(sheet, value=escape_formula(name))
+        cell.font = bold
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        header.append(cell)
+    sheet.append(header)
+    for row in table.rows:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=cell_value(value))
+            if isinstance(cell.value, dt.date):
+                cell.number_format = "DD/MM/YYYY"
+            cells.append(cell)
+        sheet.append(cells)
+    return sheet
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def xlsx_bytes(tables: Sequence[Table]) -> bytes:
+    # Write-only mode streams rows: 10,000 tasks do not build a tree of cell objects.
+    workbook = Workbook(write_only=True)
+    for table in tables:
+        _write_sheet(workbook, table)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+# --- The reports as tables -------------------------------------------------------------------
+
+
+def overview_table(data: queries.Overview) -> Table:
+    headers = [
+        _("Main indicator"),
+        _("Pillar"),
+        _("Tasks"),
+        _("Completed"),
+        _("In progress"),
+        _("Overdue"),
+        _("% complete"),
+        _("Points targeted"),
+    ]
+    rows: list[list[Any]] = []
+    for line in data.indicators:
+        rows.append(_progress_row(line.label, _pillar_label(line.pillar), line))
+    rows.append([])
+    for line in data.pillars:
+        rows.append(_progress_row(_("Pillar: %(name)s") % {"name": line.label}, "", line))
+    rows.append(_progress_row(_("Total"), "", data.total))
+    return Table(_("Overview"), headers, rows, [44, 20, 8, 11, 11, 9, 11, 14])
+
+
+def _pillar_label(value: str) -> str:
+    from indicators.models import Pillar
+
+    return str(Pillar(value).label) if value else ""
+
+
+def _progress_row(label: str, pillar: str, line: queries.ProgressLine) -> list[Any]:
+    return [
+        label,
+        pillar,
+        line.total,
+        line.completed,
+        line.in_progress,
+        line.overdue,
+        line.percent_complete,
+        line.points_targeted,
+    ]
+
+
+def units_table(lines: list[queries.UnitLine]) -> Table:
+    headers = [
+        _("Unit"),
+        _("Tasks as lead"),
+        _("Completed on time"),
+        _("Completed late"),
+        _("Overdue now"),
+        _("Tasks with a role"),
+        _("Acknowledged"),
+        _("% acknowledged"),
+        _("Last progress report"),
+    ]
+    rows = [
+        [
+            line.unit.name,
+            line.lead,
+            line.completed_on_time,
+            line.completed_late,
+            line.overdue,
+            line.with_role,
+            line.acknowledged,
+            line.acknowledged_share,
+            line.last_report_at,
+        ]
+        for line in lines
+    ]
+    return Table(_("Units"), headers, rows, [40, 10, 12, 12, 10, 10, 12, 12, 14])
+
+
+def coverage_table(data: queries.Coverage) -> Table:
+    headers = [
+        _("Province"),
+        _("Year"),
+        _("Indicator"),
+        _("Points"),
+        _("Max points"),
+        _("Points to win"),
+        _("Open tasks"),
+    ]
+    rows = [
+        [
+            row.assessment.province.name,
+            row.assessment.year,
+            str(row.indicator),
+            row.points,
+            row.indicator.max_points,
+            Decimal(row.recoverable_points).quantize(Decimal("0.01")),
+            "; ".join(f"{t.title} ({t.lead_unit.name})" for t in row.indicator.open_tasks)
+            or _("No open task"),
+        ]
+        for row in data.rows
+    ]
+    return Table(_("Coverage"), headers, rows, [20, 8, 44, 8, 10, 12, 60])
+
+
+def overdue_table(tasks: Iterable[Task], now: dt.datetime) -> Table:
+    headers = [
+        _("Task"),
+        _("Indicator"),
+        _("Lead unit"),
+        _("Deadline"),
+        _("Days overdue"),
+        _("% done"),
+        _("Last progress report"),
+        _("Reason for the delay"),
+    ]
+    rows = (
+        [
+            task.title,
+            str(task.indicator),
+            task.lead_unit.name,
+            task.deadline,
+            task.days_overdue(now),
+            task.percent_done,
+            task.last_report_at,
+            task.delay_reason,
+        ]
+        for task in tasks
+    )
+    return Table(_("Overdue"), headers, rows, [50, 30, 30, 12, 10, 8, 14, 50])
+
+
+def trend_table(data: queries.Trend) -> Table:
+    headers = [_("Year"), _("Set"), _("Indicator"), _("Value"), _("Rank"), _("Mean of provinces")]
+    rows: list[list[Any]] = []
+    for year in data.years:
+        rows.append(
+            [
+                year.year,
+                year.framework,
+                "DTI",
+                year.dti.value if year.dti else None,
+                f"{year.dti.rank}/{year.dti.out_of}" if year.dti and year.dti.rank else None,
+                year.dti_mean,
+            ]
+        )
+        for line in year.indicators:
+            rows.append(
+                [year.year, year.framework, str(line.indicator), line.value, None, line.mean]
+            )
+    return Table(_("Trend"), headers, rows, [8, 10, 44, 10, 10, 16])
+
+
+# --- The monthly pack ------------------------------------------------------------------------
+
+# The columns of the provinces' own progress reports, in their words: the pack's layout is
+# theirs, so these stay Vietnamese in every language.
+PACK_HEADERS = [
+    "STT",
+    "Nhiệm vụ",
+    "Chỉ số",
+    "Đơn vị chủ trì",
+    "Đơn vị phối hợp",
+    "Thời hạn",
+    "Tiến độ / Kết quả",
+    "Khó khăn vướng mắc",
+    "Đề xuất",
+    "Minh chứng",
+]
+PACK_WIDTHS = [6, 45, 30, 25, 30, 12, 45, 35, 35, 25]
+
+
+def pack_tasks() -> Any:
+    """The tasks of the plans not closed, with what each pack column needs as annotations:
+    one query, plus one for the coordinating units of all of them."""
+    progress = ProgressUpdate.objects.filter(task=OuterRef("pk")).order_by("-created_at", "-pk")
+    completion = CompletionSubmission.objects.filter(
+        task=OuterRef("pk"), status__in=[Decision.APPROVED, Decision.PENDING]
+    ).order_by("-submitted_at", "-pk")
+    extension = ExtensionRequest.objects.filter(
+        task=OuterRef("pk"), status=Decision.PENDING
+    ).order_by("-requested_at")
+    evidence = (
+        Evidence.objects.filter(task=OuterRef("pk"))
+        .order_by()
+        .values("task")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        report_tasks(ReportFilters())
+        .exclude(plan__status=Plan.Status.CLOSED)
+        .with_list_columns()
+        .annotate(
+            last_note=Subquery(progress.values("note")[:1]),
+            last_report_at=Subquery(progress.values("created_at")[:1]),
+            delay_reason=Coalesce(
+                Subquery(progress.filter(~Q(delay_reason="")).values("delay_reason")[:1]),
+                Subquery(completion.filter(~Q(delay_reason="")).values("delay_reason")[:1]),
+            ),
+            document_number=Subquery(completion.values("document_number")[:1]),
+            document_summary=Subquery(completion.values("summary")[:1]),
+            extension_to=Subquery(extension.values("new_deadline")[:1]),
+            extension_reason=Subquery(extension.values("reason")[:1]),
+            evidence_count=Subquery(evidence),
+        )
+        .order_by("plan__year", "plan_id", "indicator__sort_key", "deadline", "pk")
+    )
+
+
+def _coordinating_units(task_ids: Any) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = defaultdict(list)
+    rows = (
+        Assignment.objects.filter(task__in=task_ids, role=Assignment.Role.COORDINATING)
+        .order_by("unit__name")
+        .values_list("task_id", "unit__name")
+    )
+    for task_id, name in rows:
+        names[task_id].append(name)
+    return names
+
+
+def _day(value: dt.date | None) -> str:
+    return date_format(value, "d/m/Y") if value else ""
+
+
+def pack_row(number: int, task: Task, coordinating: list[str], now: dt.datetime) -> list[Any]:
+    deadline = _day(task.deadline)
+    if task.original_deadline and task.original_deadline != task.deadline:
+        deadline += " " + _("(was %(date)s)") % {"date": _day(task.original_deadline)}
+    progress = f"{task.get_status_display()}, {task.percent_done}%"
+    if task.is_overdue(now):
+        progress += " – " + _("%(days)d days overdue") % {"days": task.days_overdue(now)}
+    if task.document_summary and task.status in (Task.Status.SUBMITTED, Task.Status.COMPLETED):
+        progress += f"\n{task.document_summary}"
+    elif task.last_note:
+        progress += f"\n{task.last_note}"
+    proposal = ""
+    if task.extension_to:
+        proposal = _("Extension to %(date)s: %(reason)s") % {
+            "date": _day(task.extension_to),
+            "reason": task.extension_reason,
+        }
+    evidence = []
+    if task.document_number:
+        evidence.append(task.document_number)
+    if task.evidence_count:
+        evidence.append(_("%(count)d files or links") % {"count": task.evidence_count})
+    return [
+        number,
+        task.title,
+        str(task.indicator),
+        task.lead_unit.name,
+        "; ".join(coordinating),
+        deadline,
+        progress,
+        task.delay_reason or "",
+        proposal,
+        "; ".join(evidence),
+    ]
+
+
+def pack_rows(now: dt.datetime, limit: int | None = None) -> list[list[Any]]:
+    tasks = list(pack_tasks()[:limit] if limit else pack_tasks())
+    coordinating = _coordinating_units([t.pk for t in tasks])
+    return [
+        pack_row(number, task, coordinating.get(task.pk, []), now)
+        for number, task in enumerate(tasks, start=1)
+    ]
+
+
+def pack_title(period: dt.date) -> str:
+    return _("DTI improvement plan: progress report, %(month)s") % {
+        "month": f"{period.month:02d}/{period.year}"
+    }
+
+
+@dataclass
+class Pack:
+    period: dt.date
+    title: str
+    rows: list[list[Any]]
+    overview: queries.Overview
+    units: list[queries.UnitLine]
+    coverage: queries.Coverage
+    trend: queries.Trend
+    overdue: list[Task]
+
+
+def pack_build(*, period: dt.date, now: dt.datetime) -> Pack:
+    """Everything the monthly pack holds, as of ``now``, for every plan not closed."""
+    filters = ReportFilters()
+    return Pack(
+        period=period,
+        title=pack_title(period),
+        rows=pack_rows(now),
+        overview=queries.overview(filters=filters, now=now),
+        units=queries.units(filters=filters, now=now),
+        coverage=queries.coverage(filters=filters, now=now),
+        trend=queries.trend(filters=filters, now=now),
+        overdue=list(queries.overdue_tasks(filters=filters, now=now)),
+    )
+
+
+def pack_xlsx(pack: Pack, now: dt.datetime) -> bytes:
+    return xlsx_bytes(
+        [
+            Table(_("Monthly report"), PACK_HEADERS, pack.rows, PACK_WIDTHS),
+            overview_table(pack.overview),
+            units_table(pack.units),
+            overdue_table(pack.overdue, now),
+            coverage_table(pack.coverage),
+            trend_table(pack.trend),
+        ]
+    )
+
+
+def pack_docx(pack: Pack) -> bytes:
+    """The pack's task table as a Word document (landscape A4), the form provincial reports
+    are filed in. Built from raw XML rows: python-docx's ``add_row``/``cell`` API re-reads the
+    whole table per cell and takes minutes for 10,000 tasks."""
+    document = Document()
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Cm(29.7), Cm(21)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(1.5))
+    document.styles["Normal"].font.size = Pt(9)
+    document.add_heading(pack.title, level=1)
+    total = pack.overview.total
+    document.add_paragraph(
+        _(
+            "%(total)d tasks: %(completed)d completed, %(in_progress)d in progress, "
+            "%(overdue)d overdue."
+        )
+        % {
+            "total": total.total,
+            "completed": total.completed,
+            "in_progress": total.in_progress,
+            "overdue": total.overdue,
+        }
+    )
+    table = document.add_table(rows=1, cols=len(PACK_HEADERS))
+    table.style = "Table Grid"
+    for cell, name in zip(table.rows[0].cells, PACK_HEADERS, strict=True):
+        cell.text = name
+        for run in cell.paragraphs[0].runs:
+            run.font.bold = True
+
+    def paragraph(text: str) -> str:
+        # XML 1.0 has no place for control characters a pasted text may carry.
+        text = "".join(c for c in str(text) if c >= " " or c in "\n\t")
+        lines = text.split("\n")
+        runs = "<w:r><w:br/></w:r>".join(
+            f'<w:r><w:t xml:space="preserve">{escape(line)}</w:t></w:r>' for line in lines
+        )
+        return f"<w:tc><w:p>{runs}</w:p></w:tc>"
+
+    tbl = table._tbl
+    for row in pack.rows:
+        cells = "".join(paragraph("" if value is None else value) for value in row)
+        tbl.append(parse_xml(f"<w:tr {nsdecls('w')}>{cells}</w:tr>"))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def pack_files(*, period: dt.date, now: dt.datetime) -> tuple[Pack, list[tuple[str, bytes, str]]]:
+    """The pack and its attachments (file name, content, MIME type)."""
+    pack = pack_build(period=period, now=now)
+    stem = f"dtiplan-bao-cao-{period:%Y-%m}"
+    return pack, [
+        (f"{stem}.xlsx", pack_xlsx(pack, now), XLSX_TYPE),
+        (f"{stem}.docx", pack_docx(pack), DOCX_TYPE),
+    ]

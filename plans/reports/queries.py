@@ -1,0 +1,441 @@
+"""Every figure of the reports, as functions of ``ReportFilters`` and ``now``.
+
+Each function costs a fixed number of queries whatever the number of tasks, units or progress
+reports: counts are ``Count(..., filter=Q(...))`` grouped in the database, and per-task facts
+(the latest reason for a delay) are ``Subquery`` annotations. tests/test_reports.py holds each
+page to the same count for 10 and for 5,000 tasks.
+
+Definitions (docs/reports.md):
+- a task counts when it is assigned: drafts and cancelled tasks are left out;
+- completed: status completed; overdue: open (assigned or in progress) with its deadline before
+  today (``Task.objects.overdue``); in progress: everything else (on time, or awaiting
+  verification), so completed + in progress + overdue = total;
+- percent complete: completed / total;
+- points the plan targets: for each indicator a plan's tasks address, the points still to win
+  (max points - points) in the plan's baseline, the latest results of the plan's province
+  before the plan's year (a 2026 plan answers DTI 2025). A component is not counted again when
+  the plan also addresses its main indicator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from indicators.models import Indicator, Pillar, Province, Score
+from indicators.services import TrendYear, province_trend
+from plans.coverage import with_open_tasks
+from plans.models import (
+    Acknowledgement,
+    Assignment,
+    CompletionSubmission,
+    Decision,
+    ExtensionRequest,
+    Plan,
+    ProgressUpdate,
+    Task,
+    Unit,
+)
+from plans.reports.filters import ReportFilters, report_tasks
+
+ZERO = Decimal("0")
+TWO_PLACES = Decimal("0.01")
+
+
+def _percent(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(100) * part / whole).quantize(Decimal("0.1"))
+
+
+def _counts(today: dt.date) -> dict[str, Count]:
+    open_ = Q(status__in=Task.OPEN_STATUSES)
+    overdue = open_ & Q(deadline__lt=today)
+    completed = Q(status=Task.Status.COMPLETED)
+    return {
+        "total": Count("pk"),
+        "completed": Count("pk", filter=completed),
+        "overdue": Count("pk", filter=overdue),
+        "in_progress": Count("pk", filter=~completed & ~overdue),
+    }
+
+
+# --- Overview --------------------------------------------------------------------------------
+
+
+@dataclass
+class ProgressLine:
+    """One line of the overview: a main indicator, a pillar, or the total."""
+
+    label: str
+    total: int = 0
+    completed: int = 0
+    in_progress: int = 0
+    overdue: int = 0
+    points_targeted: Decimal = ZERO
+    indicator: Indicator | None = None
+    pillar: str = ""
+
+    @property
+    def percent_complete(self) -> Decimal | None:
+        return _percent(self.completed, self.total)
+
+    def add(self, other: ProgressLine) -> None:
+        self.total += other.total
+        self.completed += other.completed
+        self.in_progress += other.in_progress
+        self.overdue += other.overdue
+        self.points_targeted += other.points_targeted
+
+
+@dataclass
+class Overview:
+    indicators: list[ProgressLine]
+    pillars: list[ProgressLine]
+    total: ProgressLine
+
+
+def points_targeted(tasks: QuerySet) -> dict[int, Decimal]:
+    """Main indicator id → the points the plans' tasks target under it (see the module's
+    docstring). One query: the distinct (plan, indicator) pairs with their points to win."""
+    baseline = (
+        Score.objects.filter(
+            indicator_id=OuterRef("indicator_id"),
+            assessment__province_id=OuterRef("plan__province_id"),
+            assessment__year__lt=OuterRef("plan__year"),
+        )
+        .order_by("-assessment__year")
+        .annotate(
+            to_win=ExpressionWrapper(
+                F("indicator__max_points") - F("points"),
+                output_field=DecimalField(max_digits=7, decimal_places=2),
+            )
+        )
+        .values("to_win")[:1]
+    )
+    pairs = (
+        tasks.order_by()
+        .values("plan_id", "indicator_id", "indicator__parent_id")
+        .annotate(to_win=Subquery(baseline))
+        .distinct()
+    )
+    rows = list(pairs)
+    addressed = {(r["plan_id"], r["indicator_id"]) for r in rows}
+    out: dict[int, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        parent = row["indicator__parent_id"]
+        if parent is not None and (row["plan_id"], parent) in addressed:
+            continue  # its main indicator's points already include it
+        if row["to_win"] is not None:
+            out[parent or row["indicator_id"]] += Decimal(row["to_win"]).quantize(TWO_PLACES)
+    return out
+
+
+def overview(*, filters: ReportFilters, now: dt.datetime) -> Overview:
+    """Three queries: the counts per main indicator, the indicators, the points targeted."""
+    tasks = report_tasks(filters)
+    today = timezone.localdate(now)
+    grouped = (
+        tasks.order_by()
+        .annotate(main_id=Coalesce(F("indicator__parent_id"), F("indicator_id")))
+        .values("main_id")
+        .annotate(**_counts(today))
+    )
+    counts = {row["main_id"]: row for row in grouped}
+    targeted = points_targeted(tasks)
+    mains = Indicator.objects.filter(pk__in=set(counts) | set(targeted)).select_related(
+        "indicator_set"
+    )
+    lines = []
+    for indicator in sorted(mains, key=lambda i: (i.indicator_set.first_year, i.sort_key)):
+        row = counts.get(indicator.pk, {})
+        lines.append(
+            ProgressLine(
+                label=str(indicator),
+                indicator=indicator,
+                pillar=indicator.pillar,
+                total=row.get("total", 0),
+                completed=row.get("completed", 0),
+                in_progress=row.get("in_progress", 0),
+                overdue=row.get("overdue", 0),
+                points_targeted=targeted.get(indicator.pk, ZERO),
+            )
+        )
+    pillars = {
+        value: ProgressLine(label=str(label), pillar=value) for value, label in Pillar.choices
+    }
+    unassigned = ProgressLine(label="–")
+    total = ProgressLine(label="")
+    for line in lines:
+        pillars.get(line.pillar, unassigned).add(line)
+        total.add(line)
+    pillar_lines = [p for p in pillars.values() if p.total or p.points_targeted]
+    if unassigned.total:
+        pillar_lines.append(unassigned)
+    return Overview(indicators=lines, pillars=pillar_lines, total=total)
+
+
+# --- Units -----------------------------------------------------------------------------------
+
+
+@dataclass
+class UnitLine:
+    unit: Unit
+    lead: int = 0
+    completed_on_time: int = 0
+    completed_late: int = 0
+    overdue: int = 0
+    with_role: int = 0
+    acknowledged: int = 0
+    last_report_at: dt.datetime | None = None
+
+    @property
+    def acknowledged_share(self) -> Decimal | None:
+        return _percent(self.acknowledged, self.with_role)
+
+
+def units(*, filters: ReportFilters, now: dt.datetime) -> list[UnitLine]:
+    """Per unit: tasks as lead, completed on time and late, overdue now, the share of the tasks
+    where it holds any role that it acknowledged, and its last progress report. Five grouped
+    queries.
+
+    Completed late: the approved completion was submitted after the deadline then in force
+    (``CompletionSubmission.was_overdue``), so an approved extension counts as on time; a task
+    completed without a verified submission (set in the admin) counts as on time.
+    """
+    tasks = report_tasks(filters)
+    today = timezone.localdate(now)
+    late = CompletionSubmission.objects.filter(
+        task=OuterRef("pk"), status=Decision.APPROVED, was_overdue=True
+    )
+    completed = Q(status=Task.Status.COMPLETED)
+    as_lead = (
+        tasks.order_by()
+        .annotate(completed_late=Exists(late))
+        .values("lead_unit_id")
+        .annotate(
+            lead=Count("pk"),
+            completed_on_time=Count("pk", filter=completed & Q(completed_late=False)),
+            completed_late=Count("pk", filter=completed & Q(completed_late=True)),
+            overdue=Count("pk", filter=Q(status__in=Task.OPEN_STATUSES) & Q(deadline__lt=today)),
+        )
+    )
+    lines: dict[int, UnitLine] = {}
+
+    def line(unit_id: int) -> UnitLine:
+        return lines.setdefault(unit_id, UnitLine(unit=None))  # type: ignore[arg-type]
+
+    for row in as_lead:
+        target = line(row["lead_unit_id"])
+        target.lead = row["lead"]
+        target.with_role = row["lead"]
+        target.completed_on_time = row["completed_on_time"]
+        target.completed_late = row["completed_late"]
+        target.overdue = row["overdue"]
+    # Tasks where the unit holds another role and does not lead: a unit that leads and
+    # implements one task counts it once.
+    other_roles = (
+        Assignment.objects.filter(task__in=tasks.values("pk"))
+        .exclude(unit_id=F("task__lead_unit_id"))
+        .values("unit_id")
+        .annotate(n=Count("task_id", distinct=True))
+    )
+    for row in other_roles:
+        line(row["unit_id"]).with_role += row["n"]
+    acknowledged = (
+        Acknowledgement.objects.filter(task__in=tasks.values("pk"))
+        .values("unit_id")
+        .annotate(n=Count("task_id", distinct=True))
+    )
+    for row in acknowledged:
+        if row["unit_id"] in lines:
+            line(row["unit_id"]).acknowledged = row["n"]
+    reports = (
+        ProgressUpdate.objects.filter(task__in=tasks.values("pk"))
+        .values("unit_id")
+        .annotate(last=Max("created_at"))
+    )
+    for row in reports:
+        if row["unit_id"] in lines:
+            line(row["unit_id"]).last_report_at = row["last"]
+    if filters.unit is not None:
+        # The unit filter keeps the tasks where this unit holds a role; their other units are
+        # not the question.
+        lines = {k: v for k, v in lines.items() if k == filters.unit.pk}
+    for unit in Unit.objects.filter(pk__in=lines):
+        lines[unit.pk].unit = unit
+    return sorted(
+        lines.values(), key=lambda u: (-u.overdue, -u.lead, u.unit.name if u.unit else "")
+    )
+
+
+# --- Coverage --------------------------------------------------------------------------------
+
+
+def report_province(filters: ReportFilters) -> Province | None:
+    """The province the trend and the coverage are about: the one chosen, else the plan's,
+    else the province of the latest plan that names one."""
+    if filters.province is not None:
+        return filters.province
+    if filters.plan is not None and filters.plan.province_id:
+        return filters.plan.province
+    plans = Plan.objects.filter(province__isnull=False).select_related("province")
+    if filters.year is not None:
+        plans = plans.filter(year=filters.year)
+    plan = plans.order_by("-year", "-pk").first()
+    return plan.province if plan else None
+
+
+@dataclass
+class Coverage:
+    province: Province | None
+    year: int | None
+    rows: list[Score] = field(default_factory=list)
+
+    @property
+    def uncovered(self) -> int:
+        return sum(1 for row in self.rows if not row.covered)
+
+    @property
+    def covered(self) -> int:
+        return len(self.rows) - self.uncovered
+
+
+def coverage(*, filters: ReportFilters, now: dt.datetime) -> Coverage:
+    """The weak indicators of the province's baseline results, each with the open tasks that
+    address it (``plans.coverage.with_open_tasks``, the same rule as the weak-indicator list).
+    The baseline is the latest year of results before the plan's year (or the latest loaded
+    when no year is chosen). Four queries."""
+    province = report_province(filters)
+    if province is None:
+        return Coverage(province=None, year=None)
+    plan_year = filters.plan.year if filters.plan is not None else filters.year
+    years = province.assessments.order_by("-year").values_list("year", flat=True)
+    if plan_year is not None:
+        years = years.filter(year__lt=plan_year)
+    year = years.first()
+    if year is None:
+        return Coverage(province=province, year=None)
+    weak = (
+        Score.objects.weak()
+        .with_recoverable()
+        .filter(assessment__province=province, assessment__year=year)
+        .select_related("assessment__province", "indicator__parent")
+    )
+    if filters.main_indicator is not None:
+        main = filters.main_indicator.pk
+        weak = weak.filter(Q(indicator_id=main) | Q(indicator__parent_id=main))
+    rows = list(
+        with_open_tasks(weak).order_by("covered", "-recoverable_points", "indicator__sort_key")
+    )
+    return Coverage(province=province, year=year, rows=rows)
+
+
+# --- Overdue ---------------------------------------------------------------------------------
+
+# Days overdue: the bands the page groups tasks by (lower bound, upper bound or None).
+OVERDUE_BANDS: list[tuple[int, int | None]] = [(1, 7), (8, 30), (31, 90), (91, None)]
+
+
+def overdue_tasks(*, filters: ReportFilters, now: dt.datetime) -> QuerySet:
+    """Overdue tasks, most overdue first, with ``delay_reason``: the latest reason given in a
+    progress report or a completion submission, else the reason of the latest extension
+    request; empty when the unit gave none."""
+    reported = (
+        ProgressUpdate.objects.filter(task=OuterRef("pk"))
+        .exclude(delay_reason="")
+        .order_by("-created_at", "-pk")
+        .values("delay_reason")[:1]
+    )
+    asked = (
+        ExtensionRequest.objects.filter(task=OuterRef("pk"))
+        .order_by("-requested_at", "-pk")
+        .values("reason")[:1]
+    )
+    last_report = (
+        ProgressUpdate.objects.filter(task=OuterRef("pk"))
+        .order_by("-created_at", "-pk")
+        .values("created_at")[:1]
+    )
+    return (
+        report_tasks(filters)
+        .overdue(now)
+        .with_list_columns()
+        .annotate(
+            delay_reason=Coalesce(
+                Subquery(reported), Subquery(asked), Value(""), output_field=TextField()
+            ),
+            last_report_at=Subquery(last_report),
+        )
+        .order_by("deadline", "pk")
+    )
+
+
+@dataclass
+class OverdueReport:
+    bands: list[tuple[str, int]]
+    total: int
+    page: Page
+
+
+def overdue(
+    *, filters: ReportFilters, now: dt.datetime, page: int | str = 1, per_page: int = 100
+) -> OverdueReport:
+    """The count per band of days overdue (one query) and one page of the tasks (two)."""
+    today = timezone.localdate(now)
+    tasks = report_tasks(filters).overdue(now)
+    counts = {}
+    for low, high in OVERDUE_BANDS:
+        # deadline = today - days: 1-7 days overdue is a deadline from today-7 to today-1.
+        q = Q(deadline__lte=today - dt.timedelta(days=low))
+        if high is not None:
+            q &= Q(deadline__gte=today - dt.timedelta(days=high))
+        counts[f"{low}-{high}" if high else f"{low}+"] = Count("pk", filter=q)
+    figures = tasks.order_by().aggregate(**counts)
+    paginator = Paginator(overdue_tasks(filters=filters, now=now), per_page)
+    return OverdueReport(
+        bands=list(figures.items()),
+        total=sum(figures.values()),
+        page=paginator.get_page(page),
+    )
+
+
+# --- Trend -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Trend:
+    province: Province | None
+    years: list[TrendYear]
+
+
+def trend(*, filters: ReportFilters, now: dt.datetime) -> Trend:
+    """The province's DTI and main indicators by year (``indicators.services.province_trend``):
+    its queries grow with the years loaded, never with tasks."""
+    province = report_province(filters)
+    if province is None:
+        return Trend(province=None, years=[])
+    # A year filter (a plan year) keeps the results known by then.
+    return Trend(
+        province=province, years=province_trend(province=province, until_year=filters.year)
+    )

@@ -1,0 +1,18 @@
+"""/admin/reports/: mounted in dtiplan/urls.py ahead of the admin's own URLs."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from plans.reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("units/", views.units, name="units"),
+    path("coverage/", views.coverage, name="coverage"),
+    path("overdue/", views.overdue, name="overdue"),
+    path("trend/", views.trend, name="trend"),
+    path("pack/", views.pack, name="pack"),
+]

@@ -1,0 +1,125 @@
+"""The monthly report pack by e-mail: once per period and person, on the configured working
+day, retried after a failure, and by hand with ``manage.py send_report``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from notifications.models import CalendarException, Notification, ReportDelivery
+from notifications.monthly_report import monthly_report_send_due, report_send, sending_day
+from plans import roles
+from plans.reports.exports import PACK_HEADERS
+from tests.factories import TaskFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MAY = dt.date(2026, 5, 1)
+
+
+def at(day: dt.date, hour: int = 8) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
+
+
+@pytest.fixture
+def committee():
+    group = Group.objects.get(name=roles.STEERING_COMMITTEE)
+    members = [
+        UserFactory(username="chu.tich@tinh.example", first_name="An"),
+        UserFactory(username="pho.chu.tich@tinh.example", language="en"),
+    ]
+    UserFactory(username="nghi.huu@tinh.example", is_active=False).groups.add(group)
+    for member in members:
+        member.groups.add(group)
+    TaskFactory(title="Số hóa hồ sơ", deadline=dt.date(2026, 5, 20))
+    return members
+
+
+def test_the_pack_goes_once_per_period_even_when_the_schedule_fires_twice(committee):
+    first = report_send(period=MAY, now=at(dt.date(2026, 6, 1)))
+    second = report_send(period=MAY, now=at(dt.date(2026, 6, 1), 9))
+    assert (first.sent, second.sent, second.created) == (2, 0, 0)
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "chu.tich@tinh.example",
+        "pho.chu.tich@tinh.example",
+    ]
+    assert set(ReportDelivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_the_email_carries_the_pack_as_xlsx_and_docx(committee):
+    report_send(period=MAY, now=at(dt.date(2026, 6, 1)))
+    message = next(m for m in mail.outbox if m.to == ["chu.tich@tinh.example"])
+    assert "05/2026" in message.subject
+    names = [name for name, _content, _mime in message.attachments]
+    assert names == ["dtiplan-bao-cao-2026-05.xlsx", "dtiplan-bao-cao-2026-05.docx"]
+    workbook = openpyxl.load_workbook(io.BytesIO(message.attachments[0][1]))
+    rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    assert list(rows[0]) == PACK_HEADERS
+    assert rows[1][1] == "Số hóa hồ sơ"
+    english = next(m for m in mail.outbox if m.to == ["pho.chu.tich@tinh.example"])
+    assert "report pack for 05/2026" in english.subject
+
+
+def test_schedule_sends_on_the_first_working_day_only(committee):
+    # 1 June 2026 is a Monday; 30 May a Saturday.
+    assert monthly_report_send_due(now=at(dt.date(2026, 5, 30)))["period"] is None
+    assert monthly_report_send_due(now=at(dt.date(2026, 6, 2)))["period"] is None
+    assert mail.outbox == []
+    assert monthly_report_send_due(now=at(dt.date(2026, 6, 1)))["period"] == "2026-05-01"
+    assert len(mail.outbox) == 2
+    monthly_report_send_due(now=at(dt.date(2026, 6, 1), 10))  # beat fired again
+    assert len(mail.outbox) == 2
+
+
+def test_a_day_off_moves_the_sending_day(settings):
+    CalendarException.objects.create(date=dt.date(2026, 6, 1), kind="day_off")
+    assert sending_day(dt.date(2026, 6, 1)) == dt.date(2026, 6, 2)
+    settings.REPORTS_MONTHLY_WORKING_DAY = 3
+    assert sending_day(dt.date(2026, 6, 1)) == dt.date(2026, 6, 4)
+    # 1 August 2026 is a Saturday.
+    settings.REPORTS_MONTHLY_WORKING_DAY = 1
+    assert sending_day(dt.date(2026, 8, 1)) == dt.date(2026, 8, 3)
+
+
+def test_a_failed_send_is_recorded_and_retried_once(committee, settings):
+    settings.EMAIL_BACKEND = "tests.test_monthly_report.BrokenBackend"
+    result = report_send(period=MAY, now=at(dt.date(2026, 6, 1)))
+    assert result.failed == 2
+    row = ReportDelivery.objects.first()
+    assert (row.status, row.attempts) == (Notification.Status.FAILED, 1)
+    assert "mail server down" in row.last_error
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    again = report_send(period=MAY, now=at(dt.date(2026, 6, 1), 12))
+    assert again.sent == 2
+    assert len(mail.outbox) == 2
+
+
+def test_send_report_command_dry_run_records_nothing(committee):
+    out = io.StringIO()
+    call_command("send_report", "--period", "2026-05", "--dry-run", stdout=out)
+    assert "would send to chu.tich@tinh.example" in out.getvalue()
+    assert not ReportDelivery.objects.exists()
+    call_command("send_report", "--period", "2026-05", stdout=io.StringIO())
+    call_command("send_report", "--period", "2026-05", stdout=io.StringIO())
+    assert len(mail.outbox) == 2
+    out = io.StringIO()
+    call_command("send_report", "--period", "2026-05", "--dry-run", stdout=out)
+    assert "already sent to chu.tich@tinh.example" in out.getvalue()
+
+
+class BrokenBackend:
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def open(self) -> None:
+        raise ConnectionRefusedError("mail server down")
+
+    def close(self) -> None:
+        pass
