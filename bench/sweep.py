@@ -115,8 +115,7 @@ def measure(label: str, *, trace_memory: bool = False) -> None:
 def main() -> None:
     vendor = connection.vendor
     print(
-        f"dtiplan sweep benchmark on {vendor}: {UNITS} units, {TASKS} open tasks, "
-        f"{OVERDUE} overdue"
+        f"dtiplan sweep benchmark on {vendor}: {UNITS} units, {TASKS} open tasks, {OVERDUE} overdue"
     )
     started = time.perf_counter()
     build()
