@@ -29,7 +29,7 @@ def env_bool(name: str, default: bool) -> bool:
     if lowered in _FALSE:
         return False
     raise ImproperlyConfigured(
-        f"{name}={value!r} is not a boolean; use one of: true, false, 1, 0, yes, no."
+        f"{name}={value!r} is not a boolean; use one of: true, false, 1, 0, yes, no, on, off."
     )
 
 

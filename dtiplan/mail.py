@@ -16,6 +16,14 @@ from django.utils import timezone
 
 
 class FilePerMessageBackend(FileBackend):
+    # The parent opens one file per connection; each message gets its own file instead, so
+    # opening a connection must not leave an empty file behind.
+    def open(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        return None
+
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         sent = 0
         for message in email_messages:

@@ -218,6 +218,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue / "queue"),
         "data_folder_out": str(_queue / "queue"),
         "processed_folder": str(_queue / "processed"),
+        # Without this kombu writes a control/ folder into the current directory.
+        "control_folder": str(_queue / "control"),
         "store_processed": False,
     }
 # A reminder claimed by a sender that has not finished after this long is sent again (the

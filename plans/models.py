@@ -47,6 +47,10 @@ class User(AbstractUser):
             ),
         ]
 
+    def get_full_name(self) -> str:
+        """Vietnamese order: family name first ("Trần Thu Hà"), as in every official document."""
+        return " ".join(part for part in (self.last_name, self.first_name) if part).strip()
+
 
 class Unit(models.Model):
     """An organisation that can hold a role on a task: a department, a district, an agency."""

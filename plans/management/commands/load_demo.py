@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from indicators.models import Indicator
+from indicators.models import Indicator, Province
 from plans.models import (
     Assignment,
     Plan,
@@ -215,7 +215,9 @@ def _date(value: str) -> dt.date:
 def _manage_py() -> str:
     """How the operator runs manage.py here: through the project's virtualenv if we run in it."""
     venv = Path(settings.BASE_DIR) / ".venv"
-    return ".venv/bin/python manage.py" if Path(sys.prefix) == venv else "python manage.py"
+    python = ".venv/bin/python" if Path(sys.prefix) == venv else "python"
+    # The demo is development: settings there need DEBUG=true (production requires SECRET_KEY).
+    return f"DEBUG=true {python} manage.py"
 
 
 class Command(BaseCommand):
@@ -335,6 +337,8 @@ class Command(BaseCommand):
             year=today.year,
             decision=f"45/KH-UBND ngày 15/01/{today.year}",
             status=Plan.Status.ACTIVE,
+            # Whose DTI the plan improves: the reports' trend, coverage and targeted points.
+            province=Province.objects.for_assessment_year(today.year).filter(name=PROVINCE).first(),
         )
         first_focal_point: dict[int, User] = {}
         for membership in UnitMembership.objects.select_related("user").order_by("pk"):
@@ -405,6 +409,7 @@ class Command(BaseCommand):
             f"{settings.SITE_URL}/ with\n"
             f"    username: {FOCAL_POINT_USERNAME}\n"
             f"    password: {password}\n"
-            "This password is shown only this once.\n"
+            f"This password is shown only this once. To set a new one: "
+            f"{_manage_py()} changepassword {FOCAL_POINT_USERNAME}\n"
         )
         return password
