@@ -220,7 +220,8 @@ class UnitResource(StrictResource):
         # Matched ignoring case and spaces: the stored name keeps its spelling.
         values["name"] = existing.name if existing else name
         for column in ("short_name", "email"):
-            if column in row:
+            # An empty cell keeps what the unit has: a partial sheet must not wipe a mailbox.
+            if column in row and (single_line(row[column]) or existing is None):
                 values[column] = single_line(row[column])
         if "kind" in row:
             try:
@@ -233,7 +234,9 @@ class UnitResource(StrictResource):
                     values["kind"] = kind
         if "parent" in row:
             values["parent"] = self._parent(name, existing, row["parent"], errors)
-        if "focal_points" in row:
+        # An empty cell keeps the unit's focal points: a sheet that lists only some units'
+        # people must not remove everyone else's (remove a person on the unit's page).
+        if "focal_points" in row and single_line(row["focal_points"]):
             self._focal = self._focal_points(row["focal_points"], errors)
         return values
 

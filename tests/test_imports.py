@@ -1081,3 +1081,22 @@ def test_unit_import_costs_three_statements_per_row_plus_a_fixed_few(
     assert fifty - ten == 3 * 40
     assert ten <= 3 * 10 + 12
     assert UnitMembership.objects.filter(user__email="chung@x.vn").count() == 60
+
+
+def test_empty_focal_points_and_mailbox_cells_keep_what_the_unit_has(tmp_path: Path) -> None:
+    """A sheet listing only some units' people must not remove everyone else's."""
+    unit = Unit.objects.create(name="Sở Nội vụ", email="snv@tinh.example")
+    person = User.objects.create_user(username="nam@snv.example", email="nam@snv.example")
+    unit.memberships.create(user=person, role=UnitMembership.Role.FOCAL_POINT)
+    path = tmp_path / "units.csv"
+    path.write_text(
+        "name,short_name,kind,email,parent,focal_points\nSở Nội vụ,SNV,department,,,\n",
+        encoding="utf-8",
+    )
+
+    run_import(UNITS, str(path))
+
+    unit.refresh_from_db()
+    assert unit.short_name == "SNV"
+    assert unit.email == "snv@tinh.example"
+    assert list(unit.members.values_list("email", flat=True)) == ["nam@snv.example"]
