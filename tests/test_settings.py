@@ -100,3 +100,26 @@ def test_development_needs_no_environment_and_keeps_its_generated_key(tmp_path: 
     second = manage(tmp_path, "check", DEBUG="true")
     assert second.returncode == 0, second.stderr
     assert key_file.read_text() == key, "sessions must survive a restart"
+
+
+def test_manage_py_is_development_when_debug_is_unset(tmp_path: Path) -> None:
+    """A developer's `manage.py makemigrations` needs no environment..."""
+    assert manage(tmp_path, "check").returncode == 0
+    assert (tmp_path / "var" / "secret_key").exists()
+
+
+def test_the_wsgi_application_is_production_when_debug_is_unset(tmp_path: Path) -> None:
+    """...while what serves people refuses to start without its production settings."""
+    clean = {k: v for k, v in os.environ.items() if k in {"PATH", "LANG", "LC_ALL", "TMPDIR"}}
+    clean.update(HOME=str(tmp_path), DTIPLAN_VAR_DIR=str(tmp_path / "var"))
+    result = subprocess.run(
+        [sys.executable, "-c", "import dtiplan.wsgi"],
+        cwd=REPO,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in error_line(result)

@@ -216,8 +216,7 @@ def _manage_py() -> str:
     """How the operator runs manage.py here: through the project's virtualenv if we run in it."""
     venv = Path(settings.BASE_DIR) / ".venv"
     python = ".venv/bin/python" if Path(sys.prefix) == venv else "python"
-    # The demo is development: settings there need DEBUG=true (production requires SECRET_KEY).
-    return f"DEBUG=true {python} manage.py"
+    return f"{python} manage.py"
 
 
 class Command(BaseCommand):
