@@ -18,8 +18,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from indicators.models import Indicator
 from indicators.spreadsheets import SafeImportMixin
 
-# Registers the weak-indicator list (shown under DTI indicators): it shows and creates tasks.
-from plans import admin_weak_indicators  # noqa: F401
+# admin_weak_indicators registers the weak-indicator list (shown under DTI indicators).
+from plans import admin_weak_indicators, roles  # noqa: F401
 from plans.models import (
     Acknowledgement,
     Assignment,
@@ -117,6 +117,15 @@ class UserAdmin(DjangoUserAdmin):
             (name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
             for name, opts in fieldsets
         ]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Coordinators and steering committee members work in the admin: putting someone in
+        either group gives them Staff status too, instead of a sign-in that silently fails."""
+        super().save_related(request, form, formsets, change)
+        user = form.instance
+        if not user.is_staff and user.groups.filter(name__in=roles.ADMIN_GROUPS).exists():
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
 
 
 class MembershipInline(admin.TabularInline):

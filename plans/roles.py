@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 COORDINATOR = "Coordinator"
 FOCAL_POINT = "Unit focal point"
 STEERING_COMMITTEE = "Steering committee"
+# Groups whose members work in the admin (and so need Staff status).
+ADMIN_GROUPS = (COORDINATOR, STEERING_COMMITTEE)
 
 # Group names are data (stored in the database), so they stay in English; these are their
 # display names for people.

@@ -108,3 +108,26 @@ def test_behind_a_proxy_an_attacker_cannot_lock_out_the_victims_address(client, 
         headers={"x_forwarded_for": "7.7.7.7"},
     )
     assert response.status_code == 302
+
+
+def test_putting_someone_in_the_steering_committee_gives_them_staff_status(admin_client):
+    member = UserFactory(username="pho.chu.tich@ubnd.example")
+    steering = Group.objects.get(name=roles.STEERING_COMMITTEE)
+    response = admin_client.post(
+        f"/admin/plans/user/{member.pk}/change/",
+        {
+            "username": member.username,
+            "email": member.email,
+            "first_name": "Văn A",
+            "last_name": "Nguyễn",
+            "is_active": "on",
+            "groups": [steering.pk],
+            "language": "vi",
+            "date_joined_0": "01/01/2026",
+            "date_joined_1": "08:00:00",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].errors
+    member.refresh_from_db()
+    assert member.is_staff
+    assert member.get_full_name() == "Nguyễn Văn A"
