@@ -176,3 +176,13 @@ def test_demo_focal_point_signs_in_to_the_portal_and_sees_only_its_units_tasks()
     assert visible.exists() and visible.count() < Task.objects.count()
     for task in Task.objects.all():
         assert (task.title in page) == visible.filter(pk=task.pk).exists(), task.title
+
+
+def test_demo_has_sample_results_so_the_weak_list_and_reports_show_something(admin_client) -> None:
+    from indicators.models import Assessment
+
+    load_demo()
+    lang_son = Assessment.objects.get(province__name="Lạng Sơn", year=2024)
+    assert str(lang_son.value) == "0.3941"
+    page = admin_client.get("/admin/reports/coverage/").content.decode()
+    assert "Lạng Sơn" in page and "Hoạt động kinh tế số" in page  # 8: weak, no demo task

@@ -13,17 +13,19 @@ import datetime as dt
 import secrets
 import sys
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from indicators.models import Indicator, Province
+from indicators.models import Indicator, Province, WeakRule
 from plans.models import (
     Assignment,
     Plan,
@@ -40,6 +42,9 @@ COORDINATOR_USERNAME = "coordinator"
 FOCAL_POINT_USERNAME = "focalpoint"
 INDICATOR_SET = "DTI2022"
 PROVINCE = "Lạng Sơn"
+# Made-up main-indicator results, the file docs/spreadsheets.md offers as an import example.
+SAMPLE_SCORES = Path(settings.BASE_DIR) / "docs" / "examples" / "scores.csv"
+SAMPLE_YEAR = 2024
 # A reserved top-level domain (RFC 2606): no demo e-mail can reach a real mailbox.
 DOMAIN = "tinh.example"
 
@@ -255,6 +260,7 @@ class Command(BaseCommand):
                 )
             else:
                 self._load(today, coordinator)
+                self._results()
         self._report_coordinator(password)
         if getattr(self, "_focal_point_message", None):
             self.stdout.write(self.style.SUCCESS(self._focal_point_message))
@@ -293,6 +299,24 @@ class Command(BaseCommand):
                 f"    password: {password}\n"
                 f"This password is shown only this once. To set a new one: {reset}\n"
             )
+        )
+
+    def _results(self) -> None:
+        """The example results (SAMPLE numbers, docs/examples/scores.csv) through the same import
+        a coordinator uses, and a weakness rule, so the weak-indicator list and the reports'
+        trend and coverage have something to show on a first look."""
+        call_command(
+            "import",
+            "indicators.resources.ScoreResource",
+            str(SAMPLE_SCORES),
+            "--no-input",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )
+        WeakRule.objects.get_or_create(year=SAMPLE_YEAR, defaults={"below_percent": 50})
+        self.stdout.write(
+            f"Demo data: SAMPLE DTI {SAMPLE_YEAR} results (made-up numbers, for trying the weak "
+            f"list and the reports) for {PROVINCE} and Cao Bằng; weak = below 50% of the max."
         )
 
     def _load(self, today: dt.date, coordinator: User) -> str:
