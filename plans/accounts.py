@@ -11,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.contrib.auth.forms import PasswordResetForm
+from django.core.cache import cache
 
 from plans.models import User
+
+# At most this many reset e-mails to one address an hour: the form is public, and without a
+# limit anyone could flood an official's mailbox. Past it the page says the same as usual.
+RESETS_PER_ADDRESS_PER_HOUR = 3
 
 
 class ActivatingPasswordResetForm(PasswordResetForm):
     def get_users(self, email: str) -> Iterator[User]:
+        key = f"password-reset:{email.strip().lower()}"
+        cache.add(key, 0, timeout=3600)
+        if cache.incr(key) > RESETS_PER_ADDRESS_PER_HOUR:
+            return iter(())
         return iter(User.objects.filter(email__iexact=email, is_active=True))

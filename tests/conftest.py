@@ -14,3 +14,12 @@ def _media_and_mail_in_tmp(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _evidence_in_tmp(settings, tmp_path):
     settings.EVIDENCE_ROOT = tmp_path / "evidence"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Counters kept in the cache (the password-reset limit) start at zero in every test; with
+    REDIS_URL set the cache is Redis, which outlives a test run."""
+    from django.core.cache import cache
+
+    cache.clear()

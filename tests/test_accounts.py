@@ -131,3 +131,11 @@ def test_putting_someone_in_the_steering_committee_gives_them_staff_status(admin
     member.refresh_from_db()
     assert member.is_staff
     assert member.get_full_name() == "Nguyễn Văn A"
+
+
+def test_password_reset_mails_one_address_at_most_3_times_an_hour(client):
+    UserFactory(username="lan@stc.example")
+    for _ in range(5):
+        response = client.post("/accounts/password_reset/", {"email": "lan@stc.example"})
+        assert response.status_code == 302  # the same answer every time: nothing to learn
+    assert len(mail.outbox) == 3
