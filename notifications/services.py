@@ -30,14 +30,18 @@ from notifications.rules import (
     task_steps,
 )
 from notifications.workdays import WorkCalendar
+from plans import roles
 from plans.models import (
     Acknowledgement,
     Assignment,
     CompletionSubmission,
     Decision,
     ExtensionRequest,
+    Plan,
     ProgressUpdate,
     Task,
+    UnitMembership,
+    User,
 )
 
 logger = logging.getLogger(__name__)
@@ -274,11 +278,13 @@ SECTION_TITLES = {
 
 @dataclass
 class _Moot:
-    """What makes a claimed row moot, loaded once per batch (four queries)."""
+    """What makes a claimed row moot, loaded once per batch (six queries)."""
 
     acknowledged: set[tuple[int, int]]
     still_waiting: set[tuple[int, dt.date]]
     last_report: dict[int, dt.date]
+    memberships: set[tuple[int, int]]  # (unit, person) still in place
+    in_admin_groups: set[int]  # people still coordinators or steering committee members
 
     @classmethod
     def load(cls, rows: list[Notification]) -> _Moot:
@@ -303,14 +309,37 @@ class _Moot:
             .annotate(at=Max("created_at"))
             .values_list("task_id", "at")
         }
-        return cls(acknowledged, waiting, last_report)
+        people = {row.recipient_id for row in rows if row.recipient_id}
+        memberships = set(
+            UnitMembership.objects.filter(
+                user__in=people, unit__in={row.unit_id for row in rows if row.unit_id}
+            ).values_list("unit_id", "user_id")
+        )
+        in_admin_groups = set(
+            User.objects.filter(pk__in=people, groups__name__in=roles.ADMIN_GROUPS).values_list(
+                "pk", flat=True
+            )
+        )
+        return cls(acknowledged, waiting, last_report, memberships, in_admin_groups)
 
 
 def _still_due(notification: Notification, moot: _Moot) -> bool:
     """A row waiting for a retry is dropped if its reason went away meanwhile: the task was
     completed, cancelled or submitted, its deadline moved (the cadence restarts from it), the
-    unit acknowledged, or the request was decided."""
+    unit acknowledged, or the request was decided; or its recipient left the role it was
+    addressed to them in (switched off, no longer in the unit or the group)."""
     task = notification.task
+    person = notification.recipient
+    if person is not None:
+        if not person.is_active:
+            return False
+        if notification.unit_id is not None:
+            if (notification.unit_id, person.pk) not in moot.memberships:
+                return False
+        elif person.pk not in moot.in_admin_groups:
+            return False
+    if task.plan.status != Plan.Status.ACTIVE:
+        return False
     if notification.rule == Notification.Rule.WAITING_DECISION:
         return (task.pk, notification.anchor_date) in moot.still_waiting
     if task.status not in Task.OPEN_STATUSES:

@@ -235,8 +235,8 @@ def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_querie
     """Expected: calendar exceptions, policy, candidate tasks, their units, memberships,
     coordinators and steering members (+ their groups), pending extensions and completions,
     acknowledgements, existing keys, insert; delivery: calendar, then per batch of 25
-    recipients: pick, claim, load rows, acknowledgements, pending requests and last reports
-    (is a row moot?),
+    recipients: pick, claim, load rows, acknowledgements, pending requests, last reports and
+    the recipients' memberships and groups (is a row moot?),
     one update per recipient, and a last empty pick. 5 and 60 tasks cost the same."""
     for count in (5, 60):
         Notification.objects.all().delete()
@@ -245,7 +245,7 @@ def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_querie
         FocalPointFactory(unit=lead)
         for _ in range(count):
             TaskFactory(lead_unit=lead, deadline=DEADLINE)
-        with django_assert_max_num_queries(21):
+        with django_assert_max_num_queries(23):
             report = reminders_send_due(now=at(dt.date(2026, 7, 1)))
         assert report.rows_sent == count
 
@@ -277,3 +277,16 @@ def test_send_reminders_now_as_a_bare_date_means_the_8_oclock_sweep():
     assert parse_now("2026-07-03T17:30") == at(dt.date(2026, 7, 3), 17).replace(minute=30)
     with pytest.raises(CommandError):
         parse_now("2026-02-30")
+
+
+def test_a_focal_point_who_left_the_unit_before_a_retry_is_not_written_to(overdue_task, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", _free_port()
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    reminders_send_due(now=at(dt.date(2026, 7, 1)))  # the mail server is down: all fail
+    overdue_task.lead_unit.memberships.filter(user__username="binh@noivu.example").delete()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reminders_send_due(now=at(dt.date(2026, 7, 1), 10))
+    assert recipients() == ["an@noivu.example", "chi@skhcn.example"]
+    left = Notification.objects.get(recipient_email="binh@noivu.example")
+    assert left.status == Notification.Status.SKIPPED
