@@ -74,7 +74,6 @@ class IndicatorResource(StrictResource):
             self.indicators[(indicator.indicator_set_id, indicator.code)] = indicator
             if indicator.parent_id:
                 self.parents_with_components.add(indicator.parent_id)
-        self.seen: dict[tuple[int, str], int] = {}
 
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -97,14 +96,13 @@ class IndicatorResource(StrictResource):
             return values
         values["indicator_set"] = indicator_set
         values["code"] = code
-        key = (indicator_set.pk, code)
-        if key in self.seen:
+        earlier = self.earlier_row((indicator_set.pk, code))
+        if earlier:
             errors.add(
                 "code",
                 _("Indicator %(code)s of %(set)s is already on row %(row)s.")
-                % {"code": code, "set": indicator_set.code, "row": self.seen[key]},
+                % {"code": code, "set": indicator_set.code, "row": earlier},
             )
-        self.seen[key] = self.sheet_row
 
         if "parent_code" in row:
             values["parent"] = self._parent(indicator_set, code, row["parent_code"], errors)
@@ -259,7 +257,6 @@ class ScoreResource(StrictResource):
             score.assessment = by_id[score.assessment_id]
             score.indicator = indicators_by_id[score.indicator_id]
             self.scores[(score.assessment_id, score.indicator_id)] = score
-        self.seen: dict[tuple[int, int], int] = {}
         # Main-indicator rows of the file, checked against their components at the end.
         self.main_rows: dict[tuple[int, int], tuple[int, Decimal]] = {}
         self.touched: set[int] = set()
@@ -281,19 +278,14 @@ class ScoreResource(StrictResource):
         if assessment is None:
             return {}
         key = (assessment.pk, indicator.pk)
-        if key in self.seen:
+        earlier = self.earlier_row(key)
+        if earlier:
             errors.add(
                 "indicator_code",
                 _("Indicator %(code)s of %(province)s in %(year)s is already on row %(row)s.")
-                % {
-                    "code": indicator.code,
-                    "province": province.name,
-                    "year": year,
-                    "row": self.seen[key],
-                },
+                % {"code": indicator.code, "province": province.name, "year": year, "row": earlier},
             )
             return {}
-        self.seen[key] = self.sheet_row
         if indicator.parent_id is None:
             self.main_rows[key] = (self._row_number, points)
         self.touched.add(assessment.pk)

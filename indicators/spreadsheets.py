@@ -557,7 +557,15 @@ class StrictResource(resources.ModelResource):
         self._sheet_rows: list[int] = []
         self._user_headers: dict[str, str] = {}
         self._values: dict[str, Any] = {}
+        self._seen: dict[Any, int] = {}
         self.sheet_row = 0
+
+    def earlier_row(self, key: Any) -> int | None:
+        """The sheet row where ``key`` (what identifies a row's object) already stood in this
+        file, or None; the first row that names it is the one later duplicates point to."""
+        earlier = self._seen.get(key)
+        self._seen.setdefault(key, self.sheet_row)
+        return earlier
 
     # -- the door every import goes through --
 
@@ -573,6 +581,7 @@ class StrictResource(resources.ModelResource):
     ) -> Result:
         # The two flags are forced: a caller (the admin, the library's command, a script)
         # cannot ask for a partial import.
+        self._seen = {}
         prepared, problems = self._prepare(dataset)
         if problems:
             return self._problem_result(problems)

@@ -78,7 +78,6 @@ class PlanResource(StrictResource):
 
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
         self.plans: NameIndex[Plan] = NameIndex(Plan.objects.all(), lambda p: p.title)
-        self.seen: dict[str, int] = {}
 
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -86,13 +85,13 @@ class PlanResource(StrictResource):
         if not title:
             errors.add("title", _("Every plan needs a title."))
             return values
-        if name_key(title) in self.seen:
+        earlier = self.earlier_row(name_key(title))
+        if earlier:
             errors.add(
                 "title",
                 _('The plan "%(title)s" is already on row %(row)s.')
-                % {"title": title, "row": self.seen[name_key(title)]},
+                % {"title": title, "row": earlier},
             )
-        self.seen[name_key(title)] = self.sheet_row
         # The file names an existing plan ignoring case and spaces; its stored title stays.
         existing = self.plans.get(title)
         values["title"] = existing.title if existing else title
@@ -167,7 +166,6 @@ class UnitResource(StrictResource):
             # Wire parents from the same list so that walking up the tree costs no query.
             unit.parent = by_id.get(unit.parent_id)
         self.units: NameIndex[Unit] = NameIndex(units, lambda u: u.name)
-        self.seen: dict[str, int] = {}
         self.focal_wanted: dict[Unit, list[str]] = {}
         self.new_accounts: list[str] = []
 
@@ -209,13 +207,13 @@ class UnitResource(StrictResource):
         if not name:
             errors.add("name", _("Every unit needs a name."))
             return values
-        if name_key(name) in self.seen:
+        earlier = self.earlier_row(name_key(name))
+        if earlier:
             errors.add(
                 "name",
                 _('The unit "%(name)s" is already on row %(row)s.')
-                % {"name": name, "row": self.seen[name_key(name)]},
+                % {"name": name, "row": earlier},
             )
-        self.seen[name_key(name)] = self.sheet_row
         existing = self.units.get(name)
         # Matched ignoring case and spaces: the stored name keeps its spelling.
         values["name"] = existing.name if existing else name
@@ -520,7 +518,6 @@ class TaskResource(StrictResource):
             "pk", "task_id", "unit_id", "role"
         ):
             self.roles_now[task_id][role][unit_id] = pk
-        self.seen: dict[tuple[int, int, str], int] = {}
         self.roles_wanted: list[tuple[Task, dict[str, list[Unit]]]] = []
 
     def _set_for_year(self, year: int) -> IndicatorSet | None:
@@ -546,14 +543,13 @@ class TaskResource(StrictResource):
         existing = self.tasks.get(key) if key else None
         if lead is not None:
             self._check_lead_not_coordinating(lead, existing, errors)
-        if key in self.seen:
+        earlier = self.earlier_row(key) if key else None
+        if earlier:
             errors.add(
                 "title",
                 _("This task (same plan, indicator and title) is already on row %(row)s.")
-                % {"row": self.seen[key]},
+                % {"row": earlier},
             )
-        if key:
-            self.seen[key] = self.sheet_row
         self._dates(row, existing, values, errors)
         if "expected_output" in row:
             values["expected_output"] = clean_text(row["expected_output"])
