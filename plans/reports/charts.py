@@ -109,20 +109,7 @@ def stacked_bars(
                 '<text x="{}" y="{}" font-size="12">{}</text>', f"{x + 6:.1f}", y + 15, sum(values)
             )
         )
-    return format_html(
-        '<svg class="chart" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}" '
-        'viewBox="0 0 {} {}" width="{}" height="{}" style="{}">'
-        '<text x="0" y="14" font-size="14" font-weight="bold">{}</text>{}{}</svg>',
-        title,
-        width,
-        height,
-        width,
-        height,
-        FONT,
-        title,
-        _legend(segments, label_width, 20),
-        mark_safe("".join(body)),  # noqa: S308 - every part went through format_html
-    )
+    return _svg(title, width, height, _legend(segments, label_width, 20), body)
 
 
 def paired_bars(
@@ -168,20 +155,7 @@ def paired_bars(
                     value,
                 )
             )
-    return format_html(
-        '<svg class="chart" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}" '
-        'viewBox="0 0 {} {}" width="{}" height="{}" style="{}">'
-        '<text x="0" y="14" font-size="14" font-weight="bold">{}</text>{}{}</svg>',
-        title,
-        width,
-        height,
-        width,
-        height,
-        FONT,
-        title,
-        _legend(series, label_width, 20),
-        mark_safe("".join(body)),  # noqa: S308 - every part went through format_html
-    )
+    return _svg(title, width, height, _legend(series, label_width, 20), body)
 
 
 def lines(
@@ -267,6 +241,20 @@ def lines(
                     v,
                 )
             )
+    return _svg(title, width, height, _legend([s for s, _ in series], left, 22), body)
+
+
+def legend_items(segments: Sequence[Segment]) -> SafeString:
+    """The legend as HTML, for tables that use the same colours."""
+    return format_html_join(
+        " ",
+        '<span class="swatch" style="background:{}"></span> {}',
+        ((s.colour, s.label) for s in segments),
+    )
+
+
+def _svg(title: str, width: int, height: int, legend: str, body: list[str]) -> str:
+    """The chart's frame: size, title, legend, then its marks (each built with format_html)."""
     return format_html(
         '<svg class="chart" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}" '
         'viewBox="0 0 {} {}" width="{}" height="{}" style="{}">'
@@ -278,15 +266,6 @@ def lines(
         height,
         FONT,
         title,
-        _legend([s for s, _ in series], left, 22),
+        legend,
         mark_safe("".join(body)),  # noqa: S308 - every part went through format_html
-    )
-
-
-def legend_items(segments: Sequence[Segment]) -> SafeString:
-    """The legend as HTML, for tables that use the same colours."""
-    return format_html_join(
-        " ",
-        '<span class="swatch" style="background:{}"></span> {}',
-        ((s.colour, s.label) for s in segments),
     )
