@@ -240,7 +240,8 @@ NOTIFICATIONS_STALE_CLAIM_SECONDS = env_int("NOTIFICATIONS_STALE_CLAIM_SECONDS",
 REPORTS_MONTHLY_WORKING_DAY = env_int("REPORTS_MONTHLY_WORKING_DAY", 1, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
-# A killed worker process must give its message back, not acknowledge it (see PITFALLS).
+# A killed worker process must give its message back, not acknowledge it: with acks_late alone,
+# Celery still acknowledges the task of a worker process that was killed.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
@@ -270,7 +271,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Spreadsheets (django-import-export) ----------------------------------------------------
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
-# Without these, anyone who reaches the admin view may import or export (see PITFALLS).
+# django-import-export's permission codes default to None: without these, anyone who reaches the
+# admin view may import or export.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)

@@ -1,7 +1,7 @@
 """Load the 63 provinces before 1 July 2025, the 34 from that day, and which merged into which.
 
-Source: Resolution 202/2025/QH15 (12 June 2025), effective 1 July 2025, as listed in
-../shared/data/vn-provinces-2025.csv (copied here: the project never reads ../shared at run time).
+Source: Resolution 202/2025/QH15 (12 June 2025), effective 1 July 2025 (the list is copied into
+this migration, so nothing is read from outside the project at run time).
 
 An unchanged province (11 of them) is one row, valid before and after the merger date; a merged
 province names the new province it became part of and ceases on 1 July 2025 (its last day is
