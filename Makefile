@@ -55,7 +55,8 @@ lint: install
 
 # Production settings must pass Django's deployment checks with nothing to report.
 check-deploy: install
-	DEBUG=false ALLOWED_HOSTS=dti.example.vn \
+	DEBUG=false ALLOWED_HOSTS=dti.example.vn SITE_URL=https://dti.example.vn \
+	EMAIL_HOST=smtp.example.vn REDIS_URL=redis://127.0.0.1:6379/0 \
 	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 

@@ -48,9 +48,14 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # The absolute address of the site, used in links inside e-mails.
+SITE_URL_IS_SET = bool(env_str("SITE_URL"))
 SITE_URL = (env_str("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
+# One machine runs everything (web, worker, beat): the folder broker and each process's own cache
+# are then deliberate, and `check --deploy` accepts them (dtiplan/checks.py).
+DTIPLAN_SINGLE_MACHINE = env_bool("DTIPLAN_SINGLE_MACHINE", default=False)
 
 INSTALLED_APPS = [
+    "dtiplan",
     # Our apps first so that their management commands (``import``) win over the libraries'.
     "indicators",
     "plans",

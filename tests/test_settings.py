@@ -19,6 +19,10 @@ PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": secrets.token_urlsafe(50),  # 67 characters, as an operator would generate
     "ALLOWED_HOSTS": "dti.example.vn",
+    "SITE_URL": "https://dti.example.vn",
+    "EMAIL_HOST": "smtp.example.vn",
+    # Only read, never connected to, by `check`.
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -51,6 +55,60 @@ def test_production_settings_pass_the_deployment_checks_with_nothing_to_report(
     assert "no issues" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("left_out", "check_id", "words"),
+    [
+        ("EMAIL_HOST", "dtiplan.E001", "no e-mail leaves the machine"),
+        ("REDIS_URL", "dtiplan.E002", "task queue is a folder"),
+        ("REDIS_URL", "dtiplan.E003", "counted per process"),
+        ("SITE_URL", "dtiplan.E004", "every link in every e-mail"),
+    ],
+)
+def test_production_left_at_a_development_default_fails_the_deployment_check_by_name(
+    tmp_path: Path, left_out: str, check_id: str, words: str
+) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != left_out}
+    result = manage(tmp_path, "check", "--deploy", **env)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert check_id in output
+    assert words in output
+
+
+def test_production_site_url_on_plain_http_or_localhost_fails_the_deployment_check(
+    tmp_path: Path,
+) -> None:
+    local = manage(
+        tmp_path, "check", "--deploy", **{**PRODUCTION, "SITE_URL": "http://localhost:8000"}
+    )
+    assert "dtiplan.E004" in local.stdout + local.stderr
+    plain = manage(
+        tmp_path, "check", "--deploy", **{**PRODUCTION, "SITE_URL": "http://dti.example.vn"}
+    )
+    assert plain.returncode != 0
+    assert "dtiplan.E005" in plain.stdout + plain.stderr
+
+
+def test_a_deliberate_one_machine_install_may_keep_the_folder_queue_but_not_file_email(
+    tmp_path: Path,
+) -> None:
+    one_machine = {k: v for k, v in PRODUCTION.items() if k != "REDIS_URL"}
+    result = manage(
+        tmp_path,
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        **one_machine,
+        DTIPLAN_SINGLE_MACHINE="true",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    no_mail = {k: v for k, v in one_machine.items() if k != "EMAIL_HOST"}
+    result = manage(tmp_path, "check", "--deploy", **no_mail, DTIPLAN_SINGLE_MACHINE="true")
+    assert result.returncode != 0
+    assert "dtiplan.E001" in result.stdout + result.stderr
+
+
 def test_production_without_secret_key_refuses_to_start_naming_it(tmp_path: Path) -> None:
     env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
     result = manage(tmp_path, "check", **env)
@@ -68,9 +126,7 @@ def test_production_without_allowed_hosts_refuses_to_start_naming_it(tmp_path: P
 
 
 @pytest.mark.parametrize("value", ["maybe", "ture", "2"])
-def test_debug_that_is_not_a_boolean_refuses_to_start_naming_it(
-    tmp_path: Path, value: str
-) -> None:
+def test_debug_that_is_not_a_boolean_refuses_to_start_naming_it(tmp_path: Path, value: str) -> None:
     result = manage(tmp_path, "check", **{**PRODUCTION, "DEBUG": value})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in error_line(result)
