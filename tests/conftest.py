@@ -20,6 +20,7 @@ def _evidence_in_tmp(settings, tmp_path):
 def _empty_cache():
     """Counters kept in the cache (the password-reset limit) start at zero in every test; with
     REDIS_URL set the cache is Redis, which outlives a test run."""
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     cache.clear()
+    caches["local"].clear()

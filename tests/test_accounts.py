@@ -139,3 +139,24 @@ def test_password_reset_mails_one_address_at_most_3_times_an_hour(client):
         response = client.post("/accounts/password_reset/", {"email": "lan@stc.example"})
         assert response.status_code == 302  # the same answer every time: nothing to learn
     assert len(mail.outbox) == 3
+
+
+def test_password_reset_works_while_the_shared_cache_is_down(client, settings, caplog):
+    """Redis down: the reset page still sends the e-mail (the limit counts in this process) and
+    the outage is logged, instead of answering 500."""
+    settings.CACHES = {
+        **settings.CACHES,
+        # Nothing listens on port 1: every cache call fails with a connection error.
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        },
+    }
+    UserFactory(email="focal@tinh.example")
+
+    for _ in range(4):
+        response = client.post("/accounts/password_reset/", {"email": "focal@tinh.example"})
+        assert response.status_code == 302
+
+    assert len(mail.outbox) == 3, "the limit still holds, counted in this process"
+    assert "Cache unavailable" in caplog.text
