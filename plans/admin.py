@@ -92,11 +92,14 @@ class UserAdmin(DjangoUserAdmin):
 
     def _outranks(self, request: HttpRequest, obj: Any) -> bool:
         """Someone with rights the acting person lacks (a superuser, another staff member with
-        more permissions): a coordinator may not change, reset or delete them, or they could
-        take over the stronger account."""
+        more permissions, a staff member of a group the acting person is not in, such as the
+        steering committee): a coordinator may not change, reset or delete them, or they could
+        sign in as that account or redirect its e-mail (the monthly pack)."""
         if obj is None or request.user.is_superuser or obj.pk == request.user.pk:
             return False
         if obj.is_superuser:
+            return True
+        if obj.is_staff and not set(obj.groups.all()) <= set(request.user.groups.all()):
             return True
         return not obj.get_all_permissions() <= request.user.get_all_permissions()
 

@@ -69,6 +69,29 @@ def test_coordinator_cannot_reset_or_edit_a_superusers_account(client, coordinat
     assert boss.check_password("s3cret-Original!")
 
 
+def test_coordinator_cannot_take_over_a_steering_committee_account(client, coordinator):
+    member = UserFactory(username="bcd@ubnd.example", email="bcd@ubnd.example", is_staff=True)
+    member.set_password("Ban-Chi-Dao-2026!")
+    member.save()
+    member.groups.add(Group.objects.get(name=roles.STEERING_COMMITTEE))
+
+    reset = client.post(
+        f"/admin/plans/user/{member.pk}/password/",
+        {"password1": "Taken-Over-2026!", "password2": "Taken-Over-2026!"},
+    )
+    assert reset.status_code == 403
+    page = client.get(f"/admin/plans/user/{member.pk}/change/")
+    assert b'name="email"' not in page.content, "the pack's address cannot be redirected"
+    edit = client.post(
+        f"/admin/plans/user/{member.pk}/change/",
+        {"username": member.username, "email": "attacker@example.com"},
+    )
+    assert edit.status_code in (302, 403)
+    member.refresh_from_db()
+    assert member.email == "bcd@ubnd.example"
+    assert member.check_password("Ban-Chi-Dao-2026!")
+
+
 def test_coordinator_still_manages_focal_points(client, coordinator):
     person = UserFactory(username="dm@snv.example")
     response = client.post(
