@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "axes",
+    # Last, as it asks: deletes a file once the row that held it is deleted or points to another
+    # file, after the transaction commits (evidence must not outlive its task).
+    "django_cleanup.apps.CleanupConfig",
 ]
 
 MIDDLEWARE = [

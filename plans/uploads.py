@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 import zipfile
 from collections.abc import Callable
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import IO
 
 from django.conf import settings
@@ -175,3 +176,27 @@ def evidence_upload_to(_instance: object, filename: str) -> str:
     person's file name is stored in the database and given back on download."""
     today = timezone.localdate()
     return f"{today:%Y/%m}/{secrets.token_hex(16)}{extension(filename)}"
+
+
+def evidence_orphans(*, delete: bool = False) -> list[str]:
+    """Files under ``EVIDENCE_ROOT`` that no evidence row names (left by a crash between the
+    file's write and the row's commit, or by rows deleted before files followed their rows),
+    oldest first; with ``delete``, removed. A file younger than an hour is left alone: its row
+    may still be on its way in an open transaction."""
+    from plans.models import Evidence  # plans.models imports this module for its storage
+
+    root = Path(settings.EVIDENCE_ROOT)
+    if not root.is_dir():
+        return []
+    known = set(Evidence.objects.exclude(file="").values_list("file", flat=True))
+    cutoff = time.time() - 3600
+    found = sorted(
+        (path.stat().st_mtime, path.relative_to(root).as_posix())
+        for path in root.rglob("*")
+        if path.is_file() and path.stat().st_mtime < cutoff
+    )
+    orphans = [name for _mtime, name in found if name not in known]
+    if delete:
+        for name in orphans:
+            _storage.delete(name)
+    return orphans

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -588,3 +592,45 @@ def test_admin_export_of_a_focal_point_in_the_admin_is_their_units_rows(rf, alic
     request.user = alice
     admin = site._registry[Task]
     assert list(admin.get_export_queryset(request)) == [task_a]
+
+
+def test_deleting_a_task_removes_its_evidence_files_once_committed(
+    client, alice, task_a, settings, django_capture_on_commit_callbacks
+):
+    client.post(
+        f"/tasks/{task_a.pk}/progress/",
+        {"percent": 30, "note": "Đã khảo sát", "evidence_file": pdf_upload("Báo cáo 1.pdf")},
+    )
+    stored = Path(settings.EVIDENCE_ROOT) / Evidence.objects.get().file.name
+    assert stored.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        task_a.delete()
+
+    assert not stored.exists()
+
+
+def test_orphaned_evidence_files_are_listed_and_removed_on_request(
+    client, alice, task_a, settings
+):
+    client.post(
+        f"/tasks/{task_a.pk}/progress/",
+        {"percent": 30, "note": "Đã khảo sát", "evidence_file": pdf_upload("Báo cáo 1.pdf")},
+    )
+    kept = Path(settings.EVIDENCE_ROOT) / Evidence.objects.get().file.name
+    stray = Path(settings.EVIDENCE_ROOT) / "2026" / "01" / "0123456789abcdef.pdf"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(PDF_BYTES)
+    two_hours_ago = time.time() - 7200
+    for path in (kept, stray):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+
+    listed = StringIO()
+    call_command("evidence_orphans", stdout=listed)
+    assert "2026/01/0123456789abcdef.pdf" in listed.getvalue()
+    assert "Found 1 orphaned evidence file(s)." in listed.getvalue()
+    assert stray.exists(), "listing removes nothing"
+
+    call_command("evidence_orphans", "--delete", stdout=StringIO())
+    assert not stray.exists()
+    assert kept.exists(), "a file its row names stays"
