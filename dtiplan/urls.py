@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
@@ -9,7 +11,16 @@ admin.site.site_header = _("dtiplan: DTI improvement plan")
 admin.site.site_title = _("dtiplan")
 admin.site.index_title = _("Plan administration")
 
+
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico on every page whatever the page says; the icon itself is a
+    static file (hashed name and long cache in production)."""
+    return HttpResponseRedirect(static("favicon.ico"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     # Both reset pages (the admin's login links to the first) also activate accounts that a
     # unit import created without a password.
     path(

@@ -179,3 +179,14 @@ def test_the_wsgi_application_is_production_when_debug_is_unset(tmp_path: Path) 
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in error_line(result)
+
+
+@pytest.mark.django_db
+def test_the_browsers_favicon_request_finds_an_icon(client) -> None:
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith("favicon.ico")
+    icon = Path(finders.find("favicon.ico")).read_bytes()
+    assert icon[:4] == b"\x00\x00\x01\x00"  # an ICO file
