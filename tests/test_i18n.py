@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,15 @@ def test_overrides_keep_djangos_admin_wording_and_rephrase_filter_titles():
         assert translation.gettext(" By %(filter_title)s ") == " Theo %(filter_title)s "
         assert translation.gettext("Delete") == "Xóa"
         assert translation.gettext("access attempts") == "lần thử đăng nhập"
+
+
+@pytest.mark.django_db
+def test_admin_selection_counter_reads_as_vietnamese(admin_client):
+    from tests.factories import UnitFactory
+
+    UnitFactory()  # the action bar shows only over a list with rows
+    page = admin_client.get("/admin/plans/unit/")
+    assert "Đã chọn 0/" in page.content.decode()
+    catalogue = admin_client.get("/admin/jsi18n/").content.decode()
+    # The catalogue is JSON inside JavaScript: non-ASCII letters come \u-escaped.
+    assert json.dumps("Đã chọn %(sel)s/%(cnt)s") in catalogue
