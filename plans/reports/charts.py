@@ -7,10 +7,12 @@ so a chart still reads in black and white.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -45,6 +47,26 @@ def _legend(segments: Sequence[Segment], x: int, y: int) -> SafeString:
         )
         x += 28 + 7 * len(segment.label)
     return mark_safe("".join(parts))  # noqa: S308 - every part went through format_html
+
+
+def _number(value: Decimal | float, places: int = 4) -> str:
+    """A value as the tables beside the chart write it: the language's decimal separator
+    (0,8241 in Vietnamese, 0.8241 in English)."""
+    return number_format(value, decimal_pos=places)
+
+
+# Tick steps a reader can count in: the axis reads 0 / 0,2 / 0,4 …, never 0,12 / 0,25 / 0,38.
+_TICK_STEPS = (0.05, 0.1, 0.2, 0.25)
+
+
+def _value_axis(high: float) -> tuple[float, float, int]:
+    """(ceiling, step, decimals) for values 0..1 whose largest is ``high``: at most five steps
+    of a round size, and room above the highest point for its label."""
+    for step in _TICK_STEPS:
+        count = math.floor(high / step + 1e-9) + 1
+        if count <= 5:
+            return min(1.0, count * step), step, 1 if step in (0.1, 0.2) else 2
+    return 1.0, 0.2, 1
 
 
 def _shorten(text: str, limit: int = 34) -> str:
@@ -149,10 +171,10 @@ def paired_bars(
                     bar_height - 1,
                     segment.colour,
                     segment.label,
-                    value,
+                    _number(value),
                     f"{label_width + w + 4:.1f}",
                     yy + 9,
-                    value,
+                    _number(value),
                 )
             )
     return _svg(title, width, height, _legend(series, label_width, 20), body)
@@ -169,11 +191,11 @@ def lines(
 ) -> SafeString:
     """A line per series over ``labels`` (years), values 0 to 1, each point labelled; ``notes``
     are written under each label (e.g. the rank)."""
-    left, right, top, bottom = 50, 30, 45, 50
+    # Margins wide enough for a centred note ("xếp hạng 12/34") under the first and last year.
+    left, right, top, bottom = 60, 60, 45, 50
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for _, vs in series for v in vs if v is not None]
-    high = float(max(values, default=Decimal(1)))
-    ceiling = min(1.0, (int(high * 10) + 1) / 10) or 1.0
+    ceiling, tick_step, tick_places = _value_axis(float(max(values, default=Decimal(1))))
     step = plot_w / max(1, len(labels) - 1) if len(labels) > 1 else 0
 
     def at(index: int, value: Decimal) -> tuple[float, float]:
@@ -181,9 +203,9 @@ def lines(
         return x, top + plot_h * (1 - float(value) / ceiling)
 
     body = []
-    for tick in range(0, 5):
-        value = ceiling * tick / 4
-        y = top + plot_h * (1 - tick / 4)
+    for tick in range(round(ceiling / tick_step) + 1):
+        value = tick * tick_step
+        y = top + plot_h * (1 - value / ceiling)
         body.append(
             format_html(
                 '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#ddd"/>'
@@ -194,7 +216,7 @@ def lines(
                 f"{y:.1f}",
                 left - 4,
                 f"{y + 3:.1f}",
-                f"{value:.2f}",
+                _number(value, tick_places),
             )
         )
     for index, label in enumerate(labels):
@@ -216,6 +238,13 @@ def lines(
                     notes[index],
                 )
             )
+    # Where two series meet at a year their labels would overprint: the higher point's label
+    # goes above it, the others' below theirs.
+    highest = {
+        index: max(v for _, vs in series if index < len(vs) and (v := vs[index]) is not None)
+        for index in range(len(labels))
+        if any(index < len(vs) and vs[index] is not None for _, vs in series)
+    }
     for segment, points_ in series:
         coords = [(i, v) for i, v in enumerate(points_) if v is not None]
         if len(coords) > 1:
@@ -229,6 +258,7 @@ def lines(
             )
         for i, v in coords:
             x, y = at(i, v)
+            above = v == highest[i] and segment is _first_at(series, i, v)
             body.append(
                 format_html(
                     '<circle cx="{}" cy="{}" r="4" fill="{}"/>'
@@ -237,11 +267,18 @@ def lines(
                     f"{y:.1f}",
                     segment.colour,
                     f"{x:.1f}",
-                    f"{y - 8:.1f}",
-                    v,
+                    f"{y - 8:.1f}" if above else f"{y + 16:.1f}",
+                    _number(v),
                 )
             )
     return _svg(title, width, height, _legend([s for s, _ in series], left, 22), body)
+
+
+def _first_at(
+    series: Sequence[tuple[Segment, Sequence[Decimal | None]]], index: int, value: Decimal
+) -> Segment:
+    """The first series holding ``value`` at ``index``: of equal points, one label goes above."""
+    return next(s for s, vs in series if index < len(vs) and vs[index] == value)
 
 
 def legend_items(segments: Sequence[Segment]) -> SafeString:
