@@ -10,6 +10,9 @@ from plans.accounts import ActivatingPasswordResetForm
 admin.site.site_header = _("dtiplan: DTI improvement plan")
 admin.site.site_title = _("dtiplan")
 admin.site.index_title = _("Plan administration")
+# The app list is one click away (the header's site name); at 1366 px its sidebar took the
+# width the task and weak-indicator lists need.
+admin.site.enable_nav_sidebar = False
 
 
 

@@ -98,3 +98,12 @@ def test_admin_selection_counter_reads_as_vietnamese(admin_client):
     catalogue = admin_client.get("/admin/jsi18n/").content.decode()
     # The catalogue is JSON inside JavaScript: non-ASCII letters come \u-escaped.
     assert json.dumps("Đã chọn %(sel)s/%(cnt)s") in catalogue
+
+
+@pytest.mark.django_db
+def test_the_admin_header_switches_the_language(admin_client):
+    page = admin_client.get("/admin/plans/task/").content.decode()
+    assert 'id="language-form"' in page
+    admin_client.post("/language/", {"language": "en", "next": "/admin/plans/task/"})
+    page = admin_client.get("/admin/plans/task/").content.decode()
+    assert "Tasks" in page and "Nhiệm vụ" not in page
