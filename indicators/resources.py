@@ -12,24 +12,50 @@ from django.utils.translation import gettext as _
 from import_export.fields import Field
 from import_export.results import Result
 
+from dtiplan.spreadsheets.cells import CellError, parse_bool, parse_decimal, parse_int
+from dtiplan.spreadsheets.errors import ImportProblem, RowErrors
+from dtiplan.spreadsheets.exports import render_cell
+from dtiplan.spreadsheets.names import NameIndex, unknown_message
+from dtiplan.spreadsheets.resources import StrictResource, related
+from dtiplan.spreadsheets.text import clean_text, single_line
 from indicators.models import Assessment, Indicator, IndicatorSet, Province, Score, WeakIndicator
 from indicators.provinces import ProvinceDirectory, ProvinceNameError
 from indicators.services import assessments_refresh, value_of
-from indicators.spreadsheets import (
-    CellError,
-    ImportProblem,
-    NameIndex,
-    RowErrors,
-    StrictResource,
-    clean_text,
-    parse_bool,
-    parse_decimal,
-    parse_int,
-    related,
-    render_cell,
-    single_line,
-    unknown_message,
-)
+
+# --- The headers of the indicators' tables ---------------------------------------------------
+# How the ministry's tables and the provinces' copies of them head these columns, each to the
+# column it means. A resource accepts the entries for the columns it has.
+
+INDICATOR_HEADERS: dict[str, str] = {
+    "Bộ chỉ số": "framework",
+    "Mã": "code",
+    # In an indicator file "Mã chỉ số" is the indicator's own code (in a task or score file it
+    # is the code of the indicator the row is about).
+    "Mã chỉ số": "code",
+    "Mã chỉ số cha": "parent_code",
+    "Chỉ số chính": "parent_code",
+    "Tên tiếng Việt": "name_vi",
+    "Tên tiếng Anh": "name_en",
+    "Điểm tối đa": "max_points",
+    "Tính điểm": "scored",
+}
+
+RESULT_HEADERS: dict[str, str] = {
+    "Bộ chỉ số": "framework",
+    "Mã chỉ số": "indicator_code",
+    "Chỉ số": "indicator_code",
+    "Tỉnh": "province",
+    "Tỉnh/thành phố": "province",
+    "Tỉnh, thành phố": "province",
+    "Tỉnh/TP": "province",
+    "Địa phương": "province",
+    "Điểm": "points",
+    "Điểm số": "points",
+    "Điểm đạt được": "points",
+    "Số điểm": "points",
+    "Điểm tối đa": "max_points",
+    "Năm": "year",
+}
 
 
 class IndicatorResource(StrictResource):
@@ -42,9 +68,7 @@ class IndicatorResource(StrictResource):
     scored = Field(attribute="scored", column_name="scored")
 
     required_columns = ("framework", "code", "name_vi", "max_points")
-    # In an indicator file "Mã chỉ số" is the indicator's own code (in a task file it is the
-    # code of the indicator the task improves, see HEADER_ALIASES).
-    column_aliases: ClassVar[dict[str, str]] = {"Mã chỉ số": "code"}
+    column_aliases: ClassVar[dict[str, str]] = INDICATOR_HEADERS
 
     class Meta:
         model = Indicator
@@ -208,6 +232,7 @@ class ScoreResource(StrictResource):
     points = Field(attribute="points", column_name="points")
 
     required_columns = ("province", "year", "indicator_code", "points")
+    column_aliases: ClassVar[dict[str, str]] = RESULT_HEADERS
 
     class Meta:
         model = Score
@@ -473,6 +498,8 @@ class ScoreResource(StrictResource):
 
 class ExportOnlyResource(StrictResource):
     """A computed table: it is read, never imported (its numbers come from the scores)."""
+
+    column_aliases: ClassVar[dict[str, str]] = RESULT_HEADERS
 
     def import_data(self, dataset: Any, *args: Any, **kwargs: Any) -> Result:
         return self._problem_result(

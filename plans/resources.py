@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -20,24 +20,51 @@ from import_export.fields import Field
 from import_export.results import Result
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from dtiplan.spreadsheets.cells import CellError, parse_choice, parse_date, parse_int
+from dtiplan.spreadsheets.errors import RowErrors
+from dtiplan.spreadsheets.names import NameIndex, unknown_message
+from dtiplan.spreadsheets.resources import StrictResource, related
+from dtiplan.spreadsheets.text import clean_text, name_key, single_line, split_emails, split_names
 from indicators.models import Indicator, IndicatorSet
-from indicators.spreadsheets import (
-    CellError,
-    NameIndex,
-    RowErrors,
-    StrictResource,
-    clean_text,
-    name_key,
-    parse_choice,
-    parse_date,
-    parse_int,
-    related,
-    single_line,
-    split_emails,
-    split_names,
-    unknown_message,
-)
 from plans.models import Assignment, Plan, Task, Unit, UnitMembership, User
+
+# --- The headers of plans' tables ------------------------------------------------------------
+# The Vietnamese headers of real plan tables, each to the column it means.
+
+PLAN_HEADERS: dict[str, str] = {
+    "Tiêu đề": "title",
+    "Năm": "year",
+    "Quyết định": "decision",
+    "Số quyết định": "decision",
+}
+
+UNIT_HEADERS: dict[str, str] = {
+    "Tên đơn vị": "name",
+    "Tên viết tắt": "short_name",
+    "Loại": "kind",
+    "Thư điện tử": "email",
+    "Đơn vị cấp trên": "parent",
+    "Đầu mối": "focal_points",
+    "Cán bộ đầu mối": "focal_points",
+}
+
+TASK_HEADERS: dict[str, str] = {
+    "Kế hoạch": "plan",
+    "Mã chỉ số": "indicator_code",
+    "Chỉ số": "indicator_code",
+    "Tiêu đề": "title",
+    "Nhiệm vụ": "title",
+    "Tên nhiệm vụ": "title",
+    "Đơn vị chủ trì": "lead_unit",
+    "Đơn vị thực hiện": "implementing_units",
+    "Đơn vị phối hợp": "coordinating_units",
+    "Đơn vị đầu mối theo dõi": "monitoring_unit",
+    "Ngày bắt đầu": "start_date",
+    "Thời hạn": "deadline",
+    "Thời hạn hoàn thành": "deadline",
+    "Sản phẩm": "expected_output",
+    "Kết quả dự kiến": "expected_output",
+}
 
 
 def _unit_hint() -> str:
@@ -70,6 +97,7 @@ class PlanResource(StrictResource):
     decision = Field(attribute="decision", column_name="decision")
 
     required_columns = ("title", "year")
+    column_aliases: ClassVar[dict[str, str]] = PLAN_HEADERS
 
     class Meta:
         model = Plan
@@ -125,6 +153,7 @@ class UnitResource(StrictResource):
     focal_points = Field(column_name="focal_points")
 
     required_columns = ("name",)
+    column_aliases: ClassVar[dict[str, str]] = UNIT_HEADERS
 
     class Meta:
         model = Unit
@@ -394,6 +423,7 @@ class TaskResource(StrictResource):
     expected_output = Field(attribute="expected_output", column_name="expected_output")
 
     required_columns = ("plan", "indicator_code", "title", "lead_unit", "deadline")
+    column_aliases: ClassVar[dict[str, str]] = TASK_HEADERS
 
     class Meta:
         model = Task
