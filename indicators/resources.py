@@ -18,7 +18,7 @@ from dtiplan.spreadsheets.exports import render_cell
 from dtiplan.spreadsheets.names import NameIndex, unknown_message
 from dtiplan.spreadsheets.resources import StrictResource, related
 from dtiplan.spreadsheets.text import clean_text, single_line
-from indicators.models import Assessment, Indicator, IndicatorSet, Province, Score, WeakIndicator
+from indicators.models import Assessment, Indicator, IndicatorSet, Province, Score
 from indicators.provinces import ProvinceDirectory, ProvinceNameError
 from indicators.services import assessments_refresh, value_of
 
@@ -544,63 +544,3 @@ class AssessmentResource(ExportOnlyResource):
 
     def dehydrate_framework(self, assessment: Assessment) -> str:
         return assessment.indicator_set.code
-
-
-class WeakIndicatorResource(ExportOnlyResource):
-    """The weak-indicator list: ``province, year, indicator_code, points, max_points,
-    recoverable_points, open_tasks`` (the titles of the open tasks that address it)."""
-
-    province = Field(column_name="province")
-    year = Field(column_name="year")
-    indicator_code = Field(column_name="indicator_code")
-    points = Field(attribute="points", column_name="points")
-    max_points = Field(column_name="max_points")
-    recoverable_points = Field(attribute="recoverable_points", column_name="recoverable_points")
-    open_tasks = Field(column_name="open_tasks")
-
-    class Meta:
-        model = WeakIndicator
-        fields = (
-            "province",
-            "year",
-            "indicator_code",
-            "points",
-            "max_points",
-            "recoverable_points",
-            "open_tasks",
-        )
-
-    def get_queryset(self) -> QuerySet[WeakIndicator]:
-        return WeakIndicator.objects.order_by(
-            "-assessment__year", "assessment__province__name", "indicator__sort_key"
-        )
-
-    def filter_export(
-        self, queryset: QuerySet[WeakIndicator], **kwargs: Any
-    ) -> QuerySet[WeakIndicator]:
-        # The one place indicators reaches up to plans, at call time only: the issue asks this
-        # export (whose dotted path is the user's interface to it) for the open tasks, and
-        # which tasks are open is plans' rule. The admin's list passes a queryset that already
-        # carries them (plans.admin_weak_indicators).
-        from plans.coverage import with_open_tasks
-
-        if "recoverable_points" not in queryset.query.annotations:
-            queryset = queryset.weak().with_recoverable()
-        if "covered" not in queryset.query.annotations:
-            queryset = with_open_tasks(queryset)
-        return queryset.select_related("assessment__province", "indicator")
-
-    def dehydrate_province(self, weak: WeakIndicator) -> str:
-        return weak.assessment.province.name
-
-    def dehydrate_year(self, weak: WeakIndicator) -> int:
-        return weak.assessment.year
-
-    def dehydrate_indicator_code(self, weak: WeakIndicator) -> str:
-        return weak.indicator.code
-
-    def dehydrate_max_points(self, weak: WeakIndicator) -> Decimal:
-        return weak.indicator.max_points
-
-    def dehydrate_open_tasks(self, weak: WeakIndicator) -> str:
-        return "; ".join(task.title for task in weak.indicator.open_tasks)

@@ -28,9 +28,9 @@ from import_export.admin import ExportMixin
 
 from dtiplan.spreadsheets.admin import SafeImportMixin
 from indicators.models import Indicator, Province, WeakIndicator
-from indicators.resources import WeakIndicatorResource
 from plans.coverage import with_open_tasks
 from plans.models import Plan, Unit
+from plans.resources import WeakIndicatorResource
 from plans.services import draft_tasks_create
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,7 +26,9 @@ from dtiplan.spreadsheets.errors import RowErrors
 from dtiplan.spreadsheets.names import NameIndex, unknown_message
 from dtiplan.spreadsheets.resources import StrictResource, related
 from dtiplan.spreadsheets.text import clean_text, name_key, single_line, split_emails, split_names
-from indicators.models import Indicator, IndicatorSet
+from indicators.models import Indicator, IndicatorSet, WeakIndicator
+from indicators.resources import ExportOnlyResource
+from plans.coverage import with_open_tasks
 from plans.models import Assignment, Plan, Task, Unit, UnitMembership, User
 
 # --- The headers of plans' tables ------------------------------------------------------------
@@ -803,3 +806,62 @@ class TaskResource(StrictResource):
 
     def dehydrate_monitoring_unit(self, task: Task) -> str:
         return self._unit_names(task, Assignment.Role.MONITORING)
+
+
+# --- The weak-indicator list -----------------------------------------------------------------
+
+
+class WeakIndicatorResource(ExportOnlyResource):
+    """The weak-indicator list: ``province, year, indicator_code, points, max_points,
+    recoverable_points, open_tasks`` (the titles of the open tasks that address it)."""
+
+    province = Field(column_name="province")
+    year = Field(column_name="year")
+    indicator_code = Field(column_name="indicator_code")
+    points = Field(attribute="points", column_name="points")
+    max_points = Field(column_name="max_points")
+    recoverable_points = Field(attribute="recoverable_points", column_name="recoverable_points")
+    open_tasks = Field(column_name="open_tasks")
+
+    class Meta:
+        model = WeakIndicator
+        fields = (
+            "province",
+            "year",
+            "indicator_code",
+            "points",
+            "max_points",
+            "recoverable_points",
+            "open_tasks",
+        )
+
+    def get_queryset(self) -> QuerySet[WeakIndicator]:
+        return WeakIndicator.objects.order_by(
+            "-assessment__year", "assessment__province__name", "indicator__sort_key"
+        )
+
+    def filter_export(
+        self, queryset: QuerySet[WeakIndicator], **kwargs: Any
+    ) -> QuerySet[WeakIndicator]:
+        # The admin's list passes a queryset that already carries the coverage
+        # (plans.admin_weak_indicators); ``manage.py export`` passes the plain one.
+        if "recoverable_points" not in queryset.query.annotations:
+            queryset = queryset.weak().with_recoverable()
+        if "covered" not in queryset.query.annotations:
+            queryset = with_open_tasks(queryset)
+        return queryset.select_related("assessment__province", "indicator")
+
+    def dehydrate_province(self, weak: WeakIndicator) -> str:
+        return weak.assessment.province.name
+
+    def dehydrate_year(self, weak: WeakIndicator) -> int:
+        return weak.assessment.year
+
+    def dehydrate_indicator_code(self, weak: WeakIndicator) -> str:
+        return weak.indicator.code
+
+    def dehydrate_max_points(self, weak: WeakIndicator) -> Decimal:
+        return weak.indicator.max_points
+
+    def dehydrate_open_tasks(self, weak: WeakIndicator) -> str:
+        return "; ".join(task.title for task in weak.indicator.open_tasks)

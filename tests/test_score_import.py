@@ -21,8 +21,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from indicators.models import Assessment, IndicatorSet, Province, Score
-from indicators.resources import ScoreResource, WeakIndicatorResource
+from indicators.resources import ScoreResource
 from plans.models import Task
+from plans.resources import WeakIndicatorResource
 from tests.factories import (
     ComponentIndicatorFactory,
     TaskFactory,
@@ -361,7 +362,7 @@ def test_weak_indicator_export_lists_points_to_win_and_open_tasks(tmp_path: Path
         title="Bản nháp",
         status=Task.Status.DRAFT,
     )
-    assert export_csv("indicators.resources.WeakIndicatorResource") == [
+    assert export_csv("plans.resources.WeakIndicatorResource") == [
         {
             "province": "Huế",
             "year": "2024",
