@@ -50,11 +50,40 @@ def read_csv(data: bytes | str) -> tablib.Dataset:
     """Every row is kept, blank ones included, so that row N of the dataset is row N + 2 of
     the file; :meth:`StrictResource.import_data` drops blank rows and remembers the numbers."""
     text = decode_csv(data)
-    first_line = text.split("\n", 1)[0]
-    # Excel on a machine whose list separator is ";" (common with a decimal comma) writes ";".
-    delimiter = next((d for d in (",", ";", "\t") if d in first_line), ",")
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text)))
     return _dataset(rows)
+
+
+# Lines the delimiter is guessed from: enough to see which character every line splits on.
+_SNIFF_LINES = 50
+CSV_DELIMITERS = (",", ";", "\t")
+
+
+def csv_delimiter(text: str) -> str:
+    """``,``, ``;`` (Excel on a machine whose list separator is ";", common with a decimal
+    comma) or a tab, guessed from the first lines.
+
+    The delimiter is the one that splits the header into several cells and every line into as
+    many cells as the header, with no cell starting with a space (Excel never writes one after
+    a delimiter, while "Tỉnh, thành phố" or "2, 5" do after a comma that is text). Ties go to
+    more columns. ``csv.Sniffer`` is not enough on its own: when a text comma appears once on
+    every line (a decimal comma in each row), both characters are consistent and it prefers
+    the comma. A file of one column has none of them: a comma then.
+    """
+    stream = io.StringIO(text, newline="")
+    sample = [stream.readline() for _line in range(_SNIFF_LINES)]
+    best: tuple[tuple[float, int, int], str] | None = None
+    for delimiter in CSV_DELIMITERS:
+        rows = [row for row in csv.reader(sample, delimiter=delimiter) if any(row)]
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        consistent = sum(1 for row in rows if len(row) == width) / len(rows)
+        spaced = sum(1 for row in rows for cell in row if cell[:1].isspace())
+        key = (consistent, -spaced, width)
+        if best is None or key > best[0]:
+            best = (key, delimiter)
+    return best[1] if best else ","
 
 
 def read_xlsx(data: bytes) -> tablib.Dataset:
