@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
+from dtiplan.spreadsheets.admin import SafeImportMixin
 from indicators.models import Assessment, Indicator, IndicatorSet, Province, WeakRule
 from indicators.resources import AssessmentResource, IndicatorResource, ScoreResource
 from indicators.services import province_history, year_over_year
-from indicators.spreadsheets import SafeImportMixin
 
 
 @admin.register(IndicatorSet)

@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from dtiplan.spreadsheets.names import unknown_message
 from indicators.models import Province, assessment_reference_date
-from indicators.spreadsheets import unknown_message
 
 # The five tone marks of Vietnamese, as combining characters after NFD decomposition. The
 # vowel marks (circumflex, breve, horn) change the letter and stay where they are.

@@ -12,24 +12,50 @@ from django.utils.translation import gettext as _
 from import_export.fields import Field
 from import_export.results import Result
 
-from indicators.models import Assessment, Indicator, IndicatorSet, Province, Score, WeakIndicator
+from dtiplan.spreadsheets.cells import CellError, parse_bool, parse_decimal, parse_int
+from dtiplan.spreadsheets.errors import ImportProblem, RowErrors
+from dtiplan.spreadsheets.exports import render_cell
+from dtiplan.spreadsheets.names import NameIndex, unknown_message
+from dtiplan.spreadsheets.resources import StrictResource, related
+from dtiplan.spreadsheets.text import clean_text, single_line
+from indicators.models import Assessment, Indicator, IndicatorSet, Province, Score
 from indicators.provinces import ProvinceDirectory, ProvinceNameError
 from indicators.services import assessments_refresh, value_of
-from indicators.spreadsheets import (
-    CellError,
-    ImportProblem,
-    NameIndex,
-    RowErrors,
-    StrictResource,
-    clean_text,
-    parse_bool,
-    parse_decimal,
-    parse_int,
-    related,
-    render_cell,
-    single_line,
-    unknown_message,
-)
+
+# --- The headers of the indicators' tables ---------------------------------------------------
+# How the ministry's tables and the provinces' copies of them head these columns, each to the
+# column it means. A resource accepts the entries for the columns it has.
+
+INDICATOR_HEADERS: dict[str, str] = {
+    "Bộ chỉ số": "framework",
+    "Mã": "code",
+    # In an indicator file "Mã chỉ số" is the indicator's own code (in a task or score file it
+    # is the code of the indicator the row is about).
+    "Mã chỉ số": "code",
+    "Mã chỉ số cha": "parent_code",
+    "Chỉ số chính": "parent_code",
+    "Tên tiếng Việt": "name_vi",
+    "Tên tiếng Anh": "name_en",
+    "Điểm tối đa": "max_points",
+    "Tính điểm": "scored",
+}
+
+RESULT_HEADERS: dict[str, str] = {
+    "Bộ chỉ số": "framework",
+    "Mã chỉ số": "indicator_code",
+    "Chỉ số": "indicator_code",
+    "Tỉnh": "province",
+    "Tỉnh/thành phố": "province",
+    "Tỉnh, thành phố": "province",
+    "Tỉnh/TP": "province",
+    "Địa phương": "province",
+    "Điểm": "points",
+    "Điểm số": "points",
+    "Điểm đạt được": "points",
+    "Số điểm": "points",
+    "Điểm tối đa": "max_points",
+    "Năm": "year",
+}
 
 
 class IndicatorResource(StrictResource):
@@ -42,9 +68,7 @@ class IndicatorResource(StrictResource):
     scored = Field(attribute="scored", column_name="scored")
 
     required_columns = ("framework", "code", "name_vi", "max_points")
-    # In an indicator file "Mã chỉ số" is the indicator's own code (in a task file it is the
-    # code of the indicator the task improves, see HEADER_ALIASES).
-    column_aliases: ClassVar[dict[str, str]] = {"Mã chỉ số": "code"}
+    column_aliases: ClassVar[dict[str, str]] = INDICATOR_HEADERS
 
     class Meta:
         model = Indicator
@@ -208,6 +232,7 @@ class ScoreResource(StrictResource):
     points = Field(attribute="points", column_name="points")
 
     required_columns = ("province", "year", "indicator_code", "points")
+    column_aliases: ClassVar[dict[str, str]] = RESULT_HEADERS
 
     class Meta:
         model = Score
@@ -474,6 +499,8 @@ class ScoreResource(StrictResource):
 class ExportOnlyResource(StrictResource):
     """A computed table: it is read, never imported (its numbers come from the scores)."""
 
+    column_aliases: ClassVar[dict[str, str]] = RESULT_HEADERS
+
     def import_data(self, dataset: Any, *args: Any, **kwargs: Any) -> Result:
         return self._problem_result(
             [
@@ -517,63 +544,3 @@ class AssessmentResource(ExportOnlyResource):
 
     def dehydrate_framework(self, assessment: Assessment) -> str:
         return assessment.indicator_set.code
-
-
-class WeakIndicatorResource(ExportOnlyResource):
-    """The weak-indicator list: ``province, year, indicator_code, points, max_points,
-    recoverable_points, open_tasks`` (the titles of the open tasks that address it)."""
-
-    province = Field(column_name="province")
-    year = Field(column_name="year")
-    indicator_code = Field(column_name="indicator_code")
-    points = Field(attribute="points", column_name="points")
-    max_points = Field(column_name="max_points")
-    recoverable_points = Field(attribute="recoverable_points", column_name="recoverable_points")
-    open_tasks = Field(column_name="open_tasks")
-
-    class Meta:
-        model = WeakIndicator
-        fields = (
-            "province",
-            "year",
-            "indicator_code",
-            "points",
-            "max_points",
-            "recoverable_points",
-            "open_tasks",
-        )
-
-    def get_queryset(self) -> QuerySet[WeakIndicator]:
-        return WeakIndicator.objects.order_by(
-            "-assessment__year", "assessment__province__name", "indicator__sort_key"
-        )
-
-    def filter_export(
-        self, queryset: QuerySet[WeakIndicator], **kwargs: Any
-    ) -> QuerySet[WeakIndicator]:
-        # The one place indicators reaches up to plans, at call time only: the issue asks this
-        # export (whose dotted path is the user's interface to it) for the open tasks, and
-        # which tasks are open is plans' rule. The admin's list passes a queryset that already
-        # carries them (plans.admin_weak_indicators).
-        from plans.coverage import with_open_tasks
-
-        if "recoverable_points" not in queryset.query.annotations:
-            queryset = queryset.weak().with_recoverable()
-        if "covered" not in queryset.query.annotations:
-            queryset = with_open_tasks(queryset)
-        return queryset.select_related("assessment__province", "indicator")
-
-    def dehydrate_province(self, weak: WeakIndicator) -> str:
-        return weak.assessment.province.name
-
-    def dehydrate_year(self, weak: WeakIndicator) -> int:
-        return weak.assessment.year
-
-    def dehydrate_indicator_code(self, weak: WeakIndicator) -> str:
-        return weak.indicator.code
-
-    def dehydrate_max_points(self, weak: WeakIndicator) -> Decimal:
-        return weak.indicator.max_points
-
-    def dehydrate_open_tasks(self, weak: WeakIndicator) -> str:
-        return "; ".join(task.title for task in weak.indicator.open_tasks)

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from dtiplan.spreadsheets.admin import SafeImportMixin
 from indicators.models import Indicator
-from indicators.spreadsheets import SafeImportMixin
 
 # admin_weak_indicators registers the weak-indicator list (shown under DTI indicators).
 from plans import admin_weak_indicators, roles  # noqa: F401

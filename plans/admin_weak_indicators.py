@@ -26,11 +26,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ExportMixin
 
+from dtiplan.spreadsheets.admin import SafeImportMixin
 from indicators.models import Indicator, Province, WeakIndicator
-from indicators.resources import WeakIndicatorResource
-from indicators.spreadsheets import SafeImportMixin
 from plans.coverage import with_open_tasks
 from plans.models import Plan, Unit
+from plans.resources import WeakIndicatorResource
 from plans.services import draft_tasks_create
 
 

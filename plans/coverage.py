@@ -2,7 +2,7 @@
 
 This lives in plans, not indicators: what a task is and when it is open is plans' knowledge, and
 indicators (the lower app) never imports plans. The weak-indicator admin (plans.admin) and
-``indicators.resources.WeakIndicatorResource`` both take their coverage from here.
+``plans.resources.WeakIndicatorResource`` both take their coverage from here.
 """
 
 from __future__ import annotations

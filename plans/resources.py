@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from decimal import Decimal
+from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -20,24 +21,53 @@ from import_export.fields import Field
 from import_export.results import Result
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from indicators.models import Indicator, IndicatorSet
-from indicators.spreadsheets import (
-    CellError,
-    NameIndex,
-    RowErrors,
-    StrictResource,
-    clean_text,
-    name_key,
-    parse_choice,
-    parse_date,
-    parse_int,
-    related,
-    single_line,
-    split_emails,
-    split_names,
-    unknown_message,
-)
+from dtiplan.spreadsheets.cells import CellError, parse_choice, parse_date, parse_int
+from dtiplan.spreadsheets.errors import RowErrors
+from dtiplan.spreadsheets.names import NameIndex, unknown_message
+from dtiplan.spreadsheets.resources import StrictResource, related
+from dtiplan.spreadsheets.text import clean_text, name_key, single_line, split_emails, split_names
+from indicators.models import Indicator, IndicatorSet, WeakIndicator
+from indicators.resources import ExportOnlyResource
+from plans.coverage import with_open_tasks
 from plans.models import Assignment, Plan, Task, Unit, UnitMembership, User
+
+# --- The headers of plans' tables ------------------------------------------------------------
+# The Vietnamese headers of real plan tables, each to the column it means.
+
+PLAN_HEADERS: dict[str, str] = {
+    "Tiêu đề": "title",
+    "Năm": "year",
+    "Quyết định": "decision",
+    "Số quyết định": "decision",
+}
+
+UNIT_HEADERS: dict[str, str] = {
+    "Tên đơn vị": "name",
+    "Tên viết tắt": "short_name",
+    "Loại": "kind",
+    "Thư điện tử": "email",
+    "Đơn vị cấp trên": "parent",
+    "Đầu mối": "focal_points",
+    "Cán bộ đầu mối": "focal_points",
+}
+
+TASK_HEADERS: dict[str, str] = {
+    "Kế hoạch": "plan",
+    "Mã chỉ số": "indicator_code",
+    "Chỉ số": "indicator_code",
+    "Tiêu đề": "title",
+    "Nhiệm vụ": "title",
+    "Tên nhiệm vụ": "title",
+    "Đơn vị chủ trì": "lead_unit",
+    "Đơn vị thực hiện": "implementing_units",
+    "Đơn vị phối hợp": "coordinating_units",
+    "Đơn vị đầu mối theo dõi": "monitoring_unit",
+    "Ngày bắt đầu": "start_date",
+    "Thời hạn": "deadline",
+    "Thời hạn hoàn thành": "deadline",
+    "Sản phẩm": "expected_output",
+    "Kết quả dự kiến": "expected_output",
+}
 
 
 def _unit_hint() -> str:
@@ -70,6 +100,7 @@ class PlanResource(StrictResource):
     decision = Field(attribute="decision", column_name="decision")
 
     required_columns = ("title", "year")
+    column_aliases: ClassVar[dict[str, str]] = PLAN_HEADERS
 
     class Meta:
         model = Plan
@@ -125,6 +156,7 @@ class UnitResource(StrictResource):
     focal_points = Field(column_name="focal_points")
 
     required_columns = ("name",)
+    column_aliases: ClassVar[dict[str, str]] = UNIT_HEADERS
 
     class Meta:
         model = Unit
@@ -394,6 +426,7 @@ class TaskResource(StrictResource):
     expected_output = Field(attribute="expected_output", column_name="expected_output")
 
     required_columns = ("plan", "indicator_code", "title", "lead_unit", "deadline")
+    column_aliases: ClassVar[dict[str, str]] = TASK_HEADERS
 
     class Meta:
         model = Task
@@ -773,3 +806,62 @@ class TaskResource(StrictResource):
 
     def dehydrate_monitoring_unit(self, task: Task) -> str:
         return self._unit_names(task, Assignment.Role.MONITORING)
+
+
+# --- The weak-indicator list -----------------------------------------------------------------
+
+
+class WeakIndicatorResource(ExportOnlyResource):
+    """The weak-indicator list: ``province, year, indicator_code, points, max_points,
+    recoverable_points, open_tasks`` (the titles of the open tasks that address it)."""
+
+    province = Field(column_name="province")
+    year = Field(column_name="year")
+    indicator_code = Field(column_name="indicator_code")
+    points = Field(attribute="points", column_name="points")
+    max_points = Field(column_name="max_points")
+    recoverable_points = Field(attribute="recoverable_points", column_name="recoverable_points")
+    open_tasks = Field(column_name="open_tasks")
+
+    class Meta:
+        model = WeakIndicator
+        fields = (
+            "province",
+            "year",
+            "indicator_code",
+            "points",
+            "max_points",
+            "recoverable_points",
+            "open_tasks",
+        )
+
+    def get_queryset(self) -> QuerySet[WeakIndicator]:
+        return WeakIndicator.objects.order_by(
+            "-assessment__year", "assessment__province__name", "indicator__sort_key"
+        )
+
+    def filter_export(
+        self, queryset: QuerySet[WeakIndicator], **kwargs: Any
+    ) -> QuerySet[WeakIndicator]:
+        # The admin's list passes a queryset that already carries the coverage
+        # (plans.admin_weak_indicators); ``manage.py export`` passes the plain one.
+        if "recoverable_points" not in queryset.query.annotations:
+            queryset = queryset.weak().with_recoverable()
+        if "covered" not in queryset.query.annotations:
+            queryset = with_open_tasks(queryset)
+        return queryset.select_related("assessment__province", "indicator")
+
+    def dehydrate_province(self, weak: WeakIndicator) -> str:
+        return weak.assessment.province.name
+
+    def dehydrate_year(self, weak: WeakIndicator) -> int:
+        return weak.assessment.year
+
+    def dehydrate_indicator_code(self, weak: WeakIndicator) -> str:
+        return weak.indicator.code
+
+    def dehydrate_max_points(self, weak: WeakIndicator) -> Decimal:
+        return weak.indicator.max_points
+
+    def dehydrate_open_tasks(self, weak: WeakIndicator) -> str:
+        return "; ".join(task.title for task in weak.indicator.open_tasks)

@@ -21,8 +21,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from indicators.models import Assessment, IndicatorSet, Province, Score
-from indicators.resources import ScoreResource, WeakIndicatorResource
+from indicators.resources import ScoreResource
 from plans.models import Task
+from plans.resources import WeakIndicatorResource
 from tests.factories import (
     ComponentIndicatorFactory,
     TaskFactory,
@@ -124,6 +125,26 @@ def test_csv_saved_by_excel_in_windows_vietnamese_cp1258(tmp_path: Path) -> None
 
     assert "5 new" in run_import(str(path))
     assert Assessment.objects.filter(year=2024).count() == 3
+
+
+def test_semicolon_csv_whose_first_header_holds_a_comma(tmp_path: Path) -> None:
+    # Excel on a machine whose list separator is ";" (usual with a decimal comma); the first
+    # header, "Tỉnh, thành phố", has a comma that is not a separator, and so does every row
+    # (a decimal comma).
+    rows = [
+        ["Tỉnh, thành phố", "Năm", "Mã chỉ số", "Điểm"],
+        ["TP. Đà Nẵng", "2024", "7.1", "10,0"],
+        ["TP. Đà Nẵng", "2024", "7.2", "2,5"],
+        ["Tỉnh Bắc Kạn", "2024", "7.1", "4,25"],
+    ]
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)
+    path = tmp_path / "semicolons.csv"
+    path.write_bytes(out.getvalue().encode("utf-8-sig"))
+
+    assert "3 new, 0 updated, 0 unchanged" in run_import(str(path))
+    da_nang = Assessment.objects.get(province=province("Đà Nẵng", 2024), year=2024)
+    assert da_nang.scores.get(indicator__code="7").points == Decimal("12.50")
 
 
 def test_xlsx_with_numbers_typed_as_numbers(tmp_path: Path) -> None:
@@ -361,7 +382,7 @@ def test_weak_indicator_export_lists_points_to_win_and_open_tasks(tmp_path: Path
         title="Bản nháp",
         status=Task.Status.DRAFT,
     )
-    assert export_csv("indicators.resources.WeakIndicatorResource") == [
+    assert export_csv("plans.resources.WeakIndicatorResource") == [
         {
             "province": "Huế",
             "year": "2024",

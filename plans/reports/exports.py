@@ -1,7 +1,7 @@
 """The reports as files: each report as a table (``Table``) written to XLSX; the monthly pack
 as XLSX and DOCX in the layout provincial reports use.
 
-Text cells go through ``indicators.spreadsheets.escape_formula`` (a cell starting with = + - @
+Text cells go through ``dtiplan.spreadsheets.exports.escape_formula`` (a cell starting with = + - @
 tab or carriage return would run as a formula); numbers stay numbers and dates are real dates
 shown dd/mm/yyyy, so the committee's secretariat can sum and sort them.
 """
@@ -32,7 +32,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from indicators.spreadsheets import escape_formula
+from dtiplan.spreadsheets.exports import escape_formula
 from plans.models import (
     Assignment,
     CompletionSubmission,

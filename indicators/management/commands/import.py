@@ -20,12 +20,12 @@ from import_export.command_utils import get_resource_class
 from import_export.formats.base_formats import Format
 from import_export.results import RowResult
 
-from indicators.spreadsheets import (
+from dtiplan.spreadsheets.errors import import_problems
+from dtiplan.spreadsheets.files import (
     CSVFormat,
     SpreadsheetReadError,
     XLSXFormat,
     format_for_file,
-    import_problems,
 )
 
 

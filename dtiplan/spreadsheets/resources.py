@@ -1,0 +1,322 @@
+"""The base of every import resource: all or nothing, rows and columns named as the user sees
+them.
+
+An import is all or nothing through every door (admin, ``manage.py import``, code calling
+``import_data``): :class:`StrictResource` always runs in one transaction and rolls it back on
+any error, validation errors included (django-import-export keeps the good rows by default).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, ClassVar
+
+import tablib
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
+from django.utils.translation import gettext as _
+from import_export import resources
+from import_export.results import Result
+
+from dtiplan.spreadsheets.errors import ImportProblem, RowErrors, SpreadsheetResult
+from dtiplan.spreadsheets.exports import render_cell, unescape_formula
+from dtiplan.spreadsheets.headers import IGNORED_HEADERS, header_key
+from dtiplan.spreadsheets.text import clean_text
+
+
+class _Diff(resources.Diff):
+    @classmethod
+    def _read_field_values(cls, resource: Any, instance: Any) -> list[Any]:
+        # The admin preview shows what the export would write (unit lists, codes), not repr()s.
+        return [resource.export_field(f, instance) for f in resource.get_import_fields()]
+
+
+class StrictResource(resources.ModelResource):
+    """All or nothing: one bad row imports nothing, whoever calls ``import_data``.
+
+    Subclasses declare their columns as fields (the field's ``column_name`` is the English
+    header), list which are required, and implement:
+
+    - ``before_import``: load what rows refer to, one query per table, into dicts;
+    - ``clean_row(row, errors)``: read every cell of a row at once, adding problems to
+      ``errors`` under the column's name, and return the model attributes to set. Parsing a row
+      in one place (rather than field by field) reports all of a row's problems together and
+      keeps lookups out of the library's per-field path, which would query per cell;
+    - ``existing_instance(values)``: the row's object, if it exists, from those dicts.
+    """
+
+    #: Columns a file must have.
+    required_columns: ClassVar[tuple[str, ...]] = ()
+    #: The headers people write for these columns (e.g. the Vietnamese headers of real tables),
+    #: each to the column it means; declared by each app next to its resources.
+    column_aliases: ClassVar[dict[str, str]] = {}
+
+    class Meta:
+        skip_unchanged = True  # re-importing the same file changes nothing
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sheet_rows: list[int] = []
+        self._user_headers: dict[str, str] = {}
+        self._values: dict[str, Any] = {}
+        self._seen: dict[Any, int] = {}
+        self.sheet_row = 0
+
+    def earlier_row(self, key: Any) -> int | None:
+        """The sheet row where ``key`` (what identifies a row's object) already stood in this
+        file, or None; the first row that names it is the one later duplicates point to."""
+        earlier = self._seen.get(key)
+        self._seen.setdefault(key, self.sheet_row)
+        return earlier
+
+    # -- the door every import goes through --
+
+    def import_data(
+        self,
+        dataset: tablib.Dataset,
+        dry_run: bool = False,
+        raise_errors: bool = False,
+        use_transactions: bool | None = None,
+        collect_failed_rows: bool = False,
+        rollback_on_validation_errors: bool = False,
+        **kwargs: Any,
+    ) -> Result:
+        # The two flags are forced: a caller (the admin, the library's command, a script)
+        # cannot ask for a partial import.
+        self._seen = {}
+        prepared, problems = self._prepare(dataset)
+        if problems:
+            return self._problem_result(problems)
+        result = super().import_data(
+            prepared,
+            dry_run=dry_run,
+            raise_errors=raise_errors,
+            use_transactions=True,
+            collect_failed_rows=collect_failed_rows,
+            rollback_on_validation_errors=True,
+            **kwargs,
+        )
+        self._relabel(result)
+        return result
+
+    @classmethod
+    def get_result_class(cls) -> type[Result]:
+        return SpreadsheetResult
+
+    @classmethod
+    def get_diff_class(cls) -> type[resources.Diff]:
+        return _Diff
+
+    # -- headers and rows --
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        """The English headers, in the documented order (``Meta.fields``)."""
+        names = cls._meta.fields or list(cls.fields)
+        return [cls.fields[name].column_name for name in names if name in cls.fields]
+
+    @classmethod
+    def header_map(cls) -> dict[str, str]:
+        """header_key → column, for every spelling this resource accepts."""
+        columns = cls.columns()
+        accepted = {header_key(column): column for column in columns}
+        for alias, column in cls.column_aliases.items():
+            if column in columns:
+                accepted[header_key(alias)] = column
+        return accepted
+
+    def _prepare(self, dataset: tablib.Dataset) -> tuple[tablib.Dataset, list[ImportProblem]]:
+        """Headers to our column names, blank rows out, cells cleaned, spreadsheet row numbers
+        remembered; or the header problems, which make reading the rows pointless."""
+        headers = list(dataset.headers or [])
+        expected = ", ".join(self.columns())
+        if not headers:
+            return dataset, [ImportProblem(1, None, _("The file is empty: it has no header row."))]
+        accepted = self.header_map()
+        problems: list[ImportProblem] = []
+        keep: list[tuple[int, str]] = []  # (position in the file, our column)
+        self._user_headers = {}
+        rows = [list(row) for row in dataset]
+        for position, header in enumerate(headers):
+            text = clean_text(header)
+            if not text:
+                if any(clean_text(row[position]) for row in rows):
+                    problems.append(
+                        ImportProblem(
+                            1,
+                            None,
+                            _("Column %(number)s has data but no header.")
+                            % {"number": position + 1},
+                        )
+                    )
+                continue
+            key = header_key(text)
+            if key in IGNORED_HEADERS:
+                continue
+            column = accepted.get(key)
+            if column is None:
+                problems.append(
+                    ImportProblem(
+                        1,
+                        text,
+                        _('Unknown column "%(header)s". The columns are: %(expected)s.')
+                        % {"header": text, "expected": expected},
+                    )
+                )
+                continue
+            if column in self._user_headers:
+                problems.append(
+                    ImportProblem(
+                        1,
+                        text,
+                        _('Columns "%(first)s" and "%(second)s" both mean %(column)s.')
+                        % {"first": self._user_headers[column], "second": text, "column": column},
+                    )
+                )
+                continue
+            self._user_headers[column] = text
+            keep.append((position, column))
+        for column in self.required_columns:
+            if column not in self._user_headers:
+                problems.append(
+                    ImportProblem(
+                        1,
+                        column,
+                        _(
+                            'The required column "%(column)s" is missing. The columns are: '
+                            "%(expected)s."
+                        )
+                        % {"column": column, "expected": expected},
+                    )
+                )
+        if problems:
+            return dataset, problems
+
+        numbered: list[tuple[int, dict[str, Any]]] = []
+        for index, row in enumerate(rows):
+            cells = {column: self._clean_cell(row[position]) for position, column in keep}
+            if any(value not in ("", None) for value in cells.values()):
+                numbered.append((index + 2, cells))
+        if not numbered:
+            return dataset, [ImportProblem(2, None, _("The file has no rows under its header."))]
+        numbered = self.order_rows(numbered)
+        self._sheet_rows = [number for number, _cells in numbered]
+        prepared = tablib.Dataset(headers=[column for _position, column in keep])
+        for _number, cells in numbered:
+            prepared.append([cells[column] for column in prepared.headers])
+        return prepared, []
+
+    @staticmethod
+    def _clean_cell(value: Any) -> Any:
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return unescape_formula(clean_text(value))
+        return value  # numbers and dates from XLSX stay typed
+
+    def order_rows(
+        self, rows: list[tuple[int, dict[str, Any]]]
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Hook: the order rows are imported in (e.g. main indicators before components)."""
+        return rows
+
+    def user_column(self, column: str) -> str:
+        return self._user_headers.get(column, column)
+
+    def row_of(self, row_number: int) -> int:
+        """The spreadsheet row of the library's 1-based row counter."""
+        if 0 < row_number <= len(self._sheet_rows):
+            return self._sheet_rows[row_number - 1]
+        return row_number + 1
+
+    def _problem_result(self, problems: list[ImportProblem]) -> Result:
+        result = self.get_result_class()()
+        result.diff_headers = self.columns()
+        for problem in problems:
+            column = problem.column or NON_FIELD_ERRORS
+            result.append_invalid_row(problem.row, {}, ValidationError({column: [problem.message]}))
+        return result
+
+    def _relabel(self, result: Result) -> None:
+        """Row numbers as the spreadsheet shows them; columns as the user wrote them."""
+        attribute_columns = {
+            field.attribute: field.column_name for field in self.fields.values() if field.attribute
+        }
+        for invalid in result.invalid_rows:
+            invalid.number = self.row_of(invalid.number)
+            relabelled: dict[str, list[str]] = OrderedDict()
+            for key, messages in invalid.error_dict.items():
+                if key != NON_FIELD_ERRORS:
+                    key = self.user_column(attribute_columns.get(key, key))
+                relabelled.setdefault(key, []).extend(messages)
+            invalid.error_dict = relabelled
+        for error_row in result.error_rows:
+            error_row.number = self.row_of(error_row.number)
+        result.diff_headers = [self.user_column(c) for c in result.diff_headers]
+
+    def after_import(self, dataset: tablib.Dataset, result: Result, **kwargs: Any) -> None:
+        """Nothing by default. ModelResource resets the table's id sequence here, which only
+        matters when a file supplies ids; ours never do, so that query is skipped."""
+
+    # -- one row --
+
+    def before_import_row(self, row: dict[str, Any], **kwargs: Any) -> None:
+        self.sheet_row = self.row_of(kwargs.get("row_number", 0))
+        errors = RowErrors()
+        self._values = self.clean_row(row, errors)
+        errors.raise_if_any()
+
+    def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def existing_instance(self, values: dict[str, Any]) -> models.Model | None:
+        raise NotImplementedError
+
+    def get_instance(self, instance_loader: Any, row: dict[str, Any]) -> models.Model | None:
+        return self.existing_instance(self._values)
+
+    def import_instance(self, instance: models.Model, row: dict[str, Any], **kwargs: Any) -> None:
+        for attribute, value in self._values.items():
+            setattr(instance, attribute, value)
+
+    def validate_instance(
+        self,
+        instance: models.Model,
+        import_validation_errors: dict[str, Any] | None = None,
+        validate_unique: bool = True,
+    ) -> None:
+        """Field validators (lengths, e-mail, ranges) without a query per row.
+
+        Related objects came from the per-import dicts, so checking that they exist
+        (a query each) is pointless; uniqueness is settled by how rows find their object and by
+        the duplicate checks in ``clean_row``; the database constraints still guard the save.
+        """
+        errors = dict(import_validation_errors or {})
+        exclude = set(errors)
+        for field in instance._meta.concrete_fields:
+            if field.is_relation and field.is_cached(instance):
+                exclude.add(field.name)
+        try:
+            instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    # -- export --
+
+    def export_field(self, field: Any, instance: models.Model, **kwargs: Any) -> Any:
+        method = getattr(self, f"dehydrate_{self.get_field_name(field)}", None)
+        value = method(instance) if method is not None else field.get_value(instance)
+        return render_cell(value, native=bool(kwargs.get("force_native_type")))
+
+
+def related(instance: models.Model, name: str) -> Any:
+    """``instance.<name>`` or None when unset, without a query for an unsaved instance."""
+    field = instance._meta.get_field(name)
+    if getattr(instance, field.attname) is None:
+        return None
+    return getattr(instance, name)
