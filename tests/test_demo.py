@@ -132,7 +132,7 @@ def test_demo_coordinator_signs_in_and_sees_the_task_list_in_vietnamese() -> Non
     assert "Trang chủ" in page
     assert "Bộ lọc" in page
     assert "Nâng tỷ lệ hồ sơ thủ tục hành chính được xử lý trực tuyến toàn trình" in page
-    assert page.count('class="field-title"') == 5, "one row per demo task"
+    assert page.count('class="field-title_short"') == 5, "one row per demo task"
 
 
 def test_demo_is_not_loaded_into_a_database_that_already_has_units() -> None:
