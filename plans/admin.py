@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from dtiplan.forms import PrintableTextMixin
 from dtiplan.spreadsheets.admin import SafeImportMixin
 from indicators.models import Indicator
 
@@ -174,7 +175,7 @@ class AssignmentFormSet(forms.BaseInlineFormSet):
                 )
 
 
-class TaskAdminForm(forms.ModelForm):
+class TaskAdminForm(PrintableTextMixin, forms.ModelForm):
     class Meta:
         model = Task
         fields = [
@@ -404,7 +405,7 @@ class TaskAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
         super().save_model(request, obj, form, change)
 
 
-class ProgressUpdateForm(forms.ModelForm):
+class ProgressUpdateForm(PrintableTextMixin, forms.ModelForm):
     class Meta:
         model = ProgressUpdate
         fields = ["task", "unit", "percent", "note", "delay_reason"]

@@ -8,6 +8,7 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
+from dtiplan.forms import PrintableTextMixin
 from plans.models import Unit
 from plans.uploads import ALLOWED_TYPES, validate_evidence_file
 
@@ -17,7 +18,7 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 ACCEPT = ",".join(sorted(ALLOWED_TYPES))
 
 
-class UnitForm(forms.Form):
+class UnitForm(PrintableTextMixin, forms.Form):
     """Every action is taken for one unit. A person who acts for several units on the task
     picks one; with a single unit the field is hidden and preset."""
 
@@ -120,7 +121,7 @@ class CommentForm(UnitForm):
     )
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(PrintableTextMixin, forms.Form):
     decision = forms.ChoiceField(
         label=_("Decision"),
         choices=[("approve", _("Approve")), ("refuse", _("Refuse"))],

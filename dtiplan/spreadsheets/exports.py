@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from dtiplan.text import printable
+
 # A cell starting with one of these is a formula (or becomes one) in Excel and LibreOffice.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -41,4 +43,4 @@ def render_cell(value: Any, *, native: bool = False) -> Any:
         return value if native else format(value, "f")
     if isinstance(value, int):
         return value if native else str(value)
-    return escape_formula(str(value))
+    return escape_formula(printable(str(value)))

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import unicodedata
 
+from dtiplan.text import printable
+
 
 def clean_text(value: object) -> str:
-    """A cell as text: NFC (files from macOS and cp1258 carry decomposed diacritics), stripped."""
+    """A cell as text: NFC (files from macOS and cp1258 carry decomposed diacritics), without
+    characters no output can carry, stripped."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         # Excel stores a code or a year typed as a number as 7.0 / 2026.0.
         value = int(value)
-    return unicodedata.normalize("NFC", str(value)).strip()
+    return printable(unicodedata.normalize("NFC", str(value))).strip()
 
 
 def single_line(value: object) -> str:

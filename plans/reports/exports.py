@@ -33,6 +33,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from dtiplan.spreadsheets.exports import escape_formula
+from dtiplan.text import printable
 from plans.models import (
     Assignment,
     CompletionSubmission,
@@ -65,7 +66,7 @@ def cell_value(value: Any) -> Any:
         return timezone.localtime(value).date()
     if isinstance(value, dt.date | int | float | Decimal):
         return value
-    return escape_formula(str(value))
+    return escape_formula(printable(str(value)))
 
 
 def _write_sheet(workbook: Workbook, table: Table) -> Worksheet:
@@ -77,7 +78,7 @@ def _write_sheet(workbook: Workbook, table: Table) -> Worksheet:
     bold = Font(bold=True)
     header = []
     for name in table.headers:
-        cell = WriteOnlyCell(sheet, value=escape_formula(name))
+        cell = WriteOnlyCell(sheet, value=cell_value(name))
         cell.font = bold
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         header.append(cell)
@@ -454,8 +455,7 @@ def pack_docx(pack: Pack) -> bytes:
             run.font.bold = True
 
     def paragraph(text: str) -> str:
-        # XML 1.0 has no place for control characters a pasted text may carry.
-        text = "".join(c for c in str(text) if c >= " " or c in "\n\t")
+        text = printable(str(text))
         lines = text.split("\n")
         runs = "<w:r><w:br/></w:r>".join(
             f'<w:r><w:t xml:space="preserve">{escape(line)}</w:t></w:r>' for line in lines
