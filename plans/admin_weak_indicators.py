@@ -1,9 +1,10 @@
 """The weak-indicator list in the admin, and the action that drafts tasks from it.
 
 The list shows ``indicators`` data (``Score.objects.weak()``), but it is registered here because
-each row shows the open tasks that address it and the action creates tasks: both are plans'
-business, and dependencies point plans → indicators, never back. The proxy model keeps the
-page under "DTI indicators" in the admin, where a coordinator looks for it.
+each row shows the tasks of the province's plans that address it (``plans.coverage``) and the
+action creates tasks: both are plans' business, and dependencies point plans → indicators,
+never back. The proxy model keeps the page under "DTI indicators" in the admin, where a
+coordinator looks for it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from import_export.admin import ExportMixin
 
 from dtiplan.spreadsheets.admin import SafeImportMixin
 from indicators.models import Indicator, Province, WeakIndicator
-from plans.coverage import with_open_tasks
+from plans.coverage import Coverage, attach_tasks, with_coverage
 from plans.models import Plan, Unit
 from plans.resources import WeakIndicatorResource
 from plans.services import draft_tasks_create
@@ -66,25 +67,31 @@ class MainIndicatorFilter(admin.SimpleListFilter):
 
 
 class CoveredFilter(admin.SimpleListFilter):
-    title = _("addressed by an open task")
+    title = _("addressed by a task")
     parameter_name = "covered"
+    VALUES = {"yes": Coverage.COVERED, "drafted": Coverage.DRAFTED, "no": Coverage.UNCOVERED}
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [("yes", _("Yes")), ("no", _("No: needs a task"))]
+        return [
+            ("yes", _("Yes")),
+            ("drafted", _("Only draft tasks")),
+            ("no", _("No: needs a task")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.filter(covered=True)
-        if self.value() == "no":
-            return queryset.filter(covered=False)
+        if self.value() in self.VALUES:
+            return queryset.filter(coverage=self.VALUES[self.value()])
         return queryset
 
 
 class DraftTasksForm(forms.Form):
     plan = forms.ModelChoiceField(
         label=_("Plan"),
-        queryset=Plan.objects.exclude(status=Plan.Status.CLOSED),
-        help_text=_("The plan the new draft tasks go into."),
+        queryset=Plan.objects.exclude(status=Plan.Status.CLOSED).filter(province__isnull=False),
+        help_text=_(
+            "The plan the new draft tasks go into. Only the selected results of the plan's "
+            "province get a task; a plan must name its province to be listed here."
+        ),
     )
     lead_unit = forms.ModelChoiceField(
         label=_("Provisional lead unit"),
@@ -103,9 +110,10 @@ class DraftTasksForm(forms.Form):
 
 def current_plan() -> Plan | None:
     """The plan a coordinator means by "the current plan": the latest one in force."""
+    plans = Plan.objects.filter(province__isnull=False)
     return (
-        Plan.objects.filter(status=Plan.Status.ACTIVE).order_by("-year", "-pk").first()
-        or Plan.objects.exclude(status=Plan.Status.CLOSED).order_by("-year", "-pk").first()
+        plans.filter(status=Plan.Status.ACTIVE).order_by("-year", "-pk").first()
+        or plans.exclude(status=Plan.Status.CLOSED).order_by("-year", "-pk").first()
     )
 
 
@@ -119,12 +127,16 @@ class _ChangeList(ChangeList):
         # ordering otherwise, and would mark "indicator" as the sorted column).
         return list(ORDERING)
 
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        attach_tasks(self.result_list)  # one query for the page
+
 
 @admin.register(WeakIndicator)
 class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [WeakIndicatorResource]
-    # The open tasks come right after the indicator, so that "no open task" is seen without
-    # scrolling sideways on a laptop screen.
+    # The tasks come right after the indicator, so that "no task" is seen without scrolling
+    # sideways on a laptop screen.
     list_display = [
         "province",
         "year",
@@ -149,7 +161,7 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
             .with_last_year()
             .select_related("assessment__province", "indicator__parent")
         )
-        return with_open_tasks(weak)
+        return with_coverage(weak)
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
         # Not ``ordering``: the admin's checks accept only model fields there, and the first
@@ -201,17 +213,24 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
             return "–"
         return format_html("{}", Decimal(obj.last_year_points).quantize(Decimal("0.01")))
 
-    @admin.display(description=_("open tasks"), ordering="covered")
+    @admin.display(description=_("tasks"), ordering="coverage")
     def open_tasks_display(self, obj: WeakIndicator) -> str:
-        tasks = obj.indicator.open_tasks
+        tasks = obj.addressing_tasks
         if not tasks:
-            # What must stand out: weak, and nobody is working on it.
-            return format_html('<strong style="color: #ba2121">⚠ {}</strong>', _("No open task"))
+            # What must stand out: weak, and no task of the province's plans addresses it.
+            return format_html('<strong style="color: #ba2121">⚠ {}</strong>', _("No task"))
         return format_html_join(
             mark_safe("<br>"),
-            '<a href="{}">{}</a> ({}, {})',
+            '{}<a href="{}">{}</a> ({}, {}, {})',
             (
-                (t.get_absolute_url(), t.title, t.lead_unit.name, t.deadline.strftime("%d/%m/%Y"))
+                (
+                    (_("Draft:") + " ") if t.drafted else "",
+                    t.get_absolute_url(),
+                    t.title,
+                    t.lead_unit.name,
+                    t.deadline.strftime("%d/%m/%Y"),
+                    t.get_status_display(),
+                )
                 for t in tasks
             ),
         )
@@ -273,7 +292,20 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
         if result.already_planned:
             self.message_user(
                 request,
-                _("Already in “%(plan)s”, so no new task: %(codes)s.")
-                % {"plan": plan, "codes": ", ".join(i.code for i in result.already_planned)},
+                _("Already addressed by a task of %(province)s's plans, so no new task: %(codes)s.")
+                % {
+                    "province": plan.province,
+                    "codes": ", ".join(i.code for i in result.already_planned),
+                },
+                messages.WARNING,
+            )
+        if result.other_province:
+            rows = sorted(
+                {f"{s.assessment.province.name} {s.indicator.code}" for s in result.other_province}
+            )
+            self.message_user(
+                request,
+                _("Not drafted, results of another province than %(province)s's: %(rows)s.")
+                % {"province": plan.province, "rows": ", ".join(rows)},
                 messages.WARNING,
             )

@@ -1,32 +1,135 @@
-"""Which weak indicators the plan addresses: open tasks on an indicator.
+"""Which weak indicators a province's plans address: "covered", "drafted" and "uncovered",
+defined once here and used by the weak-indicator list (``plans.admin_weak_indicators``), its
+draft action (``plans.services.draft_tasks_create``), the coverage report
+(``plans.reports.queries.coverage``) and the weak-indicator export
+(``plans.resources.WeakIndicatorResource``).
 
-This lives in plans, not indicators: what a task is and when it is open is plans' knowledge, and
-indicators (the lower app) never imports plans. The weak-indicator admin (plans.admin) and
-``plans.resources.WeakIndicatorResource`` both take their coverage from here.
+This lives in plans, not indicators: what a task is and which plans are in force is plans'
+knowledge, and indicators (the lower app) never imports plans.
+
+The rule, for a weak indicator of a province's results (a ``Score`` row):
+
+- only the tasks of that province's plans count: the plan's province is the score's province,
+  or the province it merged into (a plan of the merged province addresses its former
+  provinces' results). A plan that names no province addresses nobody's results;
+- a task addresses its indicator unless it is cancelled or its plan is closed (last year's
+  plan no longer addresses this year's results);
+- **covered**: at least one addressing task is live: assigned, in progress, awaiting
+  verification or completed, in a plan in force. A completed task counts: the plan did what it
+  set out to do for that indicator, and a second task for it would only duplicate the first;
+- **drafted**: not covered, but a draft task addresses it (a draft task, or any task of a plan
+  still in draft), e.g. right after the draft action;
+- **uncovered**: no task addresses it: the list flags it and the draft action drafts one.
 """
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from collections import defaultdict
+from collections.abc import Iterable
 
-from plans.models import Task
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, TextChoices, Value, When
+from django.utils.translation import gettext_lazy as _
+
+from indicators.models import Score
+from plans.models import Plan, Task
 
 
-def with_open_tasks(scores: QuerySet) -> QuerySet:
-    """Scores (or weak indicators) with ``covered`` (an open task addresses the indicator) and,
-    on each row's indicator, ``open_tasks``: those tasks, soonest deadline first.
+class Coverage(TextChoices):
+    COVERED = "covered", _("Addressed by a task")
+    DRAFTED = "drafted", _("Only draft tasks")
+    UNCOVERED = "uncovered", _("No task")
 
-    ``covered`` is an EXISTS subquery rather than a join with a count: it keeps one row per
-    score and stays cheap for the list's COUNT (see PITFALLS: Subquery vs annotate(Count)).
-    The tasks themselves come in one more query for the whole page.
+
+# A task that addresses its indicator; live or draft.
+ADDRESSING = ~Q(status=Task.Status.CANCELLED) & ~Q(plan__status=Plan.Status.CLOSED)
+DRAFT = Q(status=Task.Status.DRAFT) | Q(plan__status=Plan.Status.DRAFT)
+LIVE = ADDRESSING & ~DRAFT
+
+
+def _of_the_scores_province() -> Q:
+    """Tasks of a plan of the outer score's province (or of the province it merged into)."""
+    return Q(plan__province_id=OuterRef("assessment__province_id")) | Q(
+        plan__province_id=OuterRef("assessment__province__successor_id")
+    )
+
+
+def with_coverage(scores: QuerySet) -> QuerySet:
+    """Scores (or weak indicators) annotated with ``coverage`` (a :class:`Coverage` value) and
+    ``covered`` (True when covered). EXISTS subqueries keep one row per score and stay cheap
+    for the admin list's COUNT, where a join with a count would multiply rows.
+
+    The tasks themselves are attached to the rows afterwards by :func:`attach_tasks`, in one
+    query for a whole page.
     """
-    open_tasks = Task.objects.open()
+    tasks = Task.objects.filter(_of_the_scores_province(), indicator_id=OuterRef("indicator_id"))
     return scores.annotate(
-        covered=Exists(open_tasks.filter(indicator_id=OuterRef("indicator_id")))
-    ).prefetch_related(
-        Prefetch(
-            "indicator__tasks",
-            queryset=open_tasks.select_related("plan", "lead_unit").order_by("deadline", "pk"),
-            to_attr="open_tasks",
+        covered=Exists(tasks.filter(LIVE)),
+        drafted=Exists(tasks.filter(ADDRESSING & DRAFT)),
+    ).annotate(
+        coverage=Case(
+            When(covered=True, then=Value(Coverage.COVERED.value)),
+            When(drafted=True, then=Value(Coverage.DRAFTED.value)),
+            default=Value(Coverage.UNCOVERED.value),
         )
     )
+
+
+def attach_tasks(scores: Iterable[Score]) -> list[Score]:
+    """Sets ``addressing_tasks`` on each score: the tasks of its province's plans that address
+    its indicator (live ones first, then drafts, each marked ``drafted``; soonest deadline
+    first). One query.
+
+    Each row gets its own list: a prefetch through ``indicator`` would share one list between
+    the rows of different provinces with the same indicator.
+    """
+    rows = list(scores)
+    provinces: set[int] = set()
+    for score in rows:
+        provinces.update(_provinces_of(score))
+    by_key: dict[tuple[int, int], list[Task]] = defaultdict(list)
+    if rows:
+        tasks = (
+            Task.objects.filter(
+                ADDRESSING,
+                indicator_id__in={s.indicator_id for s in rows},
+                plan__province_id__in=provinces,
+            )
+            .select_related("plan", "lead_unit")
+            .order_by("deadline", "pk")
+        )
+        for task in tasks:
+            task.drafted = is_draft(task)
+            by_key[(task.plan.province_id, task.indicator_id)].append(task)
+    for score in rows:
+        found = [
+            task
+            for province_id in _provinces_of(score)
+            for task in by_key[(province_id, score.indicator_id)]
+        ]
+        # Live tasks before drafts, each group by deadline (``sorted`` keeps that order).
+        score.addressing_tasks = sorted(found, key=lambda task: task.drafted)
+    return rows
+
+
+def is_draft(task: Task) -> bool:
+    """Whether an addressing task only drafts the work (see :data:`DRAFT`)."""
+    return task.status == Task.Status.DRAFT or task.plan.status == Plan.Status.DRAFT
+
+
+def _provinces_of(score: Score) -> list[int]:
+    province = score.assessment.province
+    return [province.pk] + ([province.successor_id] if province.successor_id else [])
+
+
+def coverage_of(scores: Iterable[Score]) -> dict[int, str]:
+    """Each score's :class:`Coverage` value by its id, in one query (the draft action's view of
+    the same rule the list shows)."""
+    ids = [score.pk for score in scores]
+    annotated = with_coverage(Score.objects.filter(pk__in=ids))
+    return dict(annotated.values_list("pk", "coverage"))
+
+
+def plan_addresses(plan: Plan, score: Score) -> bool:
+    """Whether ``plan``'s tasks count for ``score``: the plan is of the score's province (or
+    of the province it merged into)."""
+    return plan.province_id is not None and plan.province_id in _provinces_of(score)

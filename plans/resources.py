@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -28,7 +29,7 @@ from dtiplan.spreadsheets.resources import StrictResource, related
 from dtiplan.spreadsheets.text import clean_text, name_key, single_line, split_emails, split_names
 from indicators.models import Indicator, IndicatorSet, WeakIndicator
 from indicators.resources import ExportOnlyResource
-from plans.coverage import with_open_tasks
+from plans.coverage import attach_tasks, with_coverage
 from plans.models import Assignment, Plan, Task, Unit, UnitMembership, User
 
 # --- The headers of plans' tables ------------------------------------------------------------
@@ -813,7 +814,9 @@ class TaskResource(StrictResource):
 
 class WeakIndicatorResource(ExportOnlyResource):
     """The weak-indicator list: ``province, year, indicator_code, points, max_points,
-    recoverable_points, open_tasks`` (the titles of the open tasks that address it)."""
+    recoverable_points, open_tasks`` (the titles of the tasks of the province's plans that
+    address it, drafts marked, by ``plans.coverage``; the column keeps its name so that
+    existing files still read)."""
 
     province = Field(column_name="province")
     year = Field(column_name="year")
@@ -847,9 +850,19 @@ class WeakIndicatorResource(ExportOnlyResource):
         # (plans.admin_weak_indicators); ``manage.py export`` passes the plain one.
         if "recoverable_points" not in queryset.query.annotations:
             queryset = queryset.weak().with_recoverable()
-        if "covered" not in queryset.query.annotations:
-            queryset = with_open_tasks(queryset)
+        if "coverage" not in queryset.query.annotations:
+            queryset = with_coverage(queryset)
         return queryset.select_related("assessment__province", "indicator")
+
+    def iter_queryset(self, queryset: QuerySet[WeakIndicator]) -> Iterator[WeakIndicator]:
+        # The tasks are attached per chunk of rows: one query per chunk, not per row.
+        chunk: list[WeakIndicator] = []
+        for weak in queryset.iterator(chunk_size=self.get_chunk_size()):
+            chunk.append(weak)
+            if len(chunk) == self.get_chunk_size():
+                yield from attach_tasks(chunk)
+                chunk = []
+        yield from attach_tasks(chunk)
 
     def dehydrate_province(self, weak: WeakIndicator) -> str:
         return weak.assessment.province.name
@@ -864,4 +877,7 @@ class WeakIndicatorResource(ExportOnlyResource):
         return weak.indicator.max_points
 
     def dehydrate_open_tasks(self, weak: WeakIndicator) -> str:
-        return "; ".join(task.title for task in weak.indicator.open_tasks)
+        return "; ".join(
+            _("Draft: %(title)s") % {"title": task.title} if task.drafted else task.title
+            for task in weak.addressing_tasks
+        )

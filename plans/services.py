@@ -25,6 +25,7 @@ from simple_history.utils import bulk_create_with_history
 
 from indicators.models import Indicator, Score
 from plans.access import task_access
+from plans.coverage import Coverage, coverage_of, plan_addresses
 from plans.models import (
     Acknowledgement,
     Comment,
@@ -376,6 +377,7 @@ def comment_post(
 class DraftTasks:
     created: list[Task]
     already_planned: list[Indicator]
+    other_province: list[Score]
 
 
 @transaction.atomic
@@ -383,24 +385,31 @@ def draft_tasks_create(
     *, plan: Plan, scores: Iterable[Score], lead_unit: Unit, deadline: dt.date | None = None
 ) -> DraftTasks:
     """One draft task in ``plan`` for each indicator of ``scores`` (weak indicators), for the
-    coordinator to complete and assign. An indicator that already has a task in the plan gets
-    none, so running this twice creates nothing the second time.
+    coordinator to complete and assign. Only the indicators ``plans.coverage`` counts as
+    uncovered get one (the rule the weak-indicator list shows), so running this twice creates
+    nothing the second time; results of a province other than the plan's are left out.
 
     A task needs its one lead unit (a database invariant other code relies on), so the draft
     carries the lead the coordinator chose for the batch; the deadline defaults to the end of
     the plan's year. Drafts are not open tasks: nobody is reminded until they are assigned.
     """
     deadline = deadline or dt.date(plan.year, 12, 31)
-    in_plan = set(plan.tasks.values_list("indicator_id", flat=True))
+    scores = list(scores)
+    coverage = coverage_of(scores)
+    titles = {(i, t.lower()) for i, t in plan.tasks.values_list("indicator_id", "title")}
     seen: set[int] = set()
     created: list[Task] = []
     already: list[Indicator] = []
+    elsewhere: list[Score] = []
     for score in scores:
         indicator = score.indicator
-        if indicator.pk in seen:  # the same indicator weak in several provinces: one task
+        if not plan_addresses(plan, score):
+            elsewhere.append(score)
+            continue
+        if indicator.pk in seen:  # the same indicator weak in several years: one task
             continue
         seen.add(indicator.pk)
-        if indicator.pk in in_plan:
+        if coverage[score.pk] != Coverage.UNCOVERED:
             already.append(indicator)
             continue
         # Stored text, written once in the coordinator's language; they edit it afterwards.
@@ -408,6 +417,12 @@ def draft_tasks_create(
             "code": indicator.code,
             "name": indicator.name_vi,
         }
+        title = title[: Task._meta.get_field("title").max_length - 8]  # room for " (n)"
+        # A cancelled task may hold the same title (titles are unique per plan and indicator).
+        base, number = title, 1
+        while (indicator.pk, title.lower()) in titles:
+            number += 1
+            title = f"{base} ({number})"
         description = _(
             "DTI %(year)s, %(province)s: %(points)s of %(max)s points, %(recoverable)s points "
             "still to win."
@@ -422,7 +437,7 @@ def draft_tasks_create(
             Task(
                 plan=plan,
                 indicator=indicator,
-                title=title[: Task._meta.get_field("title").max_length],
+                title=title,
                 description=description,
                 lead_unit=lead_unit,
                 deadline=deadline,
@@ -431,4 +446,4 @@ def draft_tasks_create(
         )
     # With history, like every other write to tasks (a plain bulk_create would leave none).
     created = bulk_create_with_history(created, Task)
-    return DraftTasks(created=created, already_planned=already)
+    return DraftTasks(created=created, already_planned=already, other_province=elsewhere)

@@ -199,6 +199,24 @@ def test_coverage_lists_weak_indicators_with_and_without_an_open_task(world):
     assert data.uncovered == 1
 
 
+def test_coverage_counts_only_the_provinces_plans_and_tells_drafts_apart(world):
+    # Hà Nội's plan works on indicator 2; Lạng Sơn's has only a draft for it.
+    ha_noi_plan = PlanFactory(title="Kế hoạch Hà Nội", year=2026, province=province("Hà Nội", 2025))
+    TaskFactory(plan=ha_noi_plan, indicator=main_indicator("2"), title="Việc của Hà Nội")
+    TaskFactory(
+        plan=world["plan"], indicator=main_indicator("2"), title="Nháp", status=Task.Status.DRAFT
+    )
+    data = queries.coverage(filters=ReportFilters(plan=world["plan"]), now=NOW)
+    rows = {row.indicator.code: row for row in data.rows}
+    assert {code: row.coverage for code, row in rows.items()} == {
+        "1": "covered",
+        "2": "drafted",
+        "7": "covered",
+    }
+    assert [t.title for t in rows["2"].addressing_tasks] == ["Nháp"]
+    assert (data.covered, data.drafted, data.uncovered) == (2, 1, 0)
+
+
 def test_overdue_report_gives_days_lead_unit_and_reason(world):
     data = queries.overdue(filters=ReportFilters(), now=NOW)
     assert dict(data.bands) == {"1-7": 0, "8-30": 1, "31-90": 1, "91+": 0}

@@ -26,6 +26,7 @@ from plans.models import Task
 from plans.resources import WeakIndicatorResource
 from tests.factories import (
     ComponentIndicatorFactory,
+    PlanFactory,
     TaskFactory,
     UserFactory,
     cp1258_bytes,
@@ -373,14 +374,23 @@ def test_assessment_export_gives_value_and_rank_as_published(tmp_path: Path) -> 
 
 def test_weak_indicator_export_lists_points_to_win_and_open_tasks(tmp_path: Path) -> None:
     run_import(write(tmp_path / "a.csv", ministry_rows()))
+    hue_plan = PlanFactory(province=province("Huế", 2024))
     TaskFactory(
+        plan=hue_plan,
         indicator=IndicatorSet.objects.get(code="DTI2022").indicators.get(code="7.1"),
         title="Số hóa hồ sơ",
     )
     TaskFactory(
+        plan=hue_plan,
         indicator=Score.objects.get(indicator__code="7.1", points=0).indicator,
         title="Bản nháp",
         status=Task.Status.DRAFT,
+    )
+    # Another province's plan does not address Huế's results.
+    TaskFactory(
+        plan=PlanFactory(province=province("Đà Nẵng", 2024)),
+        indicator=IndicatorSet.objects.get(code="DTI2022").indicators.get(code="7.1"),
+        title="Việc của Đà Nẵng",
     )
     assert export_csv("plans.resources.WeakIndicatorResource") == [
         {
@@ -390,7 +400,7 @@ def test_weak_indicator_export_lists_points_to_win_and_open_tasks(tmp_path: Path
             "points": "0",
             "max_points": "10",
             "recoverable_points": "10",
-            "open_tasks": "Số hóa hồ sơ",
+            "open_tasks": "Số hóa hồ sơ; Draft: Bản nháp",
         }
     ]
 

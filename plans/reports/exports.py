@@ -192,7 +192,7 @@ def coverage_table(data: queries.Coverage) -> Table:
         _("Points"),
         _("Max points"),
         _("Points to win"),
-        _("Open tasks"),
+        _("Tasks"),
     ]
     rows = [
         [
@@ -202,8 +202,11 @@ def coverage_table(data: queries.Coverage) -> Table:
             row.points,
             row.indicator.max_points,
             Decimal(row.recoverable_points).quantize(Decimal("0.01")),
-            "; ".join(f"{t.title} ({t.lead_unit.name})" for t in row.indicator.open_tasks)
-            or _("No open task"),
+            "; ".join(
+                f"{t.title} ({t.lead_unit.name}, {t.get_status_display()})"
+                for t in row.addressing_tasks
+            )
+            or _("No task"),
         ]
         for row in data.rows
     ]

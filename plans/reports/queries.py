@@ -44,7 +44,8 @@ from django.utils import timezone
 
 from indicators.models import Indicator, Pillar, Province, Score
 from indicators.services import TrendYear, province_trend
-from plans.coverage import with_open_tasks
+from plans.coverage import Coverage as CoverageState
+from plans.coverage import attach_tasks, with_coverage
 from plans.models import (
     Acknowledgement,
     Assignment,
@@ -312,18 +313,26 @@ class Coverage:
     year: int | None
     rows: list[Score] = field(default_factory=list)
 
-    @property
-    def uncovered(self) -> int:
-        return sum(1 for row in self.rows if not row.covered)
+    def _count(self, state: str) -> int:
+        return sum(1 for row in self.rows if row.coverage == state)
 
     @property
     def covered(self) -> int:
-        return len(self.rows) - self.uncovered
+        return self._count(CoverageState.COVERED)
+
+    @property
+    def drafted(self) -> int:
+        return self._count(CoverageState.DRAFTED)
+
+    @property
+    def uncovered(self) -> int:
+        return self._count(CoverageState.UNCOVERED)
 
 
 def coverage(*, filters: ReportFilters, now: dt.datetime) -> Coverage:
-    """The weak indicators of the province's baseline results, each with the open tasks that
-    address it (``plans.coverage.with_open_tasks``, the same rule as the weak-indicator list).
+    """The weak indicators of the province's baseline results, each with the tasks of the
+    province's plans that address it and whether it is covered, drafted or uncovered
+    (``plans.coverage``, the same rule as the weak-indicator list and its draft action).
     The baseline is the latest year of results before the plan's year (or the latest loaded
     when no year is chosen). Four queries."""
     province = report_province(filters)
@@ -345,8 +354,8 @@ def coverage(*, filters: ReportFilters, now: dt.datetime) -> Coverage:
     if filters.main_indicator is not None:
         main = filters.main_indicator.pk
         weak = weak.filter(Q(indicator_id=main) | Q(indicator__parent_id=main))
-    rows = list(
-        with_open_tasks(weak).order_by("covered", "-recoverable_points", "indicator__sort_key")
+    rows = attach_tasks(
+        with_coverage(weak).order_by("covered", "-recoverable_points", "indicator__sort_key")
     )
     return Coverage(province=province, year=year, rows=rows)
 

@@ -151,12 +151,13 @@ def coverage(request: HttpRequest) -> HttpResponse:
         filterset,
         data=data,
         chart=charts.stacked_bars(
-            [(_("Weak indicators"), [data.covered, data.uncovered])],
+            [(_("Weak indicators"), [data.covered, data.drafted, data.uncovered])],
             [
-                charts.Segment(_("With an open task"), charts.GREEN),
-                charts.Segment(_("No open task"), charts.RED),
+                charts.Segment(_("Addressed by a task"), charts.GREEN),
+                charts.Segment(_("Only draft tasks"), charts.GREY),
+                charts.Segment(_("No task"), charts.RED),
             ],
-            title=_("Weak indicators addressed by an open task"),
+            title=_("Weak indicators addressed by a task of the province's plans"),
         )
         if data.rows
         else None,
