@@ -400,7 +400,7 @@ def test_weak_indicator_export_lists_points_to_win_and_open_tasks(tmp_path: Path
             "points": "0",
             "max_points": "10",
             "recoverable_points": "10",
-            "open_tasks": "Số hóa hồ sơ; Draft: Bản nháp",
+            "open_tasks": "Số hóa hồ sơ; Dự thảo: Bản nháp",
         }
     ]
 
