@@ -127,9 +127,7 @@ def _annotate_my_roles(tasks: list[Task], unit_ids: list[int], now: dt.datetime)
             roles[task.pk].add(TaskRole.LEAD)
             acting[task.pk].add(task.lead_unit_id)
         task.my_roles = [labels[r] for r in TaskRole.values if r in roles[task.pk]]
-        task.needs_ack = bool(acting[task.pk] - acked[task.pk]) and task.status in (
-            Task.OPEN_STATUSES
-        )
+        task.needs_ack = bool(acting[task.pk] - acked[task.pk]) and task.is_open
         task.overdue = task.is_overdue(now)
         task.late_days = task.days_overdue(now)
 
