@@ -70,7 +70,8 @@ class TaskAccess:
     def can_verify(self, submission: CompletionSubmission) -> bool:
         """Coordinators verify anything but their own submission; a monitoring unit verifies
         what another unit submitted, through a person who does not also report on the task:
-        nobody checks their own work, not even wearing another unit's hat."""
+        nobody checks their own work, not even wearing another unit's hat. The same rule as a
+        query, for lists: ``CompletionSubmission.objects.verifiable_by(user)``."""
         if submission.submitted_by_id is not None and submission.submitted_by_id == self.user_id:
             return False
         if self.may_verify_any:

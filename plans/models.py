@@ -613,6 +613,29 @@ def _decided_consistently(prefix: str) -> list[models.BaseConstraint]:
     ]
 
 
+class CompletionSubmissionQuerySet(models.QuerySet["CompletionSubmission"]):
+    def verifiable_by(self, user: User | AnonymousUser) -> CompletionSubmissionQuerySet:
+        """The submissions ``user`` may verify or refuse: ``plans.access.TaskAccess.can_verify``
+        as a query (tests/test_acting_roles.py holds the two to the same answer). Nobody
+        verifies their own submission; ``plans.verify_completion`` verifies any other; else a
+        person verifies through a monitoring unit other than the submitting one, and only on a
+        task where none of their units reports (leads or implements). No query here."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        others = self.exclude(submitted_by_id=user.pk)
+        if user.has_perm("plans.verify_completion"):
+            return others
+        units = UnitMembership.objects.filter(user_id=user.pk).values("unit_id")
+        on_task = Assignment.objects.filter(task_id=OuterRef("task_id"), unit_id__in=units)
+        reports = Q(task__lead_unit_id__in=units) | Exists(
+            on_task.filter(role=Assignment.Role.IMPLEMENTING)
+        )
+        monitors_for_another = Exists(
+            on_task.filter(role=Assignment.Role.MONITORING).exclude(unit_id=OuterRef("unit_id"))
+        )
+        return others.filter(monitors_for_another).exclude(reports)
+
+
 class CompletionSubmission(models.Model):
     """A unit says the task is done, with the document that proves it. The task is completed
     only when a coordinator or a monitoring unit verifies it (``Decision.APPROVED``)."""
@@ -653,6 +676,7 @@ class CompletionSubmission(models.Model):
     decided_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     decision_note = models.TextField(_("verifier's note"), blank=True)
 
+    objects = CompletionSubmissionQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
