@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from indicators.models import Indicator
-from plans.access import user_unit_ids
+from plans.access import units_of
 from plans.models import Task, TaskQuerySet, TaskRole, task_due_within_q, task_overdue_q
 
 DUE_SOON_DAYS = 7
@@ -63,7 +63,8 @@ class TaskFilter(django_filters.FilterSet):
         super().__init__(*args, request=request, **kwargs)
         self.now = now
         # Evaluated once per request (one query), reused by the role filter and the page.
-        self.unit_ids = user_unit_ids(request.user)
+        self.units = units_of(request.user)
+        self.unit_ids = list(self.units)
 
     def filter_overdue(self, queryset: TaskQuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:

@@ -11,12 +11,13 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from plans import roles
-from plans.access import task_access
+from plans.access import task_access, unit_roles
 from plans.models import (
     Assignment,
     CompletionSubmission,
     Decision,
     Task,
+    TaskRole,
     Unit,
     UnitMembership,
     User,
@@ -139,3 +140,79 @@ def test_who_may_verify_is_one_rule_on_the_list_and_on_the_verify_page(client):
     # The matrix exercises both answers for every submission.
     assert seen_both_ways == {s.pk for s in pending}
     assert CompletionSubmission.objects.filter(status=Decision.PENDING).count() == len(pending)
+
+
+# --- Which units a person acts for: one function (plans.access.unit_roles) ----------------
+
+
+def test_the_list_the_task_page_and_the_reminders_agree_on_who_acts_on_a_task(client):
+    """One unit leads; another implements and coordinates; a third only coordinates. A person
+    in the first two sees the same units and roles on the list and on the task page, and the
+    reminders tell the leading and implementing units, not the coordinating one."""
+    from notifications.recipients import RecipientDirectory
+
+    lead, both_roles, coordinating, elsewhere = (
+        UnitFactory(name=n) for n in ("Sở Nội vụ", "Sở Tài chính", "Sở Y tế", "Sở GD")
+    )
+    task = TaskFactory(lead_unit=lead, deadline=TODAY + dt.timedelta(days=30))
+    AssignmentFactory(task=task, unit=both_roles, role=Assignment.Role.COORDINATING)
+    AssignmentFactory(task=task, unit=both_roles, role=Assignment.Role.IMPLEMENTING)
+    AssignmentFactory(task=task, unit=coordinating, role=Assignment.Role.COORDINATING)
+    AssignmentFactory(task=TaskFactory(), unit=elsewhere, role=Assignment.Role.IMPLEMENTING)
+    person = member(lead, both_roles, elsewhere)
+    client.force_login(person)
+
+    row = next(t for t in client.get("/").context["tasks"] if t.pk == task.pk)
+    access = task_access(person, task)
+    directory = RecipientDirectory(list(Task.objects.with_list_columns().filter(pk=task.pk)))
+
+    assert row.my_roles == ["Chủ trì", "Thực hiện", "Phối hợp"]
+    assert row.needs_ack
+    assert access.roles == {
+        lead: {TaskRole.LEAD},
+        both_roles: {TaskRole.IMPLEMENTING, TaskRole.COORDINATING},
+    }
+    assert access.reporting_units == sorted([lead, both_roles], key=lambda u: u.name)
+    assert directory.acting_units[task.pk] == [lead, both_roles, coordinating]
+    assert directory.units_by_task[task.pk] == [lead, both_roles]
+
+
+def test_unit_roles_costs_one_query_whatever_the_number_of_tasks(django_assert_num_queries):
+    units = [UnitFactory() for _ in range(3)]
+    tasks = []
+    for number in range(30):
+        task = TaskFactory(lead_unit=units[number % 3])
+        AssignmentFactory(task=task, unit=units[(number + 1) % 3], role=Assignment.Role.MONITORING)
+        tasks.append(task)
+    mine = {units[0].pk: units[0]}
+    with django_assert_num_queries(1):
+        every_unit = unit_roles(tasks)
+    with django_assert_num_queries(1):
+        only_mine = unit_roles(tasks, mine)
+    with django_assert_num_queries(0):
+        assert unit_roles(tasks, {}) == {task.pk: {} for task in tasks}
+        assert unit_roles([], mine) == {}
+    assert all(len(roles_) == 2 for roles_ in every_unit.values())
+    assert sum(1 for roles_ in only_mine.values() if roles_) == 20
+    assert {frozenset(r) for roles_ in only_mine.values() for r in roles_.values()} == {
+        frozenset({TaskRole.LEAD}),
+        frozenset({TaskRole.MONITORING}),
+    }
+
+
+def test_task_page_costs_the_same_queries_however_many_units_act_on_it(
+    client, django_assert_max_num_queries
+):
+    """The person's units and their roles on the task are two queries (``task_access``), and
+    each section of the page a fixed few, whatever the number of units acting on it."""
+    counts = []
+    for size in (1, 8):
+        units = [UnitFactory() for _ in range(size)]
+        task = TaskFactory(lead_unit=units[0], deadline=TODAY + dt.timedelta(days=30))
+        for unit in units[1:]:
+            AssignmentFactory(task=task, unit=unit, role=Assignment.Role.IMPLEMENTING)
+        client.force_login(member(*units))
+        with django_assert_max_num_queries(17) as captured:
+            assert client.get(f"/tasks/{task.pk}/").status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts
