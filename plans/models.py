@@ -235,6 +235,7 @@ class TaskQuerySet(models.QuerySet["Task"]):
         return self.filter(task_overdue_q(now))
 
     def not_overdue(self, now: dt.datetime) -> TaskQuerySet:
+        """Every task ``overdue`` leaves out (the filters' "Not overdue")."""
         return self.exclude(task_overdue_q(now))
 
     def due_within(self, now: dt.datetime, days: int) -> TaskQuerySet:
