@@ -10,12 +10,14 @@ from django.conf import settings
 
 from notifications.rules import Audience, Step
 from plans import roles
-from plans.models import Assignment, Task, Unit, UnitMembership, User
+from plans.access import unit_roles
+from plans.models import Assignment, Task, TaskRole, Unit, UnitMembership, User
 
 logger = logging.getLogger(__name__)
 
 # Roles whose focal points are told about their task's deadlines and silence (with the lead).
 RESPONSIBLE_ROLES = (Assignment.Role.IMPLEMENTING, Assignment.Role.MONITORING)
+TOLD_OF_DEADLINES = frozenset({TaskRole.LEAD, *RESPONSIBLE_ROLES})
 
 
 @dataclass(frozen=True)
@@ -39,18 +41,12 @@ class RecipientDirectory:
     def __init__(self, tasks: list[Task]) -> None:
         # units_by_task: lead, implementing and monitoring units (told about deadlines);
         # acting_units: every unit holding any role (each must acknowledge the task).
-        self.units_by_task: dict[int, list[Unit]] = {t.pk: [t.lead_unit] for t in tasks}
-        self.acting_units: dict[int, list[Unit]] = {t.pk: [t.lead_unit] for t in tasks}
-        assignments = Assignment.objects.filter(task__in=[t.pk for t in tasks]).select_related(
-            "unit"
-        )
-        for assignment in assignments:
-            targets = [self.acting_units[assignment.task_id]]
-            if assignment.role in RESPONSIBLE_ROLES:
-                targets.append(self.units_by_task[assignment.task_id])
-            for units in targets:
-                if assignment.unit not in units:
-                    units.append(assignment.unit)
+        by_task = unit_roles(tasks)
+        self.acting_units: dict[int, list[Unit]] = {t: list(u) for t, u in by_task.items()}
+        self.units_by_task: dict[int, list[Unit]] = {
+            t: [unit for unit, held in u.items() if held & TOLD_OF_DEADLINES]
+            for t, u in by_task.items()
+        }
         all_units = {u.pk: u for units in self.acting_units.values() for u in units}
 
         self.focal: dict[int, list[Recipient]] = defaultdict(list)

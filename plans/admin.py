@@ -313,7 +313,7 @@ class OverdueFilter(admin.SimpleListFilter):
         if self.value() == "yes":
             return queryset.overdue(now)
         if self.value() == "no":
-            return queryset.exclude(pk__in=Task.objects.overdue(now).values("pk"))
+            return queryset.not_overdue(now)
         return queryset
 
 
@@ -416,7 +416,7 @@ class ProgressUpdateForm(PrintableTextMixin, forms.ModelForm):
         task: Task | None = data.get("task")
         if task is None:
             return data
-        if task.status not in (Task.Status.NEW, Task.Status.IN_PROGRESS):
+        if task.status not in Task.OPEN_STATUSES:
             self.add_error("task", _("Progress can be reported only on an open task."))
         elif task.is_overdue(timezone.now()) and not (data.get("delay_reason") or "").strip():
             self.add_error("delay_reason", _("The task is overdue: give the reason for the delay."))

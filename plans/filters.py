@@ -9,12 +9,11 @@ import django_filters
 from django import forms
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from indicators.models import Indicator
-from plans.access import user_unit_ids
-from plans.models import Task, TaskQuerySet, TaskRole
+from plans.access import units_of
+from plans.models import Task, TaskQuerySet, TaskRole, task_due_within_q, task_overdue_q
 
 DUE_SOON_DAYS = 7
 
@@ -64,13 +63,13 @@ class TaskFilter(django_filters.FilterSet):
         super().__init__(*args, request=request, **kwargs)
         self.now = now
         # Evaluated once per request (one query), reused by the role filter and the page.
-        self.unit_ids = user_unit_ids(request.user)
+        self.units = units_of(request.user)
+        self.unit_ids = list(self.units)
 
     def filter_overdue(self, queryset: TaskQuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:
             return queryset
-        overdue = Task.objects.overdue(self.now).values("pk")
-        return queryset.filter(pk__in=overdue) if value else queryset.exclude(pk__in=overdue)
+        return queryset.overdue(self.now) if value else queryset.not_overdue(self.now)
 
     def filter_due_within(self, queryset: TaskQuerySet, name: str, value: object) -> QuerySet:
         if value in (None, ""):
@@ -89,16 +88,10 @@ class TaskFilter(django_filters.FilterSet):
 def task_counts(queryset: QuerySet, now: dt.datetime) -> dict[str, int]:
     """How many of the visible tasks are in each state the portal's quick filters offer:
     one aggregate query, whatever the number of tasks."""
-    today = timezone.localdate(now)
-    open_ = Q(status__in=Task.OPEN_STATUSES)
     return queryset.aggregate(
         all=Count("pk"),
-        overdue=Count("pk", filter=open_ & Q(deadline__lt=today)),
-        due_soon=Count(
-            "pk",
-            filter=open_
-            & Q(deadline__gte=today, deadline__lte=today + dt.timedelta(days=DUE_SOON_DAYS)),
-        ),
+        overdue=Count("pk", filter=task_overdue_q(now)),
+        due_soon=Count("pk", filter=task_due_within_q(now, DUE_SOON_DAYS)),
         new=Count("pk", filter=Q(status=Task.Status.NEW)),
         in_progress=Count("pk", filter=Q(status=Task.Status.IN_PROGRESS)),
         submitted=Count("pk", filter=Q(status=Task.Status.SUBMITTED)),

@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -175,15 +175,76 @@ class Plan(models.Model):
         return self.title
 
 
+# --- Task state: each state defined once ------------------------------------------------------
+# A task is *open* while someone still has to work on it: assigned or in progress, in a plan in
+# force. A draft plan's tasks are not live yet and a closed plan's are no longer chased, so
+# neither is open, nor overdue, nor due (docs/decisions.md). *Overdue*: open with its deadline (a
+# local date) before today; due today is not overdue. The querysets, ``Task.is_open``,
+# ``Task.is_overdue``, the portal's filters and counts, the reports and the reminder sweep all
+# build on these functions. ``prefix`` reaches a task through a relation ("task__").
+
+
+def task_open_q(prefix: str = "") -> Q:
+    """The tasks someone still has to work on."""
+    return Q(
+        **{
+            f"{prefix}status__in": Task.OPEN_STATUSES,
+            f"{prefix}plan__status": Plan.Status.ACTIVE,
+        }
+    )
+
+
+def task_overdue_q(now: dt.datetime, prefix: str = "") -> Q:
+    """Open tasks whose deadline is before today (``now``'s local date)."""
+    return task_open_q(prefix) & Q(**{f"{prefix}deadline__lt": timezone.localdate(now)})
+
+
+def task_due_within_q(now: dt.datetime, days: int, prefix: str = "") -> Q:
+    """Open tasks due from today to ``days`` days ahead (overdue ones are not "due")."""
+    today = timezone.localdate(now)
+    return task_open_q(prefix) & Q(
+        **{
+            f"{prefix}deadline__gte": today,
+            f"{prefix}deadline__lte": today + dt.timedelta(days=days),
+        }
+    )
+
+
+def task_days_overdue(now: dt.datetime, prefix: str = "") -> Case:
+    """How long an overdue task is past its deadline, as a duration of whole days (zero for a
+    task that is not overdue): the database side of ``Task.days_overdue``. A duration, because
+    that is the date difference every database backend computes alike."""
+    return Case(
+        When(
+            task_overdue_q(now, prefix),
+            then=Value(timezone.localdate(now), output_field=models.DateField())
+            - F(f"{prefix}deadline"),
+        ),
+        default=Value(dt.timedelta(0)),
+        output_field=models.DurationField(),
+    )
+
+
 class TaskQuerySet(models.QuerySet["Task"]):
     def open(self) -> TaskQuerySet:
-        """Tasks someone still has to work on: assigned or in progress, in a plan in force
-        (a draft plan's tasks are not live yet, a closed plan's are no longer chased)."""
-        return self.filter(status__in=Task.OPEN_STATUSES, plan__status=Plan.Status.ACTIVE)
+        """Tasks someone still has to work on (``task_open_q``)."""
+        return self.filter(task_open_q())
 
     def overdue(self, now: dt.datetime) -> TaskQuerySet:
-        """Open tasks whose deadline (a local date) is before today. Due today is not overdue."""
-        return self.open().filter(deadline__lt=timezone.localdate(now))
+        """Open tasks whose deadline is before today (``task_overdue_q``)."""
+        return self.filter(task_overdue_q(now))
+
+    def not_overdue(self, now: dt.datetime) -> TaskQuerySet:
+        """Every task ``overdue`` leaves out (the filters' "Not overdue")."""
+        return self.exclude(task_overdue_q(now))
+
+    def due_within(self, now: dt.datetime, days: int) -> TaskQuerySet:
+        """Open tasks due from today to ``days`` days ahead (``task_due_within_q``)."""
+        return self.filter(task_due_within_q(now, days))
+
+    def with_days_overdue(self, now: dt.datetime) -> TaskQuerySet:
+        """Each task with ``overdue_by``: how long it is overdue (``task_days_overdue``)."""
+        return self.annotate(overdue_by=task_days_overdue(now))
 
     def for_unit(self, unit: Unit | int) -> TaskQuerySet:
         """Tasks where the unit holds any role."""
@@ -241,13 +302,6 @@ class TaskQuerySet(models.QuerySet["Task"]):
             Exists(Assignment.objects.filter(task=OuterRef("pk"), unit_id__in=unit_ids, role=role))
         )
 
-    def due_within(self, now: dt.datetime, days: int) -> TaskQuerySet:
-        """Open tasks due from today to ``days`` days ahead (overdue ones are not 'due')."""
-        today = timezone.localdate(now)
-        return self.open().filter(
-            deadline__gte=today, deadline__lte=today + dt.timedelta(days=days)
-        )
-
 
 class TaskRole(models.TextChoices):
     """Every role a unit can hold on a task: the lead (``Task.lead_unit``) and the
@@ -272,6 +326,8 @@ class Task(models.Model):
         COMPLETED = "completed", _("Completed")
         CANCELLED = "cancelled", _("Cancelled")
 
+    # The statuses in which a unit works on the task (reports, submits, asks for time): the
+    # status half of "open" (``task_open_q``, which also wants the plan in force).
     OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS)
 
     plan = models.ForeignKey(
@@ -351,11 +407,20 @@ class Task(models.Model):
         """The portal's task page: every role can open it (the admin is for coordinators)."""
         return reverse("portal:task_detail", args=[self.pk])
 
+    @property
+    def is_open(self) -> bool:
+        """``task_open_q`` for one task in memory (reads the plan: select it with the task)."""
+        return self.status in self.OPEN_STATUSES and self.plan.status == Plan.Status.ACTIVE
+
     def is_overdue(self, now: dt.datetime) -> bool:
-        return self.status in self.OPEN_STATUSES and self.deadline < timezone.localdate(now)
+        """``task_overdue_q`` for one task in memory."""
+        return self.is_open and self.deadline < timezone.localdate(now)
 
     def days_overdue(self, now: dt.datetime) -> int:
-        return max(0, (timezone.localdate(now) - self.deadline).days)
+        """Whole days past the deadline of an overdue task, else 0 (``task_days_overdue``)."""
+        if not self.is_overdue(now):
+            return 0
+        return (timezone.localdate(now) - self.deadline).days
 
 
 class Assignment(models.Model):
@@ -549,6 +614,29 @@ def _decided_consistently(prefix: str) -> list[models.BaseConstraint]:
     ]
 
 
+class CompletionSubmissionQuerySet(models.QuerySet["CompletionSubmission"]):
+    def verifiable_by(self, user: User | AnonymousUser) -> CompletionSubmissionQuerySet:
+        """The submissions ``user`` may verify or refuse: ``plans.access.TaskAccess.can_verify``
+        as a query (tests/test_acting_roles.py holds the two to the same answer). Nobody
+        verifies their own submission; ``plans.verify_completion`` verifies any other; else a
+        person verifies through a monitoring unit other than the submitting one, and only on a
+        task where none of their units reports (leads or implements). No query here."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        others = self.exclude(submitted_by_id=user.pk)
+        if user.has_perm("plans.verify_completion"):
+            return others
+        units = UnitMembership.objects.filter(user_id=user.pk).values("unit_id")
+        on_task = Assignment.objects.filter(task_id=OuterRef("task_id"), unit_id__in=units)
+        reports = Q(task__lead_unit_id__in=units) | Exists(
+            on_task.filter(role=Assignment.Role.IMPLEMENTING)
+        )
+        monitors_for_another = Exists(
+            on_task.filter(role=Assignment.Role.MONITORING).exclude(unit_id=OuterRef("unit_id"))
+        )
+        return others.filter(monitors_for_another).exclude(reports)
+
+
 class CompletionSubmission(models.Model):
     """A unit says the task is done, with the document that proves it. The task is completed
     only when a coordinator or a monitoring unit verifies it (``Decision.APPROVED``)."""
@@ -589,6 +677,7 @@ class CompletionSubmission(models.Model):
     decided_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     decision_note = models.TextField(_("verifier's note"), blank=True)
 
+    objects = CompletionSubmissionQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

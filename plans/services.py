@@ -42,7 +42,7 @@ from plans.models import (
 from plans.uploads import validate_evidence_file
 
 # Statuses in which a unit still works on the task: it may report, submit, ask for time.
-WORKING_STATUSES = (Task.Status.NEW, Task.Status.IN_PROGRESS)
+WORKING_STATUSES = Task.OPEN_STATUSES
 
 
 def _locked(task: Task) -> Task:

@@ -7,9 +7,10 @@ page to the same count for 10 and for 5,000 tasks.
 
 Definitions (docs/reports.md):
 - a task counts when it is assigned: drafts and cancelled tasks are left out;
-- completed: status completed; overdue: open (assigned or in progress) with its deadline before
-  today (``Task.objects.overdue``); in progress: everything else (on time, or awaiting
-  verification), so completed + in progress + overdue = total;
+- completed: status completed; overdue: open (assigned or in progress, in a plan in force) with
+  its deadline before today (``plans.models.task_overdue_q``: a closed plan's tasks are not
+  overdue); in progress: everything else (on time, awaiting verification, or left open in a
+  closed plan), so completed + in progress + overdue = total;
 - percent complete: completed / total;
 - points the plan targets: for each indicator a plan's tasks address, the points still to win
   (max points - points) in the plan's baseline, the latest results of the plan's province
@@ -40,7 +41,6 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from indicators.models import Indicator, Pillar, Province, Score
 from indicators.services import TrendYear, province_trend
@@ -56,6 +56,7 @@ from plans.models import (
     ProgressUpdate,
     Task,
     Unit,
+    task_overdue_q,
 )
 from plans.reports.filters import ReportFilters, report_tasks
 
@@ -69,9 +70,8 @@ def _percent(part: int, whole: int) -> Decimal | None:
     return (Decimal(100) * part / whole).quantize(Decimal("0.1"))
 
 
-def _counts(today: dt.date) -> dict[str, Count]:
-    open_ = Q(status__in=Task.OPEN_STATUSES)
-    overdue = open_ & Q(deadline__lt=today)
+def _counts(now: dt.datetime) -> dict[str, Count]:
+    overdue = task_overdue_q(now)
     completed = Q(status=Task.Status.COMPLETED)
     return {
         "total": Count("pk"),
@@ -155,12 +155,11 @@ def points_targeted(tasks: QuerySet) -> dict[int, Decimal]:
 def overview(*, filters: ReportFilters, now: dt.datetime) -> Overview:
     """Three queries: the counts per main indicator, the indicators, the points targeted."""
     tasks = report_tasks(filters)
-    today = timezone.localdate(now)
     grouped = (
         tasks.order_by()
         .annotate(main_id=Coalesce(F("indicator__parent_id"), F("indicator_id")))
         .values("main_id")
-        .annotate(**_counts(today))
+        .annotate(**_counts(now))
     )
     counts = {row["main_id"]: row for row in grouped}
     targeted = points_targeted(tasks)
@@ -225,7 +224,6 @@ def units(*, filters: ReportFilters, now: dt.datetime) -> list[UnitLine]:
     completed without a verified submission (set in the admin) counts as on time.
     """
     tasks = report_tasks(filters)
-    today = timezone.localdate(now)
     late = CompletionSubmission.objects.filter(
         task=OuterRef("pk"), status=Decision.APPROVED, was_overdue=True
     )
@@ -238,7 +236,7 @@ def units(*, filters: ReportFilters, now: dt.datetime) -> list[UnitLine]:
             lead=Count("pk"),
             completed_on_time=Count("pk", filter=completed & Q(completed_late=False)),
             completed_late=Count("pk", filter=completed & Q(completed_late=True)),
-            overdue=Count("pk", filter=Q(status__in=Task.OPEN_STATUSES) & Q(deadline__lt=today)),
+            overdue=Count("pk", filter=task_overdue_q(now)),
         )
     )
     lines: dict[int, UnitLine] = {}
@@ -411,14 +409,12 @@ def overdue(
     *, filters: ReportFilters, now: dt.datetime, page: int | str = 1, per_page: int = 100
 ) -> OverdueReport:
     """The count per band of days overdue (one query) and one page of the tasks (two)."""
-    today = timezone.localdate(now)
-    tasks = report_tasks(filters).overdue(now)
+    tasks = report_tasks(filters).overdue(now).with_days_overdue(now)
     counts = {}
     for low, high in OVERDUE_BANDS:
-        # deadline = today - days: 1-7 days overdue is a deadline from today-7 to today-1.
-        q = Q(deadline__lte=today - dt.timedelta(days=low))
+        q = Q(overdue_by__gte=dt.timedelta(days=low))
         if high is not None:
-            q &= Q(deadline__gte=today - dt.timedelta(days=high))
+            q &= Q(overdue_by__lte=dt.timedelta(days=high))
         counts[f"{low}-{high}" if high else f"{low}+"] = Count("pk", filter=q)
     figures = tasks.order_by().aggregate(**counts)
     paginator = Paginator(overdue_tasks(filters=filters, now=now), per_page)

@@ -368,6 +368,7 @@ class Command(BaseCommand):
             first_focal_point.setdefault(membership.unit_id, membership.user)
         overdue = 0
         overdue_lead = units[UNITS[0].key]
+        noon = timezone.make_aware(dt.datetime.combine(today, dt.time(12)))
         for demo in TASKS:
             deadline = today + dt.timedelta(days=demo.deadline_in_days)
             task = Task.objects.create(
@@ -403,7 +404,7 @@ class Command(BaseCommand):
                     percent=demo.percent_done,
                     note=demo.progress_note,
                 )
-            if task.status in Task.OPEN_STATUSES and deadline < today:
+            if task.is_overdue(noon):
                 overdue += 1
                 overdue_lead = units[demo.lead]
 
