@@ -25,7 +25,7 @@ from plans.models import (
     Assignment,
     Comment,
     CompletionSubmission,
-    Decision,
+    DecidedRequest,
     Evidence,
     ExtensionRequest,
     Plan,
@@ -531,6 +531,13 @@ class AssignmentAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     autocomplete_fields = ["task", "unit"]
 
 
+def _request_fields(model: type[DecidedRequest]) -> list[str]:
+    """A request's fields as they read: what was asked, then the decision (the decision's
+    fields come first in the model, from its base class)."""
+    asked = [f.name for f in model._meta.fields if f.name not in model.DECISION_FIELDS]
+    return [*asked, *model.DECISION_FIELDS]
+
+
 def _decide(request: HttpRequest, queryset: QuerySet, action: Any, done_message: str) -> None:
     done = 0
     for row in queryset:
@@ -562,7 +569,7 @@ class ExtensionRequestAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     list_select_related = ["task", "unit", "decided_by"]
     search_fields = ["task__title", "unit__name", "reason"]
     actions = ["approve"]
-    readonly_fields = [f.name for f in ExtensionRequest._meta.fields]
+    readonly_fields = _request_fields(ExtensionRequest)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -577,7 +584,7 @@ class ExtensionRequestAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
         _decide(
             request,
-            queryset.filter(status=Decision.PENDING),
+            queryset.pending(),
             lambda row: extension_decide(request=row, by=request.user, approve=True),
             str(_("%(count)d extension request(s) approved.")),
         )
@@ -598,7 +605,7 @@ class CompletionSubmissionAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     list_select_related = ["task", "unit", "decided_by"]
     search_fields = ["task__title", "unit__name", "document_number"]
     actions = ["verify"]
-    readonly_fields = [f.name for f in CompletionSubmission._meta.fields]
+    readonly_fields = _request_fields(CompletionSubmission)
     inlines = [EvidenceInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -617,7 +624,7 @@ class CompletionSubmissionAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     def verify(self, request: HttpRequest, queryset: QuerySet) -> None:
         _decide(
             request,
-            queryset.filter(status=Decision.PENDING),
+            queryset.pending(),
             lambda row: completion_verify(submission=row, by=request.user),
             str(_("%(count)d completion(s) verified.")),
         )

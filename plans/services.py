@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -33,6 +34,7 @@ from plans.models import (
     Assignment,
     Comment,
     CompletionSubmission,
+    DecidedRequest,
     Decision,
     Evidence,
     ExtensionRequest,
@@ -227,12 +229,41 @@ def completion_submit(
     return submission
 
 
+# --- Decisions on requests (completions, extensions) -------------------------------------------
+
+_Request = TypeVar("_Request", bound=DecidedRequest)
+
+
+def _locked_request(row: _Request) -> _Request:
+    """The request re-read under a row lock (after its task's), so that two people deciding
+    at once cannot both see it pending."""
+    return type(row).objects.select_for_update().get(pk=row.pk)
+
+
+def _require_refusal_reason(note: str, *, field: str) -> None:
+    if not note.strip():
+        raise ValidationError({field: _("Give the reason for the refusal.")}, code="reason")
+
+
+def _decision_record(
+    row: _Request, *, approve: bool, by: User, note: str, now: dt.datetime | None
+) -> _Request:
+    """Approve or refuse a pending request, recording who, when and why (with history)."""
+    row.status = Decision.APPROVED if approve else Decision.REFUSED
+    row.decided_by = by
+    row.decided_at = now or timezone.now()
+    row.decision_note = note.strip()
+    row._history_user = by  # type: ignore[attr-defined]
+    row.save()
+    return row
+
+
 def _pending_submission(
     submission: CompletionSubmission, by: User
 ) -> tuple[CompletionSubmission, Task]:
     task = _locked(submission.task)
-    submission = CompletionSubmission.objects.select_for_update().get(pk=submission.pk)
-    if submission.status != Decision.PENDING or task.status != Task.Status.SUBMITTED:
+    submission = _locked_request(submission)
+    if not submission.is_pending or task.status != Task.Status.SUBMITTED:
         raise ValidationError(_("This submission has already been decided."), code="decided")
     if not task_access(by, task).can_verify(submission):
         raise PermissionDenied(
@@ -247,12 +278,7 @@ def completion_verify(
 ) -> CompletionSubmission:
     """A coordinator or a monitoring unit accepts the evidence: the task is completed."""
     submission, task = _pending_submission(submission, by)
-    submission.status = Decision.APPROVED
-    submission.decided_by = by
-    submission.decided_at = now or timezone.now()
-    submission.decision_note = note.strip()
-    submission._history_user = by  # type: ignore[attr-defined]
-    submission.save()
+    _decision_record(submission, approve=True, by=by, note=note, now=now)
     task.status = Task.Status.COMPLETED
     task.percent_done = 100
     task._history_user = by  # type: ignore[attr-defined]
@@ -265,15 +291,9 @@ def completion_refuse(
     *, submission: CompletionSubmission, by: User, reason: str, now: dt.datetime | None = None
 ) -> CompletionSubmission:
     """The evidence is not enough: the task goes back to work, with the reason on record."""
-    if not reason.strip():
-        raise ValidationError({"reason": _("Give the reason for the refusal.")})
+    _require_refusal_reason(reason, field="reason")
     submission, task = _pending_submission(submission, by)
-    submission.status = Decision.REFUSED
-    submission.decided_by = by
-    submission.decided_at = now or timezone.now()
-    submission.decision_note = reason.strip()
-    submission._history_user = by  # type: ignore[attr-defined]
-    submission.save()
+    _decision_record(submission, approve=False, by=by, note=reason, now=now)
     task.status = Task.Status.IN_PROGRESS
     task._history_user = by  # type: ignore[attr-defined]
     task.save(update_fields=["status", "updated_at"])
@@ -305,7 +325,7 @@ def extension_request(
         )
     if new_deadline <= timezone.localdate(now):
         raise ValidationError({"new_deadline": _("The new deadline must be in the future.")})
-    if task.extension_requests.filter(status=Decision.PENDING).exists():
+    if task.extension_requests.pending().exists():
         raise ValidationError(
             _("This task already has an extension request awaiting a decision."), code="pending"
         )
@@ -338,22 +358,17 @@ def extension_decide(
     if not by.has_perm("plans.decide_extension"):
         raise PermissionDenied(_("Only a coordinator decides extension requests."))
     task = _locked(request.task)
-    request = ExtensionRequest.objects.select_for_update().get(pk=request.pk)
-    if request.status != Decision.PENDING:
+    request = _locked_request(request)
+    if not request.is_pending:
         raise ValidationError(_("This request has already been decided."), code="decided")
-    if not approve and not note.strip():
-        raise ValidationError({"note": _("Give the reason for the refusal.")})
+    if not approve:
+        _require_refusal_reason(note, field="note")
     if approve and request.new_deadline <= task.deadline:
         raise ValidationError(
             _("The deadline has meanwhile been moved to %(date)s, past the requested date.")
             % {"date": f"{task.deadline:%d/%m/%Y}"}
         )
-    request.status = Decision.APPROVED if approve else Decision.REFUSED
-    request.decided_by = by
-    request.decided_at = now or timezone.now()
-    request.decision_note = note.strip()
-    request._history_user = by  # type: ignore[attr-defined]
-    request.save()
+    _decision_record(request, approve=approve, by=by, note=note, now=now)
     if approve:
         task_deadline_move(task=task, deadline=request.new_deadline, by=by)
     return request
