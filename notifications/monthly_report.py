@@ -1,10 +1,10 @@
 """The monthly report pack, e-mailed to the steering committee.
 
 Kept apart from ``services`` (the reminder sweep) because it has its own rows
-(``ReportDelivery``) and its own schedule, but it follows the same rules: record a row per
-(period, recipient) first, claim rows with a conditional UPDATE, record each outcome; so the
-schedule firing twice, two workers, or ``manage.py send_report`` on the same day send one pack
-per person and month. The pack itself (figures, XLSX, DOCX) is ``plans.reports``' business.
+(``ReportDelivery``) and its own schedule, but the same outbox: a row per (period, recipient) is
+recorded first and delivered by ``notifications.outbox``'s loop; so the schedule firing twice,
+two workers, or ``manage.py send_report`` on the same day send one pack per person and month.
+The pack itself (figures, XLSX, DOCX) is ``plans.reports``' business.
 
 Schedule: beat runs ``monthly_report_send_due`` every day at 08:00; it acts only on the
 ``REPORTS_MONTHLY_WORKING_DAY``-th working day of the month (1: the first), counted with the
@@ -19,14 +19,14 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import F
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from notifications.models import Notification, ReportDelivery
+from notifications.models import ReportDelivery
+from notifications.outbox import DeliveryReport, Outbox, outbox_deliver
 from notifications.recipients import Recipient, RecipientDirectory
-from notifications.services import retry_at, stale_claim
 from notifications.workdays import WorkCalendar
 from plans import roles
 from plans.reports.exports import Pack, pack_files
@@ -35,20 +35,26 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class ReportSendResult:
-    period: dt.date
+class ReportSendResult(DeliveryReport):
+    period: dt.date | None = None  # None: a run that only retried earlier periods' packs
     recipients: list[str] = field(default_factory=list)
     created: int = 0
-    sent: int = 0
-    failed: int = 0
-    errors: list[str] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        return self.emails_sent
+
+    @property
+    def failed(self) -> int:
+        return self.rows_failed
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "period": self.period.isoformat(),
+            "period": self.period.isoformat() if self.period else None,
             "created": self.created,
             "sent": self.sent,
             "failed": self.failed,
+            "skipped": self.rows_skipped,
         }
 
 
@@ -100,72 +106,42 @@ def report_deliveries_create(*, period: dt.date, now: dt.datetime) -> ReportSend
     return result
 
 
+class ReportOutbox(Outbox[ReportDelivery]):
+    """Report packs: one e-mail per row (a period's pack to one person), the pack built once
+    per period and run; a row whose recipient has left the steering committee (or was switched
+    off, or lost their address) is skipped."""
+
+    model = ReportDelivery
+    noun = "the report pack"
+
+    def __init__(self) -> None:
+        self.packs: dict[dt.date, tuple[Pack, list[tuple[str, bytes, str]]]] = {}
+
+    def claimed(self, rows: QuerySet[ReportDelivery]) -> QuerySet[ReportDelivery]:
+        return rows.select_related("recipient").order_by("recipient_email", "period")
+
+    def still_due(self, rows: list[ReportDelivery], now: dt.datetime) -> list[ReportDelivery]:
+        committee = {r.email for r in committee_recipients()}
+        return [row for row in rows if row.recipient_email in committee]
+
+    def groups(self, rows: list[ReportDelivery]) -> list[list[ReportDelivery]]:
+        return [[row] for row in rows]
+
+    def message(self, group: list[ReportDelivery], now: dt.datetime) -> EmailMultiAlternatives:
+        (row,) = group
+        if row.period not in self.packs:
+            with translation.override(settings.LANGUAGE_CODE):
+                self.packs[row.period] = pack_files(period=row.period, now=now)
+        return _message(row, *self.packs[row.period])
+
+
 def report_deliveries_deliver(
     *, now: dt.datetime, result: ReportSendResult | None = None
-) -> ReportSendResult | None:
-    """Claim every deliverable row and send each person their period's pack (built once per
-    period). Returns None when there was nothing to send."""
-    stale_before = timezone.now() - stale_claim()
-    token = Notification.new_claim_token()
-    claimed = ReportDelivery.objects.deliverable(now, stale_before).update(
-        status=Notification.Status.SENDING, claim_token=token, claimed_at=timezone.now()
-    )
-    if not claimed:
-        return result
-    rows = list(
-        ReportDelivery.objects.filter(claim_token=token, status=Notification.Status.SENDING)
-        .select_related("recipient")
-        .order_by("period", "recipient_email")
-    )
-    packs: dict[dt.date, tuple[Pack, list[tuple[str, bytes, str]]]] = {}
-    try:
-        connection = get_connection()
-        connection.open()
-    except Exception as exc:  # the mail server is unreachable: every row fails, retried later
-        for row in rows:
-            _failed(row, exc, now, result)
-        return result
-    try:
-        for row in rows:
-            result = result or ReportSendResult(period=row.period)
-            try:
-                if row.period not in packs:
-                    with translation.override(settings.LANGUAGE_CODE):
-                        packs[row.period] = pack_files(period=row.period, now=now)
-                message = _message(row, *packs[row.period])
-                if connection.send_messages([message]) != 1:
-                    raise RuntimeError("the mail backend accepted no message")
-            except Exception as exc:  # recorded on the row and retried later
-                _failed(row, exc, now, result)
-                continue
-            ReportDelivery.objects.filter(pk=row.pk).update(
-                status=Notification.Status.SENT,
-                sent_at=now,
-                attempts=F("attempts") + 1,
-                last_error="",
-                claim_token=None,
-            )
-            result.sent += 1
-    finally:
-        connection.close()
+) -> ReportSendResult:
+    """Send each deliverable row its period's pack, a bounded batch of people at a time."""
+    result = result or ReportSendResult()
+    outbox_deliver(ReportOutbox(), now=now, report=result)
     return result
-
-
-def _failed(
-    row: ReportDelivery, exc: BaseException, now: dt.datetime, result: ReportSendResult | None
-) -> None:
-    error = f"{type(exc).__name__}: {exc}"[:2000]
-    logger.warning("Sending the report pack to %s failed: %s", row.recipient_email, error)
-    ReportDelivery.objects.filter(pk=row.pk).update(
-        status=Notification.Status.FAILED,
-        attempts=F("attempts") + 1,
-        last_error=error,
-        next_attempt_at=retry_at(now, row.attempts + 1),
-        claim_token=None,
-    )
-    if result is not None:
-        result.failed += 1
-        result.errors.append(f"{row.recipient_email}: {error}")
 
 
 def _message(
@@ -203,7 +179,7 @@ def report_preview(*, period: dt.date) -> tuple[list[str], list[str]]:
     """(committee members who would receive the period's pack, those it was already sent to)."""
     emails = sorted(r.email for r in committee_recipients())
     sent = set(
-        ReportDelivery.objects.filter(period=period, status=Notification.Status.SENT).values_list(
+        ReportDelivery.objects.filter(period=period, status=ReportDelivery.Status.SENT).values_list(
             "recipient_email", flat=True
         )
     )
@@ -217,5 +193,4 @@ def monthly_report_send_due(*, now: dt.datetime | None = None) -> dict[str, obje
     period = period_due(now)
     if period is not None:
         return report_send(period=period, now=now).as_dict()
-    retried = report_deliveries_deliver(now=now)
-    return retried.as_dict() if retried else {"period": None}
+    return report_deliveries_deliver(now=now).as_dict()

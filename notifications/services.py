@@ -10,17 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import Notification, ReminderPolicy
+from notifications.outbox import DeliveryReport, Outbox, outbox_deliver
 from notifications.recipients import Recipient, RecipientDirectory
 from notifications.rules import (
     Step,
@@ -46,13 +47,8 @@ from plans.models import (
 
 logger = logging.getLogger(__name__)
 
-# A claim older than NOTIFICATIONS_STALE_CLAIM_SECONDS (default one hour) belongs to a sender
-# that died; its rows are sent again (see stale_claim()).
-# Recipients claimed at a time: bounded so one batch always finishes well within STALE_CLAIM
-# (BATCH * EMAIL_TIMEOUT), and so a sweep's queries grow with batches, not with rows.
+# Recipients claimed at a time (see ``Outbox.batch_recipients``).
 BATCH_RECIPIENTS = 25
-RETRY_FIRST = dt.timedelta(minutes=15)
-RETRY_MAX = dt.timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -71,14 +67,9 @@ class DueReminder:
 
 
 @dataclass
-class SweepReport:
+class SweepReport(DeliveryReport):
     due: int = 0
     created: int = 0
-    emails_sent: int = 0
-    rows_sent: int = 0
-    rows_failed: int = 0
-    rows_skipped: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -354,10 +345,6 @@ def _still_due(notification: Notification, moot: _Moot) -> bool:
     return True
 
 
-def retry_at(now: dt.datetime, attempts: int) -> dt.datetime:
-    return now + min(RETRY_FIRST * (2 ** max(attempts - 1, 0)), RETRY_MAX)
-
-
 def _item(row: Notification, today: dt.date) -> dict[str, object]:
     task = row.task
     return {
@@ -404,114 +391,35 @@ def _message(
     return message
 
 
-def notifications_deliver(*, now: dt.datetime, report: SweepReport | None = None) -> SweepReport:
-    """Send every deliverable row, one e-mail per recipient listing all their rows.
+class ReminderOutbox(Outbox[Notification]):
+    """Reminders: one e-mail per address listing all its rows; a row is skipped when its
+    reason went away (``_still_due``)."""
 
-    Each batch is claimed with one conditional UPDATE, so two senders never hold the same row.
-    Each recipient's outcome is written right after their e-mail (sent, or failed with the error
-    and the next attempt), so a sender that dies leaves at most one e-mail in doubt. Nothing is
-    sent on a weekend, a public holiday or an announced day off.
-    """
+    model = Notification
+    noun = "reminders"
+    batch_recipients = BATCH_RECIPIENTS
+
+    def claimed(self, rows: QuerySet[Notification]) -> QuerySet[Notification]:
+        return rows.select_related(
+            "recipient", "unit", "task__plan", "task__indicator__parent", "task__lead_unit"
+        ).order_by("recipient_email", "pk")
+
+    def still_due(self, rows: list[Notification], now: dt.datetime) -> list[Notification]:
+        moot = _Moot.load(rows)
+        return [row for row in rows if _still_due(row, moot)]
+
+    def message(self, group: list[Notification], now: dt.datetime) -> EmailMultiAlternatives:
+        return _message(group[0].recipient_email, group, now)
+
+
+def notifications_deliver(*, now: dt.datetime, report: SweepReport | None = None) -> SweepReport:
+    """Send every deliverable reminder, one e-mail per recipient listing all their rows.
+    Nothing is sent on a weekend, a public holiday or an announced day off."""
     report = report or SweepReport()
     if not work_calendar(timezone.localdate(now)).is_working_day(timezone.localdate(now)):
         return report
-    # Claims are about live processes, so they use the wall clock, not the sweep's ``now``
-    # (which an operator or a test may set to another day).
-    stale_before = timezone.now() - stale_claim()
-    while True:
-        emails = list(
-            Notification.objects.deliverable(now, stale_before)
-            .order_by("recipient_email")
-            .values_list("recipient_email", flat=True)
-            .distinct()[:BATCH_RECIPIENTS]
-        )
-        if not emails:
-            return report
-        token = Notification.new_claim_token()
-        claimed = (
-            Notification.objects.deliverable(now, stale_before)
-            .filter(recipient_email__in=emails)
-            .update(
-                status=Notification.Status.SENDING,
-                claim_token=token,
-                claimed_at=timezone.now(),
-            )
-        )
-        if claimed:
-            _deliver_claimed(token, now, report)
-
-
-def stale_claim() -> dt.timedelta:
-    return dt.timedelta(seconds=settings.NOTIFICATIONS_STALE_CLAIM_SECONDS)
-
-
-def _deliver_claimed(token: object, now: dt.datetime, report: SweepReport) -> None:
-    rows = Notification.objects.filter(claim_token=token, status=Notification.Status.SENDING)
-    rows = rows.select_related(
-        "recipient", "unit", "task__plan", "task__indicator__parent", "task__lead_unit"
-    )
-    rows = list(rows)
-    moot = _Moot.load(rows)
-    by_email: dict[str, list[Notification]] = defaultdict(list)
-    skipped: list[int] = []
-    for row in rows:
-        if _still_due(row, moot):
-            by_email[row.recipient_email].append(row)
-        else:
-            skipped.append(row.pk)
-    if skipped:
-        Notification.objects.filter(pk__in=skipped).update(
-            status=Notification.Status.SKIPPED, claim_token=None
-        )
-        report.rows_skipped += len(skipped)
-    if not by_email:
-        return
-
-    try:
-        connection = get_connection()
-        connection.open()
-    except Exception as exc:  # any failure to reach the mail server fails the whole batch
-        for group in by_email.values():
-            _mark_failed(group, exc, now, report)
-        return
-    try:
-        for email, group in by_email.items():
-            try:
-                if connection.send_messages([_message(email, group, now)]) != 1:
-                    raise RuntimeError("the mail backend accepted no message")
-            except Exception as exc:  # recorded on the rows and retried later
-                _mark_failed(group, exc, now, report)
-                continue
-            Notification.objects.filter(pk__in=[row.pk for row in group]).update(
-                status=Notification.Status.SENT,
-                sent_at=now,
-                attempts=F("attempts") + 1,
-                last_error="",
-                claim_token=None,
-            )
-            report.emails_sent += 1
-            report.rows_sent += len(group)
-    finally:
-        connection.close()
-
-
-def _mark_failed(
-    group: list[Notification], exc: BaseException, now: dt.datetime, report: SweepReport
-) -> None:
-    error = f"{type(exc).__name__}: {exc}"[:2000]
-    attempts = max(row.attempts for row in group) + 1
-    logger.warning(
-        "Sending to %s failed (attempt %d): %s", group[0].recipient_email, attempts, error
-    )
-    Notification.objects.filter(pk__in=[row.pk for row in group]).update(
-        status=Notification.Status.FAILED,
-        attempts=F("attempts") + 1,
-        last_error=error,
-        next_attempt_at=retry_at(now, attempts),
-        claim_token=None,
-    )
-    report.rows_failed += len(group)
-    report.errors.append(f"{group[0].recipient_email}: {error}")
+    outbox_deliver(ReminderOutbox(), now=now, report=report)
+    return report
 
 
 def reminders_send_due(*, now: dt.datetime | None = None) -> SweepReport:
