@@ -121,9 +121,7 @@ def _deliver_claimed(
     kept = {row.pk for row in due}
     skipped = [row.pk for row in rows if row.pk not in kept]
     if skipped:
-        model.objects.filter(pk__in=skipped).update(
-            status=DeliveryStatus.SKIPPED, claim_token=None
-        )
+        model.objects.filter(pk__in=skipped).update(status=DeliveryStatus.SKIPPED, claim_token=None)
         report.rows_skipped += len(skipped)
     groups = outbox.groups(due)
     if not groups:
@@ -167,9 +165,7 @@ def _mark_failed(
     error = f"{type(exc).__name__}: {exc}"[:2000]
     email = group[0].recipient_email
     attempts = max(row.attempts for row in group) + 1
-    logger.warning(
-        "Sending %s to %s failed (attempt %d): %s", outbox.noun, email, attempts, error
-    )
+    logger.warning("Sending %s to %s failed (attempt %d): %s", outbox.noun, email, attempts, error)
     outbox.model.objects.filter(pk__in=[row.pk for row in group]).update(
         status=DeliveryStatus.FAILED,
         attempts=F("attempts") + 1,

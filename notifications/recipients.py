@@ -111,3 +111,8 @@ class RecipientDirectory:
         for recipient in found:
             unique.setdefault(recipient.email, recipient)
         return list(unique.values())
+
+
+def committee_recipients() -> list[Recipient]:
+    """The steering committee's members who can be told (the monthly pack's recipients)."""
+    return RecipientDirectory([]).groups[roles.STEERING_COMMITTEE]

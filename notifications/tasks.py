@@ -8,8 +8,12 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from notifications.monthly_report import monthly_report_send_due, report_deliveries_deliver
-from notifications.services import notifications_deliver, reminders_send_due
+from notifications.services import (
+    monthly_report_send_due,
+    notifications_deliver,
+    reminders_send_due,
+    report_deliveries_deliver,
+)
 
 
 def _parse_now(now: str | None) -> dt.datetime | None:

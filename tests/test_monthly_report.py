@@ -15,7 +15,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from notifications.models import CalendarException, Notification, ReportDelivery
-from notifications.monthly_report import monthly_report_send_due, report_send, sending_day
+from notifications.report_schedule import sending_day
+from notifications.services import monthly_report_send_due, report_send
 from plans import roles
 from plans.reports.exports import PACK_HEADERS
 from tests.factories import TaskFactory, UserFactory
@@ -118,7 +119,7 @@ def test_send_report_command_dry_run_records_nothing(committee):
 def test_packs_are_claimed_a_bounded_batch_of_people_at_a_time(committee, settings, monkeypatch):
     """While the first pack is on its way, the next person's row is not yet claimed: another
     worker may take it, and a sender that dies strands at most one batch."""
-    from notifications.monthly_report import ReportOutbox
+    from notifications.report_outbox import ReportOutbox
 
     monkeypatch.setattr(ReportOutbox, "batch_recipients", 1)
     settings.EMAIL_BACKEND = "tests.test_monthly_report.WatchingBackend"

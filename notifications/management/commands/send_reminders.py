@@ -9,7 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from notifications.services import reminders_preview, reminders_send_due
+from notifications.preview import reminders_preview
+from notifications.services import reminders_send_due
 
 
 def parse_now(value: str) -> dt.datetime:

@@ -9,7 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from notifications.monthly_report import report_preview, report_send
+from notifications.preview import report_preview
+from notifications.services import report_send
 
 
 def parse_period(value: str) -> dt.date:
