@@ -38,13 +38,13 @@ SECTION_TITLES = {
 }
 
 
-def _item(row: Notification, today: dt.date) -> dict[str, object]:
+def _item(row: Notification, now: dt.datetime) -> dict[str, object]:
     task = row.task
     return {
         "task": task,
         "rule": row.rule,
-        "days_overdue": max(0, (today - task.deadline).days),
-        "days_left": max(0, (task.deadline - today).days),
+        "days_overdue": task.days_overdue(now),
+        "days_left": max(0, (task.deadline - timezone.localdate(now)).days),
         "last_activity": row.anchor_date if row.rule == Notification.Rule.NO_PROGRESS else None,
         "url": settings.SITE_URL + task.get_absolute_url(),
     }
@@ -55,10 +55,9 @@ def digest_message(rows: list[Notification], now: dt.datetime) -> EmailMultiAlte
     first = rows[0]
     recipient_email = first.recipient_email
     language = first.recipient.language if first.recipient else settings.LANGUAGE_CODE
-    today = timezone.localdate(now)
     by_rule: dict[str, list[dict[str, object]]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: (r.task.deadline, r.task.pk)):
-        by_rule[row.rule].append(_item(row, today))
+        by_rule[row.rule].append(_item(row, now))
     with translation.override(language):
         sections = [
             {"rule": rule, "title": str(SECTION_TITLES[rule]), "items": by_rule[rule]}
@@ -68,7 +67,7 @@ def digest_message(rows: list[Notification], now: dt.datetime) -> EmailMultiAlte
         context = {
             "sections": sections,
             "count": len({row.task_id for row in rows}),
-            "overdue": len({row.task_id for row in rows if row.task.deadline < today}),
+            "overdue": len({row.task_id for row in rows if row.task.is_overdue(now)}),
             "recipient": first.recipient,
             "unit": first.unit,
             "site_url": settings.SITE_URL,

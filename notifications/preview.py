@@ -49,7 +49,7 @@ def reminders_preview(*, now: dt.datetime) -> dict[str, list[PreviewLine]]:
                 rule=reminder.step.rule,
                 rule_label=str(Notification.Rule(reminder.step.rule).label),
                 task=task,
-                days_overdue=max(0, (today - task.deadline).days),
+                days_overdue=task.days_overdue(now),
                 days_left=max(0, (task.deadline - today).days),
             )
         )

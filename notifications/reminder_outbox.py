@@ -10,13 +10,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Max, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from notifications.digest import digest_message
 from notifications.models import Notification
 from notifications.outbox import Outbox
-from plans import roles
+from notifications.recipients import RecipientDirectory
+from notifications.rules import Step
 from plans.models import (
     Acknowledgement,
     CompletionSubmission,
@@ -25,8 +26,6 @@ from plans.models import (
     Plan,
     ProgressUpdate,
     Task,
-    UnitMembership,
-    User,
 )
 
 # Rules whose steps count from the deadline: a changed deadline makes their old rows moot.
@@ -41,17 +40,15 @@ DEADLINE_RULES = {
 
 
 @dataclass
-class _Moot:
-    """What makes a claimed row moot, loaded once per batch (six queries)."""
+class _TaskEvents:
+    """What happened on the batch's tasks since their rows were recorded (four queries)."""
 
     acknowledged: set[tuple[int, int]]
     still_waiting: set[tuple[int, dt.date]]
     last_report: dict[int, dt.date]
-    memberships: set[tuple[int, int]]  # (unit, person) still in place
-    in_admin_groups: set[int]  # people still coordinators or steering committee members
 
     @classmethod
-    def load(cls, rows: list[Notification]) -> _Moot:
+    def load(cls, rows: list[Notification]) -> _TaskEvents:
         task_ids = {row.task_id for row in rows}
         acknowledged = set(
             Acknowledgement.objects.filter(task__in=task_ids).values_list("task_id", "unit_id")
@@ -73,66 +70,59 @@ class _Moot:
             .annotate(at=Max("created_at"))
             .values_list("task_id", "at")
         }
-        people = {row.recipient_id for row in rows if row.recipient_id}
-        memberships = set(
-            UnitMembership.objects.filter(
-                user__in=people, unit__in={row.unit_id for row in rows if row.unit_id}
-            ).values_list("unit_id", "user_id")
-        )
-        in_admin_groups = set(
-            User.objects.filter(pk__in=people, groups__name__in=roles.ADMIN_GROUPS).values_list(
-                "pk", flat=True
-            )
-        )
-        return cls(acknowledged, waiting, last_report, memberships, in_admin_groups)
+        return cls(acknowledged, waiting, last_report)
 
 
-def _still_due(notification: Notification, moot: _Moot) -> bool:
+def _reason_still_there(row: Notification, events: _TaskEvents) -> bool:
     """A row waiting for a retry is dropped if its reason went away meanwhile: the task was
-    completed, cancelled or submitted, its deadline moved (the cadence restarts from it), the
-    unit acknowledged, or the request was decided; or its recipient left the role it was
-    addressed to them in (switched off, no longer in the unit or the group)."""
-    task = notification.task
-    person = notification.recipient
-    if person is not None:
-        if not person.is_active:
-            return False
-        if notification.unit_id is not None:
-            if (notification.unit_id, person.pk) not in moot.memberships:
-                return False
-        elif person.pk not in moot.in_admin_groups:
-            return False
-    if task.plan.status != Plan.Status.ACTIVE:
+    completed, cancelled or submitted (or its plan closed), its deadline moved (the cadence
+    restarts from it), the unit acknowledged, or the request was decided."""
+    task = row.task
+    if row.rule == Notification.Rule.WAITING_DECISION:
+        # A task waiting for a verdict on its completion is not open, but still worth chasing.
+        in_force = task.plan.status == Plan.Status.ACTIVE
+        return in_force and (task.pk, row.anchor_date) in events.still_waiting
+    if not row.task_is_open:  # annotated from Task.objects.open() in ReminderOutbox.claimed
         return False
-    if notification.rule == Notification.Rule.WAITING_DECISION:
-        return (task.pk, notification.anchor_date) in moot.still_waiting
-    if task.status not in Task.OPEN_STATUSES:
-        return False
-    if notification.rule in DEADLINE_RULES:
-        return task.deadline == notification.anchor_date
-    if notification.rule == Notification.Rule.NOT_ACKNOWLEDGED:
-        return (task.pk, notification.step) not in moot.acknowledged  # the step is the unit
-    if notification.rule == Notification.Rule.NO_PROGRESS:
-        last = moot.last_report.get(task.pk)
-        return last is None or last <= notification.anchor_date
+    if row.rule in DEADLINE_RULES:
+        return task.deadline == row.anchor_date
+    if row.rule == Notification.Rule.NOT_ACKNOWLEDGED:
+        return (task.pk, row.step) not in events.acknowledged  # the step is the unit
+    if row.rule == Notification.Rule.NO_PROGRESS:
+        last = events.last_report.get(task.pk)
+        return last is None or last <= row.anchor_date
     return True
 
 
 class ReminderOutbox(Outbox[Notification]):
-    """Reminders: one e-mail per address listing all its rows; a row is skipped when its
-    reason went away (``_still_due``)."""
+    """Reminders: one e-mail per address listing all its rows. A row is skipped when its
+    reason went away, or when its address is no longer among the step's recipients (the
+    person was switched off, left the unit or the group, or the unit no longer holds the
+    role): ``RecipientDirectory``, the rule the sweep recorded it by, is asked again."""
 
     model = Notification
     noun = "reminders"
 
     def claimed(self, rows: QuerySet[Notification]) -> QuerySet[Notification]:
-        return rows.select_related(
-            "recipient", "unit", "task__plan", "task__indicator__parent", "task__lead_unit"
-        ).order_by("recipient_email", "pk")
+        return (
+            rows.select_related(
+                "recipient", "unit", "task__plan", "task__indicator__parent", "task__lead_unit"
+            )
+            .annotate(task_is_open=Exists(Task.objects.open().filter(pk=OuterRef("task_id"))))
+            .order_by("recipient_email", "pk")
+        )
 
     def still_due(self, rows: list[Notification], now: dt.datetime) -> list[Notification]:
-        moot = _Moot.load(rows)
-        return [row for row in rows if _still_due(row, moot)]
+        if not rows:
+            return rows
+        directory = RecipientDirectory(list({row.task_id: row.task for row in rows}.values()))
+        events = _TaskEvents.load(rows)
+        return [
+            row
+            for row in rows
+            if _reason_still_there(row, events)
+            and directory.reaches(Step.of(row), row.recipient_email)
+        ]
 
     def message(self, group: list[Notification], now: dt.datetime) -> EmailMultiAlternatives:
         return digest_message(group, now)

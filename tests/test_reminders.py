@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 
 from notifications.models import Notification
 from notifications.services import reminders_send_due
-from plans.models import Assignment, Task
+from plans.models import Assignment, Task, UnitMembership
 from tests.factories import (
     AssignmentFactory,
     FocalPointFactory,
@@ -232,12 +232,12 @@ def test_smtp_server_down_is_retried_later_without_duplicates(overdue_task, sett
 
 
 def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_queries):
-    """Expected: calendar exceptions, policy, candidate tasks, their units, memberships,
-    coordinators and steering members (+ their groups), pending extensions and completions,
-    acknowledgements, existing keys, insert; delivery: calendar, then per batch of 25
-    recipients: pick, claim, load rows, acknowledgements, pending requests, last reports and
-    the recipients' memberships and groups (is a row moot?),
-    one update per recipient, and a last empty pick. 5 and 60 tasks cost the same."""
+    """Expected: calendar exceptions, policy, candidate tasks, pending extensions and
+    completions, their units, memberships, acknowledgements, existing keys, insert (the
+    coordinators and the steering committee only when a step is for them); delivery: calendar,
+    then per batch of 25 recipients: pick, claim, load rows, the tasks' units and memberships
+    (still a recipient?), acknowledgements, pending requests, last reports (still due?), one
+    update per recipient, and a last empty pick. 5 and 60 tasks cost the same."""
     for count in (5, 60):
         Notification.objects.all().delete()
         Task.objects.all().delete()
@@ -245,7 +245,7 @@ def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_querie
         FocalPointFactory(unit=lead)
         for _ in range(count):
             TaskFactory(lead_unit=lead, deadline=DEADLINE)
-        with django_assert_max_num_queries(23):
+        with django_assert_max_num_queries(22):
             report = reminders_send_due(now=at(dt.date(2026, 7, 1)))
         assert report.rows_sent == count
 
@@ -290,3 +290,45 @@ def test_a_focal_point_who_left_the_unit_before_a_retry_is_not_written_to(overdu
     assert recipients() == ["an@noivu.example", "chi@skhcn.example"]
     left = Notification.objects.get(recipient_email="binh@noivu.example")
     assert left.status == Notification.Status.SKIPPED
+
+
+def _mail_server_down(settings) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", _free_port()
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+
+
+def test_a_unit_taken_off_the_task_before_a_retry_is_not_written_to(overdue_task, settings):
+    _mail_server_down(settings)
+    reminders_send_due(now=at(dt.date(2026, 7, 1)))  # all fail
+    overdue_task.assignments.filter(role=Assignment.Role.MONITORING).delete()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reminders_send_due(now=at(dt.date(2026, 7, 1), 10))
+    assert recipients() == ["an@noivu.example", "binh@noivu.example"]
+    dropped = Notification.objects.get(recipient_email="chi@skhcn.example")
+    assert dropped.status == Notification.Status.SKIPPED
+
+
+def test_a_head_who_stepped_down_is_not_sent_the_escalation_on_a_retry(overdue_task, settings):
+    head = UnitMembership.objects.create(
+        unit=overdue_task.lead_unit,
+        user=UserFactory(username="giamdoc@noivu.example", language="en"),
+        role=UnitMembership.Role.HEAD,
+    )
+    _mail_server_down(settings)
+    week_late = DEADLINE + dt.timedelta(days=7)
+    reminders_send_due(now=at(week_late))  # all fail, the escalation to the head too
+    # Still a member of the unit, but no longer its head.
+    head.role = UnitMembership.Role.FOCAL_POINT
+    head.save()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reminders_send_due(now=at(week_late, 10))
+    escalation = Notification.objects.get(
+        rule=Notification.Rule.ESCALATE_HEAD, recipient_email="giamdoc@noivu.example"
+    )
+    assert escalation.status == Notification.Status.SKIPPED
+    to_him = [m for m in mail.outbox if m.to == ["giamdoc@noivu.example"]]
+    assert len(to_him) == 1  # as a focal point: the overdue reminder only
+    assert "Số hóa hồ sơ TTHC" in to_him[0].body
+    assert "== Overdue tasks ==" in to_him[0].body
+    assert "escalated to you" not in to_him[0].body
