@@ -116,6 +116,20 @@ def test_send_report_command_dry_run_records_nothing(committee):
     assert "already sent to chu.tich@tinh.example" in out.getvalue()
 
 
+@pytest.mark.parametrize("door", ["command", "celery"])
+def test_the_command_and_the_celery_task_read_now_alike(committee, door):
+    """A bare date is the scheduled run at 08:00 that day; the pack is the month before."""
+    from notifications.tasks import send_monthly_report
+
+    if door == "command":
+        call_command("send_report", "--now", "2026-06-01", stdout=io.StringIO())
+    else:
+        send_monthly_report(now="2026-06-01")
+    rows = ReportDelivery.objects.all()
+    assert {(row.period, row.created_at) for row in rows} == {(MAY, at(dt.date(2026, 6, 1)))}
+    assert len(mail.outbox) == 2
+
+
 def test_packs_are_claimed_a_bounded_batch_of_people_at_a_time(committee, settings, monkeypatch):
     """While the first pack is on its way, the next person's row is not yet claimed: another
     worker may take it, and a sender that dies strands at most one batch."""
@@ -132,9 +146,7 @@ def test_packs_are_claimed_a_bounded_batch_of_people_at_a_time(committee, settin
     ]
 
 
-def test_a_member_who_left_the_committee_before_a_retry_is_not_sent_the_pack(
-    committee, settings
-):
+def test_a_member_who_left_the_committee_before_a_retry_is_not_sent_the_pack(committee, settings):
     settings.EMAIL_BACKEND = "tests.test_monthly_report.BrokenBackend"
     report_send(period=MAY, now=at(dt.date(2026, 6, 1)))  # the mail server is down: all fail
     left, switched_off = committee

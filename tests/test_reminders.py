@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import socket
 from zoneinfo import ZoneInfo
 
@@ -270,13 +271,43 @@ def test_send_reminders_rejects_a_bad_now():
         call_command("send_reminders", "--now", "03/07/2026")
 
 
-def test_send_reminders_now_as_a_bare_date_means_the_8_oclock_sweep():
-    from notifications.management.commands.send_reminders import parse_now
+def test_now_as_a_bare_date_means_the_8_oclock_sweep():
+    from notifications.clock import parse_now
 
     assert parse_now("2026-07-03") == at(dt.date(2026, 7, 3), 8)
     assert parse_now("2026-07-03T17:30") == at(dt.date(2026, 7, 3), 17).replace(minute=30)
-    with pytest.raises(CommandError):
+    assert parse_now("2026-07-03T01:00Z") == at(dt.date(2026, 7, 3), 8)
+    with pytest.raises(ValueError, match="not an ISO date"):
         parse_now("2026-02-30")
+
+
+@pytest.mark.parametrize(
+    ("value", "local_time"),
+    [
+        ("2026-07-03", dt.time(8)),
+        ("2026-07-03T17:30", dt.time(17, 30)),
+        ("2026-07-03T01:00Z", dt.time(8)),
+    ],
+)
+@pytest.mark.parametrize("door", ["command", "celery"])
+def test_the_command_and_the_celery_task_read_now_alike(overdue_task, door, value, local_time):
+    from notifications.tasks import send_reminders
+
+    if door == "command":
+        call_command("send_reminders", "--now", value, stdout=io.StringIO())
+    else:
+        send_reminders(now=value)
+    recorded = {n.created_at for n in Notification.objects.all()}
+    assert recorded == {dt.datetime.combine(dt.date(2026, 7, 3), local_time, tzinfo=HCM)}
+    assert len(mail.outbox) == 3
+
+
+def test_the_celery_task_rejects_a_bad_now_as_the_command_does():
+    from notifications.tasks import send_reminders
+
+    with pytest.raises(ValueError, match="not an ISO date"):
+        send_reminders(now="03/07/2026")
+    assert not Notification.objects.exists()
 
 
 def test_a_focal_point_who_left_the_unit_before_a_retry_is_not_written_to(overdue_task, settings):

@@ -1,4 +1,5 @@
-"""``manage.py send_report --period YYYY-MM [--dry-run]``: the monthly pack, by hand."""
+"""``manage.py send_report [--period YYYY-MM] [--now ISO] [--dry-run]``: the monthly pack, by
+hand."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from notifications.clock import now_option
 from notifications.preview import report_preview
+from notifications.report_schedule import previous_month
 from notifications.services import report_send
 
 
@@ -28,7 +31,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--period", required=True, help="The month reported on: YYYY-MM.")
+        parser.add_argument(
+            "--period", help="The month reported on: YYYY-MM (default: the month before --now)."
+        )
+        parser.add_argument(
+            "--now",
+            type=now_option,
+            help=(
+                "Report as of this time: ISO, local time unless an offset is given; a bare "
+                "date means 08:00 that day (default: now)."
+            ),
+        )
         parser.add_argument(
             "--dry-run",
             action="store_true",
@@ -36,7 +49,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        period = parse_period(options["period"])
+        now = options["now"] or timezone.now()
+        period = (
+            parse_period(options["period"])
+            if options["period"]
+            else previous_month(timezone.localdate(now))
+        )
         label = f"{period:%m/%Y}"
         if options["dry_run"]:
             to_send, sent = report_preview(period=period)
@@ -48,7 +66,7 @@ class Command(BaseCommand):
             if not to_send and not sent:
                 self.stdout.write("The steering committee has no member with an e-mail address.")
             return
-        result = report_send(period=period, now=timezone.now())
+        result = report_send(period=period, now=now)
         self.stdout.write(
             f"The pack for {label}: {len(result.recipients)} committee members, "
             f"{result.created} new, {result.sent} sent, {result.failed} failed."
