@@ -12,14 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from notifications.workdays import WorkCalendar
-
-
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def previous_month(day: dt.date) -> dt.date:
-    return month_start(month_start(day) - dt.timedelta(days=1))
+from plans.periods import month_start, previous_month
 
 
 def sending_day(month: dt.date) -> dt.date:

@@ -3,8 +3,6 @@ hand."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -12,15 +10,8 @@ from django.utils import timezone
 
 from notifications.clock import now_option
 from notifications.preview import report_preview
-from notifications.report_schedule import previous_month
 from notifications.services import report_send
-
-
-def parse_period(value: str) -> dt.date:
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", value.strip())
-    if not match or not 1 <= int(match[2]) <= 12:
-        raise CommandError(f"--period {value!r} is not a month such as 2026-05.")
-    return dt.date(int(match[1]), int(match[2]), 1)
+from plans.periods import parse_month, previous_month
 
 
 class Command(BaseCommand):
@@ -50,11 +41,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = options["now"] or timezone.now()
-        period = (
-            parse_period(options["period"])
-            if options["period"]
-            else previous_month(timezone.localdate(now))
-        )
+        try:
+            period = (
+                parse_month(options["period"])
+                if options["period"]
+                else previous_month(timezone.localdate(now))
+            )
+        except ValueError as exc:
+            raise CommandError(f"--period {exc}") from exc
         label = f"{period:%m/%Y}"
         if options["dry_run"]:
             to_send, sent = report_preview(period=period)
