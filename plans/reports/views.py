@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
+from plans.periods import parse_month, previous_month
 from plans.reports import charts, exports, queries
 from plans.reports.filters import ReportFilters, ReportFilterSet
 
@@ -262,12 +263,10 @@ def period_of(value: str | None, now: dt.datetime) -> dt.date:
     working day of June is May's)."""
     if value:
         try:
-            year, month = (int(part) for part in value.split("-"))
-            return dt.date(year, month, 1)
+            return parse_month(value)
         except ValueError:
             pass
-    first = timezone.localdate(now).replace(day=1)
-    return (first - dt.timedelta(days=1)).replace(day=1)
+    return previous_month(timezone.localdate(now))
 
 
 @reports_view
