@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Exists, Max, OuterRef, QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from notifications.digest import digest_message
@@ -21,11 +21,8 @@ from notifications.rules import Step
 from plans.models import (
     Acknowledgement,
     CompletionSubmission,
-    Decision,
     ExtensionRequest,
-    Plan,
     ProgressUpdate,
-    Task,
 )
 
 # Rules whose steps count from the deadline: a changed deadline makes their old rows moot.
@@ -59,9 +56,9 @@ class _TaskEvents:
                 (ExtensionRequest, "requested_at"),
                 (CompletionSubmission, "submitted_at"),
             )
-            for task_id, at in model.objects.filter(
-                task__in=task_ids, status=Decision.PENDING
-            ).values_list("task_id", field)
+            for task_id, at in model.objects.pending()
+            .filter(task__in=task_ids)
+            .values_list("task_id", field)
         }
         last_report = {
             task_id: timezone.localdate(at)
@@ -80,9 +77,8 @@ def _reason_still_there(row: Notification, events: _TaskEvents) -> bool:
     task = row.task
     if row.rule == Notification.Rule.WAITING_DECISION:
         # A task waiting for a verdict on its completion is not open, but still worth chasing.
-        in_force = task.plan.status == Plan.Status.ACTIVE
-        return in_force and (task.pk, row.anchor_date) in events.still_waiting
-    if not row.task_is_open:  # annotated from Task.objects.open() in ReminderOutbox.claimed
+        return task.plan.in_force and (task.pk, row.anchor_date) in events.still_waiting
+    if not task.is_open:
         return False
     if row.rule in DEADLINE_RULES:
         return task.deadline == row.anchor_date
@@ -104,13 +100,9 @@ class ReminderOutbox(Outbox[Notification]):
     noun = "reminders"
 
     def claimed(self, rows: QuerySet[Notification]) -> QuerySet[Notification]:
-        return (
-            rows.select_related(
-                "recipient", "unit", "task__plan", "task__indicator__parent", "task__lead_unit"
-            )
-            .annotate(task_is_open=Exists(Task.objects.open().filter(pk=OuterRef("task_id"))))
-            .order_by("recipient_email", "pk")
-        )
+        return rows.select_related(
+            "recipient", "unit", "task__plan", "task__indicator__parent", "task__lead_unit"
+        ).order_by("recipient_email", "pk")
 
     def still_due(self, rows: list[Notification], now: dt.datetime) -> list[Notification]:
         if not rows:

@@ -174,6 +174,11 @@ class Plan(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def in_force(self) -> bool:
+        """Its tasks are live: no longer a draft, not closed yet (the plan half of task_open_q)."""
+        return self.status == Plan.Status.ACTIVE
+
 
 # --- Task state: each state defined once ------------------------------------------------------
 # A task is *open* while someone still has to work on it: assigned or in progress, in a plan in
@@ -410,7 +415,7 @@ class Task(models.Model):
     @property
     def is_open(self) -> bool:
         """``task_open_q`` for one task in memory (reads the plan: select it with the task)."""
-        return self.status in self.OPEN_STATUSES and self.plan.status == Plan.Status.ACTIVE
+        return self.status in self.OPEN_STATUSES and self.plan.in_force
 
     def is_overdue(self, now: dt.datetime) -> bool:
         """``task_overdue_q`` for one task in memory."""
