@@ -114,6 +114,12 @@ def _changed_since_loaded(instance: models.Model, names: tuple[str, ...]) -> boo
     return any(getattr(instance, name) != loaded[name] for name in names)
 
 
+def under_main_indicator_q(main_id: int | str, field: str = "indicator") -> Q:
+    """Rows whose ``field`` (a foreign key to Indicator) is the main indicator ``main_id`` or
+    one of its components: how every list filters "by main indicator"."""
+    return Q(**{f"{field}_id": main_id}) | Q(**{f"{field}__parent_id": main_id})
+
+
 class IndicatorQuerySet(models.QuerySet["Indicator"]):
     def main(self) -> IndicatorQuerySet:
         return self.filter(parent__isnull=True)

@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -28,7 +28,8 @@ from django.utils.translation import ngettext
 from import_export.admin import ExportMixin
 
 from dtiplan.spreadsheets.admin import SafeImportMixin
-from indicators.models import Indicator, Province, WeakIndicator
+from indicators.models import Province, WeakIndicator
+from plans.admin_filters import MainIndicatorFilter
 from plans.coverage import Coverage, attach_tasks, with_coverage
 from plans.models import Plan, Unit
 from plans.resources import WeakIndicatorResource
@@ -48,21 +49,6 @@ class ProvinceFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value():
             return queryset.filter(assessment__province_id=self.value())
-        return queryset
-
-
-class MainIndicatorFilter(admin.SimpleListFilter):
-    title = _("main indicator")
-    parameter_name = "main_indicator"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        mains = Indicator.objects.main().select_related("indicator_set")
-        return [(str(m.pk), f"{m.indicator_set.code} · {m}") for m in mains]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value():
-            main = self.value()
-            return queryset.filter(Q(indicator_id=main) | Q(indicator__parent_id=main))
         return queryset
 
 

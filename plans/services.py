@@ -49,9 +49,6 @@ from plans.models import (
 )
 from plans.uploads import validate_evidence_file
 
-# Statuses in which a unit still works on the task: it may report, submit, ask for time.
-WORKING_STATUSES = Task.OPEN_STATUSES
-
 
 def _locked(task: Task) -> Task:
     """The task re-read under a row lock (PostgreSQL), so that checks and writes see the
@@ -60,7 +57,7 @@ def _locked(task: Task) -> Task:
 
 
 def _require_working(task: Task) -> None:
-    if task.status not in WORKING_STATUSES:
+    if not task.accepts_reports:
         raise ValidationError(
             _("This task is %(status)s: nothing more can be reported on it.")
             % {"status": task.get_status_display().lower()},
