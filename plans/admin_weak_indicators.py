@@ -16,7 +16,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -109,8 +109,12 @@ def current_plan() -> Plan | None:
     )
 
 
-# Most points to win first.
-ORDERING = ("-recoverable_points", "assessment__province__name", "indicator__sort_key")
+# Most points to win first; indicators known by their value only (no points to win) last.
+ORDERING = (
+    F("recoverable_points").desc(nulls_last=True),
+    "assessment__province__name",
+    "indicator__sort_key",
+)
 
 
 class _ChangeList(ChangeList):
@@ -132,6 +136,7 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
         "open_tasks_display",
         "points",
         "max_points",
+        "value",
         "recoverable_display",
         "last_year_display",
     ]
@@ -174,7 +179,7 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
 
     @admin.display(description=_("province"), ordering="assessment__province__name")
     def province(self, obj: WeakIndicator) -> str:
-        return obj.assessment.province.name
+        return obj.assessment.province.name_in_year(obj.assessment.year)
 
     @admin.display(description=_("year"), ordering="assessment__year")
     def year(self, obj: WeakIndicator) -> int:
@@ -190,7 +195,9 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
         return obj.indicator.max_points
 
     @admin.display(description=_("points to win"), ordering="recoverable_points")
-    def recoverable_display(self, obj: WeakIndicator) -> Decimal:
+    def recoverable_display(self, obj: WeakIndicator) -> Decimal | str:
+        if obj.recoverable_points is None:
+            return "–"  # known by its published value only
         # Two decimals like the points beside it (SQLite returns the difference as 70, not
         # 70.00).
         return Decimal(obj.recoverable_points).quantize(Decimal("0.01"))

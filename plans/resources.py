@@ -20,7 +20,7 @@ from import_export.fields import Field
 from import_export.results import Result
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from indicators.models import Indicator, IndicatorSet
+from indicators.models import Indicator, IndicatorSet, set_in_force
 from indicators.spreadsheets import (
     CellError,
     NameIndex,
@@ -497,7 +497,8 @@ class TaskResource(StrictResource):
         plans = {
             p.pk: p for title in set(dataset["plan"]) if (p := self.plans.get(clean_text(title)))
         }
-        set_ids = {s.pk for p in plans.values() if (s := self._set_for_year(p.year)) is not None}
+        in_force = (set_in_force(self.sets, p.year) for p in plans.values())
+        set_ids = {s.pk for s in in_force if s is not None}
         self.indicators: dict[tuple[int, str], Indicator] = {
             (i.indicator_set_id, i.code): i
             for i in Indicator.objects.filter(indicator_set__in=set_ids)
@@ -519,11 +520,6 @@ class TaskResource(StrictResource):
         ):
             self.roles_now[task_id][role][unit_id] = pk
         self.roles_wanted: list[tuple[Task, dict[str, list[Unit]]]] = []
-
-    def _set_for_year(self, year: int) -> IndicatorSet | None:
-        # IndicatorSet.objects.for_year() in memory: the latest set in force by that year.
-        in_force = [s for s in self.sets if s.first_year <= year]
-        return max(in_force, key=lambda s: s.first_year, default=None)
 
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -584,7 +580,7 @@ class TaskResource(StrictResource):
         if not code:
             errors.add("indicator_code", _("Give the code of the indicator the task improves."))
             return None
-        indicator_set = self._set_for_year(plan.year)
+        indicator_set = set_in_force(self.sets, plan.year)
         if indicator_set is None:
             errors.add(
                 "indicator_code",

@@ -54,9 +54,11 @@ def weak(year: int = 2024, province: str = "Lạng Sơn") -> list[str]:
 # --- Rules ---------------------------------------------------------------------------------
 
 
-def test_without_a_rule_only_indicators_scored_zero_are_weak(components):
-    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "1.00", "7.3": "10.00"})
-    assert weak() == ["7.1"]
+def test_a_year_without_a_rule_is_read_under_the_default_rule_below_half_the_max(components):
+    assessment_with_scores(
+        "Lạng Sơn", 2024, {"7.1": "0", "7.2": "4.99", "7.3": "5.00", "7.4": "10.00"}
+    )
+    assert weak() == ["7.1", "7.2"]
 
 
 def test_below_a_share_of_max_points_is_weak_and_exactly_at_it_is_not(components):

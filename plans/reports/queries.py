@@ -43,7 +43,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from indicators.models import Indicator, Pillar, Province, Score
-from indicators.services import TrendYear, province_trend
+from indicators.services import TrendYear, YearReading, province_trend, years_read_under
 from plans.coverage import with_open_tasks
 from plans.models import (
     Acknowledgement,
@@ -311,6 +311,8 @@ class Coverage:
     province: Province | None
     year: int | None
     rows: list[Score] = field(default_factory=list)
+    # The indicator set and the weakness rule the year was read under (its own or the default).
+    reading: YearReading | None = None
 
     @property
     def uncovered(self) -> int:
@@ -346,9 +348,14 @@ def coverage(*, filters: ReportFilters, now: dt.datetime) -> Coverage:
         main = filters.main_indicator.pk
         weak = weak.filter(Q(indicator_id=main) | Q(indicator__parent_id=main))
     rows = list(
-        with_open_tasks(weak).order_by("covered", "-recoverable_points", "indicator__sort_key")
+        with_open_tasks(weak).order_by(
+            "covered",
+            F("recoverable_points").desc(nulls_last=True),  # none when known by value only
+            "indicator__sort_key",
+        )
     )
-    return Coverage(province=province, year=year, rows=rows)
+    [reading] = years_read_under([year])
+    return Coverage(province=province, year=year, rows=rows, reading=reading)
 
 
 # --- Overdue ---------------------------------------------------------------------------------
