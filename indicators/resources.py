@@ -379,7 +379,7 @@ class ScoreResource(StrictResource):
             "value",
             "rank",
         )
-        import_id_fields = ("province", "year", "indicator_code")
+        import_id_fields = ("province", "year")  # rows find their object in clean_row
         use_bulk = True
         batch_size = 1000
 

@@ -127,6 +127,9 @@ class _ChangeList(ChangeList):
 @admin.register(WeakIndicator)
 class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [WeakIndicatorResource]
+    # Names the set and the weakness rule (the year's own or the default) each year is read
+    # under, above the list (indicators' template: the rule is indicators' data).
+    change_list_template = "admin/indicators/weakindicator/change_list.html"
     # The open tasks come right after the indicator, so that "no open task" is seen without
     # scrolling sideways on a laptop screen.
     list_display = [

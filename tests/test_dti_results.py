@@ -33,6 +33,7 @@ def _english():
     with translation.override("en"):
         yield
 
+
 # Main-indicator points of one province that add up to 394.13 of 1,000 (DTI 0.3941).
 MAIN_POINTS_394_13 = {
     "1": "50.00",
