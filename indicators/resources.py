@@ -580,10 +580,10 @@ class ScoreResource(StrictResource):
         if ranking not in days:
             errors.add(
                 "ranking",
-                _("DTI %(year)s is ranked among %(sizes)s provinces, not %(ranking)s.")
+                _("DTI %(year)s has rankings of %(sizes)s provinces, not %(ranking)s.")
                 % {
                     "year": year,
-                    "sizes": _(" or ").join(str(size) for size in days),
+                    "sizes": "/".join(str(size) for size in days),
                     "ranking": ranking,
                 },
             )

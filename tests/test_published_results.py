@@ -310,7 +310,7 @@ def test_pillar_values_and_ranks_are_stored_as_published(tmp_path: Path):
         (["Hà Nội", 2024, "", "", "1,2", ""], 'Row 2, column "value": 1.2 is not a value'),
         (["Hà Nội", 2024, "", "", "0,8", "64"], 'Row 2, column "rank": A rank among 63'),
         (["Hà Nội", 2024, 34, "", "0,8", "35"], 'Row 2, column "rank": A rank among 34'),
-        (["Hà Nội", 2024, 50, "", "0,8", ""], 'Row 2, column "ranking": DTI 2024 is ranked'),
+        (["Hà Nội", 2024, 50, "", "0,8", ""], 'Row 2, column "ranking": DTI 2024 has rankings of 63/34'),
         (["Hà Nội", 2024, "", "Trụ cột 9", "0,8", ""], 'Row 2, column "indicator_code"'),
         (["Hà Nội", 2019, "", "", "0,8", ""], 'Row 2, column "year": No indicator set'),
         (["Hà Nội", 2023, "", "7", "0,4901", ""], "Row 2"),  # needs points to disagree below
