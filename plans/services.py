@@ -786,16 +786,23 @@ def draft_tasks_create(
         while (indicator.pk, title.lower()) in titles:
             number += 1
             title = f"{base} ({number})"
-        description = _(
-            "DTI %(year)s, %(province)s: %(points)s of %(max)s points, %(recoverable)s points "
-            "still to win."
-        ) % {
-            "year": score.assessment.year,
-            "province": score.assessment.province.name,
-            "points": score.points,
-            "max": indicator.max_points,
-            "recoverable": indicator.max_points - score.points,
-        }
+        if score.recoverable is not None:
+            description = _(
+                "DTI %(year)s, %(province)s: %(points)s of %(max)s points, %(recoverable)s "
+                "points still to win."
+            ) % {
+                "year": score.assessment.year,
+                "province": score.assessment.province.name,
+                "points": score.points,
+                "max": indicator.max_points,
+                "recoverable": score.recoverable,
+            }
+        else:  # published as a value only: the max points are not known
+            description = _("DTI %(year)s, %(province)s: value %(value)s.") % {
+                "year": score.assessment.year,
+                "province": score.assessment.province.name,
+                "value": score.value,
+            }
         created.append(
             Task(
                 plan=plan,

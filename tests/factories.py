@@ -19,8 +19,14 @@ def dti2022() -> IndicatorSet:
     return IndicatorSet.objects.get(code="DTI2022")
 
 
-def main_indicator(code: str = "7") -> Indicator:
-    return Indicator.objects.get(indicator_set__code="DTI2022", code=code)
+def dti2024() -> IndicatorSet:
+    """The set of the 2024 assessment, in force for later years until a later set is imported:
+    the set of a plan made in 2026."""
+    return IndicatorSet.objects.get(code="DTI2024")
+
+
+def main_indicator(code: str = "7", set_code: str = "DTI2022") -> Indicator:
+    return Indicator.objects.get(indicator_set__code=set_code, code=code)
 
 
 class ComponentIndicatorFactory(DjangoModelFactory):
