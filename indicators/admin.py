@@ -118,7 +118,16 @@ class ProvinceAdmin(admin.ModelAdmin):
     search_fields = ["name", "other_names"]
     list_select_related = ["successor"]
     autocomplete_fields = ["successor"]
-    fields = ["name", "is_city", "valid_from", "valid_until", "successor", "other_names"]
+    fields = [
+        "name",
+        "is_city",
+        "valid_from",
+        "valid_until",
+        "successor",
+        "former_name",
+        "renamed_on",
+        "other_names",
+    ]
 
     def change_view(
         self,

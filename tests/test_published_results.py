@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
@@ -310,7 +311,7 @@ def test_pillar_values_and_ranks_are_stored_as_published(tmp_path: Path):
         (["Hà Nội", 2024, "", "", "1,2", ""], 'Row 2, column "value": 1.2 is not a value'),
         (["Hà Nội", 2024, "", "", "0,8", "64"], 'Row 2, column "rank": A rank among 63'),
         (["Hà Nội", 2024, 34, "", "0,8", "35"], 'Row 2, column "rank": A rank among 34'),
-        (["Hà Nội", 2024, 50, "", "0,8", ""], 'Row 2, column "ranking": DTI 2024 has rankings of 63/34'),
+        (["Hà Nội", 2024, 50, "", "0,8", ""], 'column "ranking": DTI 2024 has rankings of 63/34'),
         (["Hà Nội", 2024, "", "Trụ cột 9", "0,8", ""], 'Row 2, column "indicator_code"'),
         (["Hà Nội", 2019, "", "", "0,8", ""], 'Row 2, column "year": No indicator set'),
         (["Hà Nội", 2023, "", "7", "0,4901", ""], "Row 2"),  # needs points to disagree below
@@ -369,6 +370,20 @@ def test_main_indicators_known_by_value_only_are_weak_below_the_years_average(tm
     assert [s.assessment.province.name for s in weak] == ["Lạng Sơn"]  # below the mean, 0.5167
 
 
+def test_the_weak_list_shows_an_indicator_known_by_value_only(tmp_path: Path, admin_client):
+    rows: list[list[object]] = [["province", "year", "indicator_code", "value"]]
+    for name, value in (("Lạng Sơn", "0,4000"), ("Cao Bằng", "0,6000")):
+        rows.append([name, 2024, "7", value])
+    run_import(csv_file(tmp_path / "values.csv", rows))
+    admin_client.cookies["django_language"] = "en"
+
+    response = admin_client.get("/admin/indicators/weakindicator/")
+
+    assert response.status_code == 200
+    [row] = response.context["cl"].result_list
+    assert (row.points, row.value, row.recoverable_points) == (None, Decimal("0.4000"), None)
+
+
 def test_a_years_own_rule_applies_to_values_as_a_share_of_1(tmp_path: Path):
     WeakRule.objects.create(year=2024, below_percent=60)
     rows: list[list[object]] = [["province", "year", "indicator_code", "value"]]
@@ -419,3 +434,45 @@ def test_the_differences_page_lists_what_disagrees(admin_client, tmp_path: Path)
     admin_client.cookies["django_language"] = "en"
     page = admin_client.get("/admin/indicators/publishedresult/differences/").content.decode()
     assert "Hải Phòng" in page and "0.7850" in page and "0.7857" in page
+
+
+def test_max_points_published_later_can_be_filled_in_while_only_values_are_loaded(tmp_path: Path):
+    run_import(
+        csv_file(
+            tmp_path / "values.csv",
+            [["province", "year", "indicator_code", "value"], ["Lạng Sơn", 2024, "6", "0,4900"]],
+        )
+    )
+    main = dti2024().indicators.get(code="6")
+    main.max_points = Decimal("200")
+    main.full_clean()  # allowed: nothing was computed from the unknown max
+
+    main.save()
+    run_import(
+        csv_file(
+            tmp_path / "points.csv",
+            [["province", "year", "indicator_code", "points"], ["Lạng Sơn", 2024, "6", "98"]],
+        )
+    )
+    main.refresh_from_db()
+    main.max_points = Decimal("250")
+    with pytest.raises(ValidationError):
+        main.full_clean()  # points were measured against it now
+
+
+def test_a_task_drafted_from_a_value_only_weak_indicator_cites_the_value(tmp_path: Path):
+    from plans.services import draft_tasks_create
+    from tests.factories import PlanFactory, UnitFactory
+
+    rows = [["province", "year", "indicator_code", "value"], ["Lạng Sơn", 2024, "7", "0,2350"]]
+    run_import(csv_file(tmp_path / "values.csv", rows))
+    WeakRule.objects.create(year=2024, below_percent=50)  # 0.2350 is below a value of 0.50
+    plan = PlanFactory(year=2026)
+
+    result = draft_tasks_create(
+        plan=plan, scores=list(Score.objects.weak()), lead_unit=UnitFactory()
+    )
+
+    [task] = result.created
+    assert task.indicator.indicator_set.code == "DTI2024"
+    assert "0.2350" in task.description
