@@ -476,3 +476,25 @@ def test_a_task_drafted_from_a_value_only_weak_indicator_cites_the_value(tmp_pat
     [task] = result.created
     assert task.indicator.indicator_set.code == "DTI2024"
     assert "0.2350" in task.description
+
+
+def test_a_pillar_the_years_set_does_not_have_is_refused(tmp_path: Path):
+    later = IndicatorSet.objects.create(
+        code="DTI2025", name="DTI 2025", decision="—", first_year=2025
+    )
+    later.indicators.create(code="1", name_vi="Nhận thức số", pillar="foundation")
+    problems = failed_import(
+        csv_file(
+            tmp_path / "pillar.csv",
+            [["Tỉnh", "Năm", "Trụ cột", "Giá trị"], ["Lạng Sơn", 2025, "Kinh tế số", "0,5"]],
+        )
+    )
+    assert problems == ['Row 2, column "Trụ cột": DTI2025 has no pillar “Kinh tế số”.']
+
+
+def test_the_weakness_rules_page_names_the_years_read_under_the_default(tmp_path, admin_client):
+    rows = [["province", "year", "indicator_code", "value"], ["Lạng Sơn", 2024, "7", "0,4"]]
+    run_import(csv_file(tmp_path / "values.csv", rows))
+    admin_client.cookies["django_language"] = "en"
+    page = admin_client.get("/admin/indicators/weakrule/", follow=True).content.decode()
+    assert "DTI 2024: Default rule (2024 has no weakness rule of its own)" in page
