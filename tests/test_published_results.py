@@ -498,3 +498,43 @@ def test_the_weakness_rules_page_names_the_years_read_under_the_default(tmp_path
     admin_client.cookies["django_language"] = "en"
     page = admin_client.get("/admin/indicators/weakrule/", follow=True).content.decode()
     assert "DTI 2024: Default rule (2024 has no weakness rule of its own)" in page
+
+
+def test_exported_results_import_back_with_every_published_figure(tmp_path: Path):
+    run_import(published_table(tmp_path, 2024))
+    run_import(
+        csv_file(
+            tmp_path / "more.csv",
+            [
+                ["Tỉnh", "Năm", "Trụ cột", "Giá trị", "Xếp hạng"],
+                ["Hà Nội", 2024, "Chính quyền số", "0,8100", 2],
+                ["Hà Nội", 2024, "6", "0,7000", 9],
+            ],
+        )
+    )
+
+    def published() -> list[tuple[object, ...]]:
+        return sorted(
+            PublishedResult.objects.values_list(
+                "province__name", "year", "ranking", "indicator__code", "pillar", "value", "rank"
+            ),
+            key=str,
+        )
+
+    before = (published(), sorted(Assessment.objects.values_list("province__name", "value")))
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    call_command("export", "CSV", SCORES, stdout=stream)
+    exported = stream.buffer.getvalue()
+    assert "Thừa Thiên Huế,2024,DTI2024,,,,0.7951,5" in exported.decode("utf-8-sig")
+    Score.objects.all().delete()
+    Assessment.objects.all().delete()
+    PublishedResult.objects.all().delete()
+    path = tmp_path / "back.csv"
+    path.write_bytes(exported)
+
+    run_import(str(path))
+
+    assert (
+        published(),
+        sorted(Assessment.objects.values_list("province__name", "value")),
+    ) == before

@@ -368,7 +368,8 @@ def test_weak_indicator_export_lists_points_to_win_and_open_tasks(tmp_path: Path
         title="Bản nháp",
         status=Task.Status.DRAFT,
     )
-    rows = export_csv("indicators.resources.WeakIndicatorResource")
+    with translation.override("en"):
+        rows = export_csv("indicators.resources.WeakIndicatorResource")
 
     # No rule for 2023: the default rule (below half the max points) finds them, and says so.
     assert [(r["province"], r["indicator_code"], r["points"]) for r in rows] == [
