@@ -46,7 +46,7 @@ def coordinator(client):
     return user
 
 
-def weak(year: int = 2024, province: str = "Lạng Sơn") -> list[str]:
+def weak(year: int = 2023, province: str = "Lạng Sơn") -> list[str]:
     rows = Score.objects.filter(assessment__year=year, assessment__province__name=province)
     return sorted(s.indicator.code for s in rows.weak().select_related("indicator"))
 
@@ -56,15 +56,15 @@ def weak(year: int = 2024, province: str = "Lạng Sơn") -> list[str]:
 
 def test_a_year_without_a_rule_is_read_under_the_default_rule_below_half_the_max(components):
     assessment_with_scores(
-        "Lạng Sơn", 2024, {"7.1": "0", "7.2": "4.99", "7.3": "5.00", "7.4": "10.00"}
+        "Lạng Sơn", 2023, {"7.1": "0", "7.2": "4.99", "7.3": "5.00", "7.4": "10.00"}
     )
     assert weak() == ["7.1", "7.2"]
 
 
 def test_below_a_share_of_max_points_is_weak_and_exactly_at_it_is_not(components):
-    WeakRule.objects.create(year=2024, zero_points=True, below_percent=50)
+    WeakRule.objects.create(year=2023, zero_points=True, below_percent=50)
     assessment_with_scores(
-        "Lạng Sơn", 2024, {"7.1": "0", "7.2": "4.99", "7.3": "5.00", "7.4": "10.00"}
+        "Lạng Sơn", 2023, {"7.1": "0", "7.2": "4.99", "7.3": "5.00", "7.4": "10.00"}
     )
     assert weak() == ["7.1", "7.2"]
 
@@ -72,52 +72,52 @@ def test_below_a_share_of_max_points_is_weak_and_exactly_at_it_is_not(components
 def test_a_score_exactly_at_the_share_is_not_weak_despite_floating_point():
     """0.29 × 100 is 28.999… in floating point (SQLite's decimal arithmetic)."""
     ComponentIndicatorFactory(code="7.1", max_points=Decimal("1"))
-    WeakRule.objects.create(year=2024, zero_points=False, below_percent=29)
-    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0.29"})
+    WeakRule.objects.create(year=2023, zero_points=False, below_percent=29)
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "0.29"})
     assert weak() == []
 
 
 def test_zero_is_not_weak_when_the_rule_says_so(components):
-    WeakRule.objects.create(year=2024, zero_points=False)
-    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0"})
+    WeakRule.objects.create(year=2023, zero_points=False)
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "0"})
     assert weak() == []
 
 
 def test_rules_are_per_year(components):
-    WeakRule.objects.create(year=2023, zero_points=True, below_percent=80)
+    WeakRule.objects.create(year=2022, zero_points=True, below_percent=80)
+    assessment_with_scores("Lạng Sơn", 2022, {"7.1": "7.00"})
     assessment_with_scores("Lạng Sơn", 2023, {"7.1": "7.00"})
-    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "7.00"})
-    assert weak(2023) == ["7.1"]
-    assert weak(2024) == []
+    assert weak(2022) == ["7.1"]
+    assert weak(2023) == []
 
 
 def test_under_a_main_indicator_ranked_too_low_every_component_with_points_to_win_is_weak(
     components,
 ):
-    WeakRule.objects.create(year=2024, zero_points=False, main_rank_worse_than=1)
+    WeakRule.objects.create(year=2023, zero_points=False, main_rank_worse_than=1)
     full = {"7.1": "10.00", "7.2": "10.00", "7.3": "10.00", "7.4": "10.00"}
-    assessment_with_scores("Cao Bằng", 2024, full)  # 1st on indicator 7
+    assessment_with_scores("Cao Bằng", 2023, full)  # 1st on indicator 7
     assessment_with_scores(
-        "Lạng Sơn", 2024, {"7.1": "9.00", "7.2": "8.00", "7.3": "10.00", "7.4": "10.00"}
+        "Lạng Sơn", 2023, {"7.1": "9.00", "7.2": "8.00", "7.3": "10.00", "7.4": "10.00"}
     )
     assert weak(province="Lạng Sơn") == ["7.1", "7.2"]
     assert weak(province="Cao Bằng") == []
 
 
 def test_a_main_indicator_scored_without_components_is_listed_itself():
-    WeakRule.objects.create(year=2024, zero_points=True, main_rank_worse_than=1)
-    assessment_with_scores("Cao Bằng", 2024, {"7": "150.00", "3": "0"})
-    assessment_with_scores("Lạng Sơn", 2024, {"7": "120.00", "3": "0"})
+    WeakRule.objects.create(year=2023, zero_points=True, main_rank_worse_than=1)
+    assessment_with_scores("Cao Bằng", 2023, {"7": "150.00", "3": "0"})
+    assessment_with_scores("Lạng Sơn", 2023, {"7": "120.00", "3": "0"})
     assert weak(province="Lạng Sơn") == ["3", "7"]
 
 
 def test_a_main_indicator_made_of_component_scores_is_not_listed_twice(components):
-    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "0"})
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "0", "7.2": "0"})
     assert weak() == ["7.1", "7.2"]  # not "7", although its points (0) are the sum
 
 
 def test_the_unscored_smart_city_indicator_is_never_weak():
-    assessment_with_scores("Lạng Sơn", 2024, {"6": "0"})
+    assessment_with_scores("Lạng Sơn", 2023, {"6": "0"})
     assert weak() == []
 
 
@@ -132,8 +132,8 @@ def listed(client, query: str = "") -> list[WeakIndicator]:
 
 def test_weak_list_is_ordered_by_points_still_to_win(client, coordinator, components):
     ComponentIndicatorFactory(code="7.5", max_points=Decimal("20"))
-    WeakRule.objects.create(year=2024, below_percent=50)
-    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "2.50", "7.5": "5.00"})
+    WeakRule.objects.create(year=2023, below_percent=50)
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "0", "7.2": "2.50", "7.5": "5.00"})
     rows = listed(client)
     assert [(r.indicator.code, r.recoverable_points) for r in rows] == [
         ("7.5", Decimal("15.00")),
@@ -143,14 +143,14 @@ def test_weak_list_is_ordered_by_points_still_to_win(client, coordinator, compon
 
 
 def test_weak_list_shows_last_years_points_and_the_open_tasks(client, coordinator, components):
-    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "3.00", "7.2": "0"})
-    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "0"})
+    assessment_with_scores("Lạng Sơn", 2022, {"7.1": "3.00", "7.2": "0"})
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "0", "7.2": "0"})
     TaskFactory(indicator=components["7.1"], title="Số hóa hồ sơ", status=Task.Status.IN_PROGRESS)
     TaskFactory(indicator=components["7.2"], title="Bản nháp", status=Task.Status.DRAFT)
     TaskFactory(indicator=components["7.2"], title="Đã xong", status=Task.Status.COMPLETED)
 
-    page = client.get(f"{URL}?assessment__year=2024").content.decode()
-    rows = {r.indicator.code: r for r in listed(client, "assessment__year=2024")}
+    page = client.get(f"{URL}?assessment__year=2023").content.decode()
+    rows = {r.indicator.code: r for r in listed(client, "assessment__year=2023")}
     assert rows["7.1"].last_year_points == Decimal("3.00")
     assert [t.title for t in rows["7.1"].indicator.open_tasks] == ["Số hóa hồ sơ"]
     assert rows["7.2"].indicator.open_tasks == []  # drafts and finished tasks are not open
@@ -171,9 +171,9 @@ def test_last_years_points_of_a_merged_province_average_its_former_provinces(
 def test_weak_list_filters_by_province_year_main_indicator_and_coverage(
     client, coordinator, components
 ):
-    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "0", "3": "0"})
-    cao_bang = assessment_with_scores("Cao Bằng", 2024, {"7.1": "0"})
-    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "0"})
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "0", "7.2": "0", "3": "0"})
+    cao_bang = assessment_with_scores("Cao Bằng", 2023, {"7.1": "0"})
+    assessment_with_scores("Lạng Sơn", 2022, {"7.1": "0"})
     TaskFactory(indicator=components["7.2"])
 
     def rows(query: str) -> set[tuple[str, int, str]]:
@@ -182,11 +182,11 @@ def test_weak_list_filters_by_province_year_main_indicator_and_coverage(
             for r in listed(client, query)
         }
 
-    assert rows(f"province={cao_bang.province_id}") == {("Cao Bằng", 2024, "7.1")}
-    assert rows("assessment__year=2023") == {("Lạng Sơn", 2023, "7.1")}
-    assert rows(f"main_indicator={main_indicator('3').pk}") == {("Lạng Sơn", 2024, "3")}
-    assert rows("covered=yes") == {("Lạng Sơn", 2024, "7.2")}
-    assert ("Lạng Sơn", 2024, "7.2") not in rows("covered=no")
+    assert rows(f"province={cao_bang.province_id}") == {("Cao Bằng", 2023, "7.1")}
+    assert rows("assessment__year=2022") == {("Lạng Sơn", 2022, "7.1")}
+    assert rows(f"main_indicator={main_indicator('3').pk}") == {("Lạng Sơn", 2023, "3")}
+    assert rows("covered=yes") == {("Lạng Sơn", 2023, "7.2")}
+    assert ("Lạng Sơn", 2023, "7.2") not in rows("covered=no")
 
 
 def test_weak_list_costs_the_same_queries_for_25_and_50_rows(
@@ -202,7 +202,7 @@ def test_weak_list_costs_the_same_queries_for_25_and_50_rows(
     for indicator in indicators[::2]:
         TaskFactory(indicator=indicator)
     for name, rows in (("Lạng Sơn", 25), ("Cao Bằng", 50)):
-        assessment_with_scores(name, 2024, {i.code: "0" for i in indicators})
+        assessment_with_scores(name, 2023, {i.code: "0" for i in indicators})
         with django_assert_max_num_queries(13):
             response = client.get(URL)
         assert response.status_code == 200
@@ -224,8 +224,8 @@ def test_action_asks_for_the_plan_then_drafts_one_task_per_indicator(
     FocalPointFactory(unit=department, user=coordinator)
     PlanFactory(title="Kế hoạch 2025", year=2025, status=Plan.Status.CLOSED)
     plan = PlanFactory(title="Kế hoạch 2026", year=2026)
-    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "0"})
-    assessment_with_scores("Cao Bằng", 2024, {"7.1": "0"})
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "0", "7.2": "0"})
+    assessment_with_scores("Cao Bằng", 2023, {"7.1": "0"})
     rows = listed(client)
     assert len(rows) == 3
 
@@ -253,7 +253,7 @@ def test_action_asks_for_the_plan_then_drafts_one_task_per_indicator(
 
 def test_drafting_again_creates_nothing_new(client, coordinator, components):
     plan, lead = PlanFactory(year=2026), UnitFactory()
-    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0"})
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "0"})
     rows = listed(client)
     form = {"apply": "1", "plan": plan.pk, "lead_unit": lead.pk, "deadline": "30/06/2026"}
     draft_action(client, rows, **form)
@@ -266,7 +266,7 @@ def test_drafting_again_creates_nothing_new(client, coordinator, components):
 
 def test_drafting_needs_a_lead_unit(client, coordinator, components):
     plan = PlanFactory(year=2026)
-    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0"})
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "0"})
     response = draft_action(client, listed(client), apply="1", plan=plan.pk, lead_unit="")
     assert response.status_code == 200
     assert "lead_unit" in response.context["form"].errors
@@ -277,7 +277,7 @@ def test_steering_committee_sees_the_list_but_cannot_draft_tasks(client, compone
     member = UserFactory(username="bcd@tinh.example", is_staff=True)
     member.groups.add(Group.objects.get(name=roles.STEERING_COMMITTEE))
     client.force_login(member)
-    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0"})
+    assessment_with_scores("Lạng Sơn", 2023, {"7.1": "0"})
     response = client.get(URL)
     assert response.status_code == 200
     assert "create_draft_tasks" not in response.content.decode()
