@@ -40,16 +40,11 @@ class IndicatorSetAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "decision", "first_year", "years_display", "total_points"]
     search_fields = ["code", "name", "decision"]
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        # Which years each set applies to depends on every set: read them once for the page.
-        self._years = assessment_years(IndicatorSet.objects.all())
-        return super().changelist_view(request, extra_context)
-
     @admin.display(description=_("assessment years"))
     def years_display(self, obj: IndicatorSet) -> str:
-        first, last = getattr(self, "_years", {}).get(obj.pk, (obj.first_year, None))
+        # Which years a set applies to depends on the next set: a query per row, on a table of
+        # a handful of sets.
+        first, last = assessment_years(IndicatorSet.objects.all())[obj.pk]
         if last is None:
             return _("%(first)s and later") % {"first": first}
         if last == first:
@@ -118,7 +113,16 @@ class ProvinceAdmin(admin.ModelAdmin):
     search_fields = ["name", "other_names"]
     list_select_related = ["successor"]
     autocomplete_fields = ["successor"]
-    fields = ["name", "is_city", "valid_from", "valid_until", "successor", "other_names"]
+    fields = [
+        "name",
+        "is_city",
+        "valid_from",
+        "valid_until",
+        "successor",
+        "former_name",
+        "renamed_on",
+        "other_names",
+    ]
 
     def change_view(
         self,
@@ -283,7 +287,7 @@ class PublishedResultAdmin(admin.ModelAdmin):
     """The ministry's figures as imported (with the results file), read-only, and the page of
     differences from what dtiplan computes."""
 
-    list_display = ["province_display", "year", "ranking", "subject", "value", "rank"]
+    list_display = ["province_display", "year", "ranking", "subject_display", "value", "rank"]
     list_filter = ["year", PublishedRankingFilter, "indicator_set", "pillar"]
     search_fields = ["province__name", "indicator__code"]
     list_select_related = ["province", "indicator"]
@@ -312,6 +316,10 @@ class PublishedResultAdmin(admin.ModelAdmin):
     @admin.display(description=_("province"), ordering="province__name")
     def province_display(self, obj: PublishedResult) -> str:
         return obj.province.name_in_year(obj.year) if obj.own_ranking else obj.province.name
+
+    @admin.display(description=_("indicator"))
+    def subject_display(self, obj: PublishedResult) -> str:
+        return obj.subject
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -264,7 +264,11 @@ class Indicator(models.Model):
                 raise ValidationError(
                     {"parent": _("The main indicator belongs to another indicator set.")}
                 )
-        if _changed_since_loaded(self, ("max_points", "scored")) and self.scores.exists():
+        if (
+            _changed_since_loaded(self, ("max_points", "scored"))
+            and not self._max_points_published_later()
+            and self.scores.exists()
+        ):
             # Values, totals and weakness already computed from them would silently go stale;
             # a set whose points were wrong is corrected by deleting its scores, fixing the set
             # and importing the scores again.
@@ -276,6 +280,17 @@ class Indicator(models.Model):
                     )
                 }
             )
+
+    def _max_points_published_later(self) -> bool:
+        """Max points that were unknown (not published) and are now given: nothing was computed
+        from them, since values came from the published ones, as long as no score has points
+        (those would be measured against a max that did not exist)."""
+        loaded = getattr(self, "_loaded_values", {})
+        return (
+            loaded.get("max_points", False) is None
+            and loaded.get("scored") == self.scored
+            and not self.scores.filter(points__isnull=False).exists()
+        )
 
     @classmethod
     def from_db(cls, db: str | None, field_names: list[str], values: list[Any]) -> Indicator:

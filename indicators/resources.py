@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -32,6 +33,7 @@ from indicators.models import (
     Province,
     PublishedResult,
     Score,
+    natural_sort_key,
     ranking_days,
     set_in_force,
 )
@@ -335,6 +337,20 @@ class IndicatorResource(StrictResource):
 _ResultKey = tuple[int, int, int, int | None, str]  # province, year, ranking, indicator, pillar
 
 
+@dataclass(frozen=True)
+class ResultRow:
+    """One exported row of results: a score, or a published figure no score carries."""
+
+    province: str
+    year: int
+    framework: str
+    ranking: int | None  # None: the year's own ranking
+    indicator_code: str
+    points: Decimal | None
+    value: Decimal | None
+    rank: int | None
+
+
 class ScoreResource(StrictResource):
     """A year's results as the ministry publishes them: ``province, year, framework, ranking,
     indicator_code, points, value, rank``.
@@ -412,10 +428,89 @@ class ScoreResource(StrictResource):
             "assessment__year", "assessment__province__name", "indicator__sort_key"
         )
 
-    def filter_export(self, queryset: QuerySet[Score], **kwargs: Any) -> QuerySet[Score]:
-        return queryset.select_related(
-            "assessment__province", "assessment__indicator_set", "indicator"
+    def filter_export(self, queryset: QuerySet[Score], **kwargs: Any) -> list[ResultRow]:
+        """The scores, with the published value and rank of each where imported, then the
+        published figures no score carries (the DTI, pillars, the 34-province ranking): the
+        file imports back into the same results and published figures."""
+        scores = list(
+            queryset.select_related(
+                "assessment__province", "assessment__indicator_set", "indicator"
+            )
         )
+        everything = not (
+            Score.objects.filter(derived=False).exclude(pk__in=queryset.values("pk")).exists()
+        )
+        years = {score.assessment.year for score in scores}
+        published = PublishedResult.objects.select_related("province", "indicator_set", "indicator")
+        if not everything:
+            province_ids = {score.assessment.province_id for score in scores}
+            successors = dict(Province.objects.values_list("pk", "successor_id"))
+            province_ids |= {successors[p] for p in list(province_ids) if successors.get(p)}
+            published = published.filter(year__in=years, province_id__in=province_ids)
+        provinces = list(Province.objects.all())
+        days = {year: ranking_days(year, provinces) for year in years}
+        by_key = {(r.province_id, r.year, r.indicator_id, r.pillar): r for r in published}
+        own = {key: r for key, r in by_key.items() if r.own_ranking}
+        used: set[int] = set()
+        rows: list[ResultRow] = []
+        for score in scores:
+            assessment = score.assessment
+            figure = own.get((assessment.province_id, assessment.year, score.indicator_id, ""))
+            value = score.value if score.points is None else None
+            rank = None
+            if figure is not None:
+                used.add(figure.pk)
+                rank = figure.rank
+                if figure.value is not None and figure.value == score.value:
+                    value = figure.value  # the published value, agreeing with the points
+            rows.append(
+                ResultRow(
+                    province=assessment.province.name_in_year(assessment.year),
+                    year=assessment.year,
+                    framework=assessment.indicator_set.code,
+                    ranking=None,
+                    indicator_code=score.indicator.code,
+                    points=score.points,
+                    value=value,
+                    rank=rank,
+                )
+            )
+        for figure in published:
+            if figure.pk in used:
+                continue
+            if figure.year not in days:
+                days[figure.year] = ranking_days(figure.year, provinces)
+            day = days[figure.year].get(figure.ranking)
+            rows.append(
+                ResultRow(
+                    province=figure.province.name_on(day)
+                    if day
+                    else figure.province.name_in_year(figure.year),
+                    year=figure.year,
+                    framework=figure.indicator_set.code,
+                    ranking=None if figure.own_ranking else figure.ranking,
+                    indicator_code=figure.indicator.code
+                    if figure.indicator
+                    else (PILLAR_NAMES[figure.pillar][0] if figure.pillar else ""),
+                    points=None,
+                    value=figure.value,
+                    rank=figure.rank,
+                )
+            )
+        # Year by year, the year's own ranking first; in a province, the DTI before its parts.
+        return sorted(
+            rows,
+            key=lambda r: (r.year, r.ranking or 0, r.province, natural_sort_key(r.indicator_code)),
+        )
+
+    def export_field(self, field: Any, instance: Any, **kwargs: Any) -> Any:
+        if isinstance(instance, ResultRow):
+            value = getattr(instance, field.column_name)
+            return render_cell(value, native=bool(kwargs.get("force_native_type")))
+        if self._row_view is not None and instance.assessment_id is None:
+            # The admin's preview of a row kept as published only: show the row as read.
+            return render_cell(self._row_view.get(field.column_name))
+        return super().export_field(field, instance, **kwargs)
 
     def get_bulk_update_fields(self) -> list[str]:
         return ["points", "value"]
@@ -562,12 +657,6 @@ class ScoreResource(StrictResource):
         if self._row_view is not None:
             return True  # saved with the published results at the end
         return super().skip_row(instance, original, row, errors)
-
-    def export_field(self, field: Any, instance: Any, **kwargs: Any) -> Any:
-        if self._row_view is not None and instance.assessment_id is None:
-            # The admin's preview of a row kept as published only: show the row as read.
-            return render_cell(self._row_view.get(field.column_name))
-        return super().export_field(field, instance, **kwargs)
 
     def _first_figure_column(self) -> str:
         return next((c for c in self.figure_columns if c in self._user_headers), "points")

@@ -21,6 +21,7 @@ from tests.factories import (
     assessment_with_scores,
     cp1258_bytes,
     dti2022,
+    dti2024,
     province,
 )
 
@@ -369,7 +370,7 @@ def test_indicators_of_another_set_are_not_compared():
         code="DTI2025", name="Bộ chỉ số 2025", decision="405/QĐ-BKHCN", first_year=2025
     )
     later.indicators.create(code="7", name_vi="Chính quyền số", max_points=Decimal("200"))
-    assessment_with_scores("Lạng Sơn", 2024, {"7": "98.00"})
+    assessment_with_scores("Lạng Sơn", 2024, {"7": "98.00"}, indicator_set=dti2024())
     ours = assessment_with_scores("Lạng Sơn", 2025, {"7": "120.00"}, indicator_set=later)
     dti, main = year_over_year(assessment=ours).changes
     assert dti.points_change == Decimal("22.00")  # the DTI is comparable across sets

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
@@ -312,7 +313,7 @@ def test_pillar_values_and_ranks_are_stored_as_published(tmp_path: Path):
         (["Hà Nội", 2024, 34, "", "0,8", "35"], 'Row 2, column "rank": A rank among 34'),
         (
             ["Hà Nội", 2024, 50, "", "0,8", ""],
-            'Row 2, column "ranking": DTI 2024 has rankings of 63/34',
+            'column "ranking": DTI 2024 has rankings of 63/34',
         ),
         (["Hà Nội", 2024, "", "Trụ cột 9", "0,8", ""], 'Row 2, column "indicator_code"'),
         (["Hà Nội", 2019, "", "", "0,8", ""], 'Row 2, column "year": No indicator set'),
@@ -372,6 +373,20 @@ def test_main_indicators_known_by_value_only_are_weak_below_the_years_average(tm
     assert [s.assessment.province.name for s in weak] == ["Lạng Sơn"]  # below the mean, 0.5167
 
 
+def test_the_weak_list_shows_an_indicator_known_by_value_only(tmp_path: Path, admin_client):
+    rows: list[list[object]] = [["province", "year", "indicator_code", "value"]]
+    for name, value in (("Lạng Sơn", "0,4000"), ("Cao Bằng", "0,6000")):
+        rows.append([name, 2024, "7", value])
+    run_import(csv_file(tmp_path / "values.csv", rows))
+    admin_client.cookies["django_language"] = "en"
+
+    response = admin_client.get("/admin/indicators/weakindicator/")
+
+    assert response.status_code == 200
+    [row] = response.context["cl"].result_list
+    assert (row.points, row.value, row.recoverable_points) == (None, Decimal("0.4000"), None)
+
+
 def test_a_years_own_rule_applies_to_values_as_a_share_of_1(tmp_path: Path):
     WeakRule.objects.create(year=2024, below_percent=60)
     rows: list[list[object]] = [["province", "year", "indicator_code", "value"]]
@@ -422,3 +437,108 @@ def test_the_differences_page_lists_what_disagrees(admin_client, tmp_path: Path)
     admin_client.cookies["django_language"] = "en"
     page = admin_client.get("/admin/indicators/publishedresult/differences/").content.decode()
     assert "Hải Phòng" in page and "0.7850" in page and "0.7857" in page
+
+
+def test_max_points_published_later_can_be_filled_in_while_only_values_are_loaded(tmp_path: Path):
+    run_import(
+        csv_file(
+            tmp_path / "values.csv",
+            [["province", "year", "indicator_code", "value"], ["Lạng Sơn", 2024, "6", "0,4900"]],
+        )
+    )
+    main = dti2024().indicators.get(code="6")
+    main.max_points = Decimal("200")
+    main.full_clean()  # allowed: nothing was computed from the unknown max
+
+    main.save()
+    run_import(
+        csv_file(
+            tmp_path / "points.csv",
+            [["province", "year", "indicator_code", "points"], ["Lạng Sơn", 2024, "6", "98"]],
+        )
+    )
+    main.refresh_from_db()
+    main.max_points = Decimal("250")
+    with pytest.raises(ValidationError):
+        main.full_clean()  # points were measured against it now
+
+
+def test_a_task_drafted_from_a_value_only_weak_indicator_cites_the_value(tmp_path: Path):
+    from plans.services import draft_tasks_create
+    from tests.factories import PlanFactory, UnitFactory
+
+    rows = [["province", "year", "indicator_code", "value"], ["Lạng Sơn", 2024, "7", "0,2350"]]
+    run_import(csv_file(tmp_path / "values.csv", rows))
+    WeakRule.objects.create(year=2024, below_percent=50)  # 0.2350 is below a value of 0.50
+    # The province's own plan: only its plans address its results.
+    plan = PlanFactory(year=2026, province=Score.objects.get().assessment.province)
+
+    result = draft_tasks_create(
+        plan=plan, scores=list(Score.objects.weak()), lead_unit=UnitFactory()
+    )
+
+    [task] = result.created
+    assert task.indicator.indicator_set.code == "DTI2024"
+    assert "0.2350" in task.description
+
+
+def test_a_pillar_the_years_set_does_not_have_is_refused(tmp_path: Path):
+    later = IndicatorSet.objects.create(
+        code="DTI2025", name="DTI 2025", decision="—", first_year=2025
+    )
+    later.indicators.create(code="1", name_vi="Nhận thức số", pillar="foundation")
+    problems = failed_import(
+        csv_file(
+            tmp_path / "pillar.csv",
+            [["Tỉnh", "Năm", "Trụ cột", "Giá trị"], ["Lạng Sơn", 2025, "Kinh tế số", "0,5"]],
+        )
+    )
+    assert problems == ['Row 2, column "Trụ cột": DTI2025 has no pillar “Kinh tế số”.']
+
+
+def test_the_weakness_rules_page_names_the_years_read_under_the_default(tmp_path, admin_client):
+    rows = [["province", "year", "indicator_code", "value"], ["Lạng Sơn", 2024, "7", "0,4"]]
+    run_import(csv_file(tmp_path / "values.csv", rows))
+    admin_client.cookies["django_language"] = "en"
+    page = admin_client.get("/admin/indicators/weakrule/", follow=True).content.decode()
+    assert "DTI 2024: Default rule (2024 has no weakness rule of its own)" in page
+
+
+def test_exported_results_import_back_with_every_published_figure(tmp_path: Path):
+    run_import(published_table(tmp_path, 2024))
+    run_import(
+        csv_file(
+            tmp_path / "more.csv",
+            [
+                ["Tỉnh", "Năm", "Trụ cột", "Giá trị", "Xếp hạng"],
+                ["Hà Nội", 2024, "Chính quyền số", "0,8100", 2],
+                ["Hà Nội", 2024, "6", "0,7000", 9],
+            ],
+        )
+    )
+
+    def published() -> list[tuple[object, ...]]:
+        return sorted(
+            PublishedResult.objects.values_list(
+                "province__name", "year", "ranking", "indicator__code", "pillar", "value", "rank"
+            ),
+            key=str,
+        )
+
+    before = (published(), sorted(Assessment.objects.values_list("province__name", "value")))
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    call_command("export", "CSV", SCORES, stdout=stream)
+    exported = stream.buffer.getvalue()
+    assert "Thừa Thiên Huế,2024,DTI2024,,,,0.7951,5" in exported.decode("utf-8-sig")
+    Score.objects.all().delete()
+    Assessment.objects.all().delete()
+    PublishedResult.objects.all().delete()
+    path = tmp_path / "back.csv"
+    path.write_bytes(exported)
+
+    run_import(str(path))
+
+    assert (
+        published(),
+        sorted(Assessment.objects.values_list("province__name", "value")),
+    ) == before
