@@ -240,7 +240,8 @@ NOTIFICATIONS_STALE_CLAIM_SECONDS = env_int("NOTIFICATIONS_STALE_CLAIM_SECONDS",
 REPORTS_MONTHLY_WORKING_DAY = env_int("REPORTS_MONTHLY_WORKING_DAY", 1, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
-# A killed worker process must give its message back, not acknowledge it (see PITFALLS).
+# A killed worker process must give its message back, not acknowledge it: a task lost with a
+# crashed worker would otherwise never run.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
@@ -270,10 +271,17 @@ CELERY_BEAT_SCHEDULE = {
 # --- Spreadsheets (django-import-export) ----------------------------------------------------
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
-# Without these, anyone who reaches the admin view may import or export (see PITFALLS).
+# Without these, anyone who reaches the admin view may import or export: django-import-export
+# checks no permission unless told which one.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
+# The largest table an import reads (admin and `manage.py import`, which can raise them with
+# --max-rows/--max-columns): a file declaring or holding a cell beyond is refused before it is
+# read into memory. The unpacked size bounds what an XLSX or DOCX (a zip) may expand to.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000, minimum=10)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 100, minimum=5)
+IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", 100 * 1024 * 1024, minimum=1024)
 
 # --- History (django-simple-history) -------------------------------------------------------
 # History is a record, not a way to edit: no "revert" from the admin's history pages.

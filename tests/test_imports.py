@@ -957,11 +957,11 @@ def test_admin_says_so_when_an_xlsx_is_uploaded_as_csv(superuser_client: Client)
     ]
 
 
-def test_admin_offers_only_csv_and_xlsx(superuser_client: Client) -> None:
+def test_admin_reads_csv_xlsx_and_word_tables(superuser_client: Client) -> None:
     response = superuser_client.get(reverse("admin:plans_plan_import"))
 
     choices = [label for value, label in response.context["form"].fields["format"].choices if value]
-    assert choices == ["csv", "xlsx"]
+    assert choices == ["csv", "xlsx", "docx"]
 
 
 def test_admin_refuses_a_file_over_the_size_limit_before_reading_it(
