@@ -505,17 +505,15 @@ def test_unknown_indicator_code_suggests_codes_of_the_plans_set(
     assert 'Did you mean "7.12"' in printed
 
 
-def test_unknown_and_missing_columns_are_named_with_the_expected_ones(tmp_path: Path) -> None:
+def test_unknown_columns_are_left_out_and_missing_ones_named(tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "t.csv", [["Kế hoạch", "Nhiệm vụ", "Đơn vị chủ trì", "Hạn chót"], ["x"] * 4]
     )
 
     _message, printed = failed_import(TASKS, str(path))
 
-    expected = ", ".join(TASK_HEADER)
-    assert f'Row 1, column "Hạn chót": Unknown column "Hạn chót". The columns are: {expected}.' in (
-        printed
-    )
+    # A plan's table carries columns of its own: one nobody knows is left out and said so.
+    assert 'Left out, not a column we know: "Hạn chót".' in printed
     assert 'Row 1, column "indicator_code": The required column "indicator_code" is missing.' in (
         printed
     )
@@ -728,7 +726,8 @@ def test_exported_tasks_import_back_unchanged(tmp_path: Path, units: dict[str, U
     path.write_bytes(export_bytes("CSV", TASKS))
 
     lines = path.read_bytes().decode("utf-8-sig").splitlines()
-    assert lines[0] == ",".join(TASK_HEADER)
+    exported = [*TASK_HEADER[:9], "deadline_text", "reporting_period", "expected_output", "note"]
+    assert lines[0] == ",".join(exported)
     assert "Sở Tài chính; Văn phòng UBND tỉnh" in lines[1]
     assert ",2026-01-05,2026-06-30," in lines[1]
 
@@ -1004,12 +1003,13 @@ def test_task_import_costs_the_same_number_of_queries_for_10_and_50_rows(
     """Lookups are one query per table, rows are written in bulk and assignments in one
     DELETE and one INSERT: the count does not grow with the rows.
 
-    Measured on SQLite, 18 for 10 new rows: 6 lookups (plans, units, indicator sets,
-    indicators, existing tasks, their assignments), 1 INSERT of tasks, 1 INSERT of assignments,
-    1 INSERT each of their history rows (django-simple-history), and 8 SAVEPOINT/RELEASE
-    statements of the library's nested transactions. Django batches an INSERT on SQLite at 999
-    parameters, so the history of 200 assignments (50 rows) takes two INSERTs: 19 for 50 rows.
-    That is one query per ~100 assignments, not per row; PostgreSQL batches at 65,535."""
+    Measured on SQLite, 19 for 10 new rows: 7 lookups (plans, units, unit groups, indicator
+    sets, indicators, existing tasks, their assignments), 1 INSERT of tasks, 1 INSERT of
+    assignments, 1 INSERT each of their history rows (django-simple-history), and 8
+    SAVEPOINT/RELEASE statements of the library's nested transactions. Django batches an INSERT
+    on SQLite at 999 parameters, so the history of 50 tasks and of 200 assignments take two
+    INSERTs each: 21 for 50 rows. That is one query per ~40 rows, not per row; PostgreSQL
+    batches at 65,535."""
 
     def import_rows(count: int) -> int:
         plan = PlanFactory()
@@ -1033,13 +1033,13 @@ def test_task_import_costs_the_same_number_of_queries_for_10_and_50_rows(
         return len(queries)
 
     few, many = import_rows(10), import_rows(50)
-    assert many - few <= 1, (few, many)
+    assert many - few <= 2, (few, many)
     plan = PlanFactory()
     rows = [
         task_row(plan, "7", f"N {n}", units["Sở Nội vụ"], coordinating_units="Sở Tài chính")
         for n in range(50)
     ]
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(20):
         TaskResource().import_data(tablib.Dataset(*rows, headers=TASK_HEADER))
     assert Assignment.objects.filter(task__plan=plan).count() == 50
 

@@ -28,6 +28,10 @@ class NameIndex(Generic[T]):
     def add(self, obj: T) -> None:
         self._by_key[name_key(self._name(obj))] = obj
 
+    def add_name(self, name: str, obj: T) -> None:
+        """Another name ``obj`` is found by (it is suggested by its own name)."""
+        self._by_key.setdefault(name_key(name), obj)
+
     def get(self, name: str) -> T | None:
         return self._by_key.get(name_key(name))
 
