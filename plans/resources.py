@@ -989,8 +989,7 @@ class TaskResource(StrictResource):
     def after_import(self, dataset: Any, result: Result, **kwargs: Any) -> None:
         super().after_import(dataset, result, **kwargs)
         for number, message in sorted(self.heading_problems.items()):
-            column = self.user_column("title")
-            result.append_invalid_row(number, {}, ValidationError({column: [message]}))
+            self.add_sheet_problem(result, number, "title", message)
         if _has_errors(result):
             return
         self._sync_assignments()

@@ -66,13 +66,14 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def unit_key(name: str) -> str:
-    """How unit names compare: case, spaces, punctuation, tone placement and the usual
-    abbreviations aside; every other diacritic kept."""
+def unit_key(name: str, *, expand: bool = True) -> str:
+    """How unit names compare: case, spaces, punctuation, tone placement and (``expand``) the
+    usual abbreviations aside; every other diacritic kept."""
     text = single_line(name).casefold()
-    for short in sorted(ABBREVIATIONS, key=len, reverse=True):
-        text = re.sub(rf"(?<!\w){re.escape(short)}(?!\w)", ABBREVIATIONS[short], text)
-    text = text.replace("&", " và ")
+    if expand:
+        for short in sorted(ABBREVIATIONS, key=len, reverse=True):
+            text = re.sub(rf"(?<!\w){re.escape(short)}(?!\w)", ABBREVIATIONS[short], text)
+        text = text.replace("&", " và ")
     return " ".join(_words(_PUNCTUATION.sub(" ", text)))
 
 
@@ -81,6 +82,7 @@ class How:
     SHORT_NAME = gettext_lazy("short name")
     ALIAS = gettext_lazy("other name")
     GROUP = gettext_lazy("group")
+    ABBREVIATION = gettext_lazy("abbreviation")
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class UnitDirectory:
 
     def __init__(self, units: Iterable[Unit], groups: Iterable[UnitGroup]) -> None:
         self._by_key: dict[str, tuple[Unit | UnitGroup, str]] = {}
+        self._exact: dict[str, tuple[Unit | UnitGroup, str]] = {}  # abbreviations as written
         self._names: dict[str, str] = {}  # key → a name to suggest
         # Weaker spellings first, so that a unit's own name wins over another's alias.
         entries: list[tuple[str, Unit | UnitGroup, str]] = []
@@ -134,12 +137,16 @@ class UnitDirectory:
             key = unit_key(written)
             if key:
                 self._by_key[key] = (target, how)
+                self._exact[unit_key(written, expand=False)] = (target, how)
                 self._names[key] = written
 
     def get(self, written: str) -> UnitMatch | None:
-        found = self._by_key.get(unit_key(written))
+        found = self._exact.get(unit_key(written, expand=False))
         if found is None:
-            return None
+            found = self._by_key.get(unit_key(written))
+            if found is None:
+                return None
+            found = (found[0], How.ABBREVIATION)
         target, how = found
         if isinstance(target, UnitGroup):
             members = tuple(sorted(target.members.all(), key=lambda u: u.name))

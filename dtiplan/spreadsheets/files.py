@@ -95,10 +95,17 @@ def read_csv(data: bytes | str, limits: TableLimits | None = None) -> tablib.Dat
     limits = limits or TableLimits.from_settings()
     text = decode_csv(data)
     rows: list[list[Any]] = []
-    for row in csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text)):
-        # Checked row by row: a line of 100,000 cells is refused before the next is read.
-        limits.check(len(rows) + 1, len(row))
-        rows.append(row)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
+    try:
+        for row in reader:
+            # Checked row by row: a line of 100,000 cells is refused before the next is read.
+            limits.check(len(rows) + 1, len(row))
+            rows.append(row)
+    except csv.Error as exc:  # a cell longer than the csv module's limit (128 KB)
+        raise SpreadsheetReadError(
+            _("Row %(row)s of the file cannot be read as CSV: %(error)s")
+            % {"row": len(rows) + 1, "error": exc}
+        ) from exc
     return _dataset([rows])
 
 
@@ -122,7 +129,10 @@ def csv_delimiter(text: str) -> str:
     sample = [stream.readline() for _line in range(_SNIFF_LINES)]
     best: tuple[tuple[float, int, int], str] | None = None
     for delimiter in CSV_DELIMITERS:
-        rows = [row for row in csv.reader(sample, delimiter=delimiter) if any(row)]
+        try:
+            rows = [row for row in csv.reader(sample, delimiter=delimiter) if any(row)]
+        except csv.Error:  # e.g. a "cell" too long: not this delimiter
+            continue
         if not rows or len(rows[0]) < 2:
             continue
         width = len(rows[0])

@@ -235,12 +235,14 @@ class StrictResource(resources.ModelResource):
             ]
         numbered = self.order_rows(numbered)
         self._sheet_rows = [number for number, _cells in numbered]
-        prepared = tablib.Dataset(headers=[column for _position, column in keep])
+        given = sorted(self.columns_given() - set(self._user_headers))
+        prepared = tablib.Dataset(headers=[column for _position, column in keep] + given)
         for _number, cells in numbered:
-            prepared.append([cells[column] for column in prepared.headers])
+            prepared.append([cells[column] for _position, column in keep] + [""] * len(given))
         return prepared, []
 
     def columns_given(self) -> set[str]:
+        # Present in the prepared rows, empty: the resource reads them from where it got them.
         """Hook: columns the import is given otherwise than in the file (e.g. the plan chosen
         on the import form), so that the file need not have them."""
         return set()
@@ -287,6 +289,8 @@ class StrictResource(resources.ModelResource):
             field.attribute: field.column_name for field in self.fields.values() if field.attribute
         }
         for invalid in result.invalid_rows:
+            if getattr(invalid, "sheet_numbered", False):
+                continue
             invalid.number = self.row_of(invalid.number)
             relabelled: dict[str, list[str]] = OrderedDict()
             for key, messages in invalid.error_dict.items():
@@ -297,6 +301,13 @@ class StrictResource(resources.ModelResource):
         for error_row in result.error_rows:
             error_row.number = self.row_of(error_row.number)
         result.diff_headers = [self.user_column(c) for c in result.diff_headers]
+
+    def add_sheet_problem(self, result: Result, row: int, column: str, message: str) -> None:
+        """A problem of a row the import does not read as data (e.g. a heading), numbered as
+        the spreadsheet shows it; added before the import ends, it rolls the import back."""
+        header = self.user_column(column)
+        result.append_invalid_row(row, {}, ValidationError({header: [message]}))
+        result.invalid_rows[-1].sheet_numbered = True
 
     def after_import(self, dataset: tablib.Dataset, result: Result, **kwargs: Any) -> None:
         """Nothing by default. ModelResource resets the table's id sequence here, which only

@@ -62,8 +62,9 @@ def find_table(grids: Sequence[Sequence[Sequence[Any]]], recognise: Recognise) -
     grid = grids[grid_index]
     columns, last_header = _header(grid, header_index, recognise)
     table = Table(columns=columns, header_row=last_header + 1)
+    height = last_header - header_index + 1
     signature = _signature(grid, header_index, last_header)
-    _add_rows(table, grid, last_header + 1, signature, offset=0)
+    _add_rows(table, grid, last_header + 1, signature, height, offset=0)
     offset = len(grid)
     for later in grids[grid_index + 1 :]:
         # A later table continues this one when it starts with the same header.
@@ -71,12 +72,12 @@ def find_table(grids: Sequence[Sequence[Sequence[Any]]], recognise: Recognise) -
             (
                 i
                 for i in range(min(len(later), HEADER_SEARCH_ROWS))
-                if _signature(later, i, i + len(signature) - 1) == signature
+                if _signature(later, i, i + height - 1) == signature
             ),
             None,
         )
         if start is not None:
-            _add_rows(table, later, start + len(signature), signature, offset=offset)
+            _add_rows(table, later, start + height, signature, height, offset=offset)
         offset += len(later)
     return table
 
@@ -128,14 +129,14 @@ def _add_rows(
     grid: Sequence[Sequence[Any]],
     start: int,
     signature: tuple[str, ...],
+    header_height: int,
     offset: int,
 ) -> None:
-    header_height = len(signature) // max(len(grid[0]), 1) if grid else 1
     index = start
     numbering_allowed = True
     while index < len(grid):
         row = list(grid[index])
-        if header_height and _signature(grid, index, index + header_height - 1) == signature:
+        if _signature(grid, index, index + header_height - 1) == signature:
             # The header repeated (a new page); its column numbers may follow again.
             index += header_height
             numbering_allowed = True
