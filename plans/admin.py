@@ -20,6 +20,7 @@ from indicators.models import Indicator
 
 # admin_weak_indicators registers the weak-indicator list (shown under DTI indicators).
 from plans import admin_weak_indicators, roles  # noqa: F401
+from plans.admin_imports import PlanChoiceImportMixin
 from plans.models import (
     Acknowledgement,
     Assignment,
@@ -180,9 +181,12 @@ class TaskAdminForm(forms.ModelForm):
             "title",
             "description",
             "expected_output",
+            "note",
             "lead_unit",
             "start_date",
             "deadline",
+            "deadline_text",
+            "reporting_period",
             "status",
             "percent_done",
         ]
@@ -343,7 +347,9 @@ class UnitFilter(admin.SimpleListFilter):
 
 
 @admin.register(Task)
-class TaskAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
+class TaskAdmin(
+    PlanChoiceImportMixin, SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin
+):
     resource_classes = [TaskResource]
     form = TaskAdminForm
     list_display = [
@@ -370,10 +376,22 @@ class TaskAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
     ]
     readonly_fields = ["original_deadline", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["plan", "indicator", "title", "description", "expected_output"]}),
+        (
+            None,
+            {"fields": ["plan", "indicator", "title", "description", "expected_output", "note"]},
+        ),
         (
             _("Responsibility and time"),
-            {"fields": ["lead_unit", "start_date", "deadline", "original_deadline"]},
+            {
+                "fields": [
+                    "lead_unit",
+                    "start_date",
+                    "deadline",
+                    "deadline_text",
+                    "reporting_period",
+                    "original_deadline",
+                ]
+            },
         ),
         (_("State"), {"fields": ["status", "percent_done", "created_at", "updated_at"]}),
     ]

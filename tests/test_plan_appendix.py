@@ -10,6 +10,7 @@ its header repeated.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import time
 import tracemalloc
@@ -19,7 +20,9 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from notifications.models import Notification
@@ -495,3 +498,69 @@ def test_a_zip_that_unpacks_beyond_the_limit_is_refused(tmp_path: Path, settings
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/document.xml", b" " * 1_000_000)
     assert "unpacks to" in failed_import(path, "--plan", "x")[-1]
+
+
+# --- The admin import page ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def coordinator_client(client):
+    admin = UserFactory(username="admin@tinh.example", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    client.cookies["django_language"] = "en"
+    return client
+
+
+def test_admin_previews_the_word_appendix_in_the_chosen_plan_then_confirms(
+    coordinator_client, province_units, tmp_path: Path
+) -> None:
+    path = appendix_docx(tmp_path / "phu-luc.docx")
+    plan = Plan.objects.get(title=PLAN)
+    formats = ["csv", "xlsx", "docx"]
+    upload = SimpleUploadedFile(path.name, path.read_bytes())
+    response = coordinator_client.post(
+        reverse("admin:plans_task_import"),
+        {"import_file": upload, "format": formats.index("docx"), "plan": plan.pk},
+    )
+
+    assert response.status_code == 200
+    assert "confirm_form" in response.context, response.context["result"].problems
+    page = html.unescape(response.content.decode())
+    assert "Left out, not a column we know: “Kinh phí”" in page
+    assert "Sở KH&CN → Sở Khoa học và Công nghệ (short name)" in page
+    assert "Deadline “Quý III/2026” → 30/09/2026" in page
+    assert not Task.objects.exists()
+
+    done = coordinator_client.post(
+        reverse("admin:plans_task_process_import"),
+        response.context["confirm_form"].initial,
+        follow=True,
+    )
+    assert [str(m) for m in done.context["messages"]] == [
+        "Import finished: 6 new, 0 updated, 0 deleted and 0 skipped tasks."
+    ]
+    assert tasks() == expected_tasks()
+
+
+def test_admin_shows_every_problem_in_the_page(
+    coordinator_client, province_units, tmp_path: Path
+) -> None:
+    book = openpyxl.Workbook()
+    book.active.append(["Nội dung nhiệm vụ", "Chỉ số", "Cơ quan chủ trì", "Thời hạn"])
+    book.active.append(["Việc A", "7.1", "Sở Tai chinh", "Quý V/2026"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    plan = Plan.objects.get(title=PLAN)
+    response = coordinator_client.post(
+        reverse("admin:plans_task_import"),
+        {
+            "import_file": SimpleUploadedFile("a.xlsx", buffer.getvalue()),
+            "format": 1,
+            "plan": plan.pk,
+        },
+    )
+    page = html.unescape(response.content.decode())
+    assert "confirm_form" not in response.context
+    assert "validation-error-container" not in page  # nothing hidden behind a hover
+    assert 'Unknown unit "Sở Tai chinh". Did you mean "Sở Tài chính"?' in page
+    assert '"Quý V/2026": a year has quarters I to IV.' in page

@@ -355,6 +355,9 @@ class DOCXFormat(base_formats.Format):
 
     limits: TableLimits | None = None
 
+    def __init__(self, encoding: str | None = None) -> None:
+        self.encoding = encoding  # what the admin passes every format; a .docx has its own
+
     def get_title(self) -> str:
         return "docx"
 

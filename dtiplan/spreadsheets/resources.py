@@ -18,7 +18,12 @@ from django.utils.translation import gettext as _
 from import_export import resources
 from import_export.results import Result
 
-from dtiplan.spreadsheets.errors import ImportProblem, RowErrors, SpreadsheetResult
+from dtiplan.spreadsheets.errors import (
+    ImportProblem,
+    RowErrors,
+    SpreadsheetResult,
+    import_problems,
+)
 from dtiplan.spreadsheets.exports import render_cell, unescape_formula
 from dtiplan.spreadsheets.headers import IGNORED_HEADERS, header_key
 from dtiplan.spreadsheets.tables import find_table
@@ -96,6 +101,7 @@ class StrictResource(resources.ModelResource):
         if problems:
             result = self._problem_result(problems)
             result.ignored_columns = self.ignored_columns
+            result.problems = import_problems(result)
             return result
         result = super().import_data(
             prepared,
@@ -108,6 +114,7 @@ class StrictResource(resources.ModelResource):
         )
         self._relabel(result)
         result.ignored_columns = self.ignored_columns
+        result.problems = import_problems(result)  # what the admin page lists in full
         return result
 
     @classmethod
