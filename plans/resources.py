@@ -29,7 +29,7 @@ from dtiplan.spreadsheets.names import NameIndex, unknown_message
 from dtiplan.spreadsheets.periods import parse_deadline
 from dtiplan.spreadsheets.resources import StrictResource, related
 from dtiplan.spreadsheets.tables import same_text
-from dtiplan.spreadsheets.text import clean_text, name_key, single_line, split_emails
+from dtiplan.spreadsheets.text import clean_text, name_key, single_line, split_emails, split_names
 from indicators.models import Indicator, IndicatorSet, WeakIndicator
 from indicators.resources import ExportOnlyResource
 from plans.coverage import attach_tasks, with_coverage
@@ -64,6 +64,8 @@ UNIT_HEADERS: dict[str, str] = {
     "Đơn vị cấp trên": "parent",
     "Đầu mối": "focal_points",
     "Cán bộ đầu mối": "focal_points",
+    "Tên khác": "aliases",
+    "Tên gọi khác": "aliases",
 }
 
 # The headers of the appendix tables provinces publish. A two-row header ("Đơn vị thực hiện"
@@ -206,13 +208,14 @@ class UnitResource(StrictResource):
     email = Field(attribute="email", column_name="email")
     parent = Field(attribute="parent", column_name="parent")
     focal_points = Field(column_name="focal_points")
+    aliases = Field(attribute="aliases", column_name="aliases")
 
     required_columns = ("name",)
     column_aliases: ClassVar[dict[str, str]] = UNIT_HEADERS
 
     class Meta:
         model = Unit
-        fields = ("name", "short_name", "kind", "email", "parent", "focal_points")
+        fields = ("name", "short_name", "kind", "email", "parent", "focal_points", "aliases")
         import_id_fields = ("name",)
 
     def filter_export(self, queryset: QuerySet[Unit], **kwargs: Any) -> QuerySet[Unit]:
@@ -316,6 +319,9 @@ class UnitResource(StrictResource):
                     values["kind"] = kind
         if "parent" in row:
             values["parent"] = self._parent(name, existing, row["parent"], errors)
+        if "aliases" in row and (clean_text(row["aliases"]) or existing is None):
+            # Other names plans use ("Sở KH&CN"), separated by ";" or line breaks.
+            values["aliases"] = "\n".join(split_names(row["aliases"]))
         # An empty cell keeps the unit's focal points: a sheet that lists only some units'
         # people must not remove everyone else's (remove a person on the unit's page).
         if "focal_points" in row and single_line(row["focal_points"]):
@@ -443,6 +449,9 @@ class UnitResource(StrictResource):
     def dehydrate_parent(self, unit: Unit) -> str:
         parent = related(unit, "parent")
         return parent.name if parent else ""
+
+    def dehydrate_aliases(self, unit: Unit) -> str:
+        return "; ".join(line.strip() for line in unit.aliases.splitlines() if line.strip())
 
     def dehydrate_focal_points(self, unit: Unit) -> str:
         if getattr(unit, "_sheet_focal", None) is not None:

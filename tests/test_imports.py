@@ -797,7 +797,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 # In this order: tasks name the sample indicators, the units and the plan.
 EXAMPLE_FILES = [
     (INDICATORS, "indicators_indicator", "indicators.csv", 3),
-    (UNITS, "plans_unit", "units.csv", 7),
+    (UNITS, "plans_unit", "units.csv", 9),
     (PLANS, "plans_plan", "plan.csv", 1),
     (TASKS, "plans_task", "tasks.csv", 3),
 ]

@@ -564,3 +564,33 @@ def test_admin_shows_every_problem_in_the_page(
     assert "validation-error-container" not in page  # nothing hidden behind a hover
     assert 'Unknown unit "Sở Tai chinh". Did you mean "Sở Tài chính"?' in page
     assert '"Quý V/2026": a year has quarters I to IV.' in page
+
+
+# --- The examples in docs/examples, on the demo ------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+SAMPLE_PLAN = "Kế hoạch nâng cao chỉ số DTI năm 2026 (mẫu)"
+
+
+def test_the_examples_import_on_the_demo_in_the_documented_order() -> None:
+    call_command("load_demo", "--force", stdout=io.StringIO())
+    demo_members = set(Unit.objects.values_list("name", "memberships__user__email"))
+    for resource, name in (
+        ("indicators.resources.IndicatorResource", "indicators.csv"),
+        ("plans.resources.UnitResource", "units.csv"),
+        ("plans.resources.PlanResource", "plan.csv"),
+        ("plans.resources.TaskResource", "tasks.csv"),
+    ):
+        out = io.StringIO()
+        call_command("import", resource, str(EXAMPLES / name), "--no-input", stdout=out)
+        assert "Imported" in out.getvalue() or "Đã nhập" in out.getvalue()
+    # The units file matches the demo's focal points: it adds, it never takes anyone away.
+    assert demo_members <= set(Unit.objects.values_list("name", "memberships__user__email"))
+
+    out, _err = run_import(EXAMPLES / "phu-luc-ke-hoach.docx", "--plan", SAMPLE_PLAN)
+    assert "Imported: 5 new, 0 updated, 0 unchanged" in out
+    out, _err = run_import(EXAMPLES / "phu-luc-ke-hoach.xlsx", "--plan", SAMPLE_PLAN)
+    assert "0 new, 0 updated, 5 unchanged" in out
+    ongoing = Task.objects.get(title="Duy trì cung cấp dịch vụ công trực tuyến toàn trình")
+    assert (ongoing.deadline_text, ongoing.reporting_period) == ("Thường xuyên", "quarter")
+    assert ongoing.lead_unit.name == "Văn phòng UBND tỉnh"
