@@ -619,6 +619,10 @@ class TaskResource(StrictResource):
     def columns_given(self) -> set[str]:
         return {"plan"} if self.plan_title else set()
 
+    def import_data(self, dataset: Any, *args: Any, **kwargs: Any) -> Result:
+        self._headings = []  # filled again as the file's rows are read
+        return super().import_data(dataset, *args, **kwargs)
+
     def heading_row(self, number: int, cells: dict[str, Any], ordinal: str) -> bool:
         """A group row: one text across the row ("I. CHỈ SỐ NHẬN THỨC SỐ", merged over the
         table or in one cell), or a roman numeral in the "STT" column over a row that names no
@@ -654,6 +658,7 @@ class TaskResource(StrictResource):
             (i.indicator_set_id, i.code): i
             for i in Indicator.objects.filter(indicator_set__in=set_ids)
         }
+        self.indicators_by_id = {i.pk: i for i in self.indicators.values()}
         self.indicator_names: dict[int, NameIndex[Indicator]] = defaultdict(
             lambda: NameIndex([], lambda i: i.name_vi)
         )
@@ -702,7 +707,7 @@ class TaskResource(StrictResource):
                 self._indicator_named(indicator_set, _heading_name(text)) if indicator_set else None
             )
             if found is not None and found.parent_id is not None:
-                found = found.parent
+                found = self.indicators_by_id.get(found.parent_id)  # a component: its main
             self.heading_mains[key] = found
             if found is None:
                 mains = [

@@ -166,6 +166,7 @@ def read_xlsx(data: bytes, limits: TableLimits | None = None) -> tablib.Dataset:
         raise SpreadsheetReadError(_("The Excel workbook could not be opened.")) from exc
     try:
         sheet = book.active
+        # The sheet's file in the archive, for the streaming scan (a read-only sheet keeps it).
         path = getattr(sheet, "_worksheet_path", None)
         if path is None:
             raise SpreadsheetReadError(_("The Excel workbook has no sheet."))
@@ -204,7 +205,10 @@ def read_docx(data: bytes, limits: TableLimits | None = None) -> tablib.Dataset:
     grids: list[list[list[Any]]] = []
     for table in document.tables:
         limits.check(len(table.rows), len(table.columns))
-        grids.append([[cell.text for cell in row.cells] for row in table.rows])
+        # A row may start after the first grid column (Word allows it): keep columns aligned.
+        grids.append(
+            [[""] * row.grid_cols_before + [cell.text for cell in row.cells] for row in table.rows]
+        )
     if not grids:
         raise SpreadsheetReadError(
             _("The Word document has no table: the tasks must be in a table (the appendix).")
