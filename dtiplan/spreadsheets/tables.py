@@ -60,6 +60,14 @@ def find_table(grids: Sequence[Sequence[Sequence[Any]]], recognise: Recognise) -
         best = (0, grid_index, 0)
     _count, grid_index, header_index = best
     grid = grids[grid_index]
+    if header_index > 0:
+        # The row found may be the lower half of a two-row header (its lower cells name more
+        # columns than the merged cells above them): the header starts one row up. A title
+        # row, one text merged across, is never an upper half.
+        above = [clean_text(cell) for cell in grid[header_index - 1]]
+        found = [clean_text(cell) for cell in grid[header_index]]
+        if same_text(above) is None and _is_lower_header(above, found, recognise):
+            header_index -= 1
     columns, last_header = _header(grid, header_index, recognise)
     table = Table(columns=columns, header_row=last_header + 1)
     height = last_header - header_index + 1
