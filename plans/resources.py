@@ -29,7 +29,14 @@ from dtiplan.spreadsheets.names import NameIndex, unknown_message
 from dtiplan.spreadsheets.periods import parse_deadline
 from dtiplan.spreadsheets.resources import StrictResource, related
 from dtiplan.spreadsheets.tables import same_text
-from dtiplan.spreadsheets.text import clean_text, name_key, single_line, split_emails, split_names
+from dtiplan.spreadsheets.text import (
+    clean_text,
+    name_key,
+    single_line,
+    spelling_key,
+    split_emails,
+    split_names,
+)
 from indicators.models import Indicator, IndicatorSet, WeakIndicator
 from indicators.resources import ExportOnlyResource
 from plans.coverage import attach_tasks, with_coverage
@@ -659,8 +666,9 @@ class TaskResource(StrictResource):
             for i in Indicator.objects.filter(indicator_set__in=set_ids)
         }
         self.indicators_by_id = {i.pk: i for i in self.indicators.values()}
+        # Names as documents write them: the same comparison as unit names.
         self.indicator_names: dict[int, NameIndex[Indicator]] = defaultdict(
-            lambda: NameIndex([], lambda i: i.name_vi)
+            lambda: NameIndex([], lambda i: i.name_vi, key=spelling_key)
         )
         for indicator in self.indicators.values():
             names = self.indicator_names[indicator.indicator_set_id]
@@ -715,7 +723,7 @@ class TaskResource(StrictResource):
                     for i in self.indicators.values()
                     if indicator_set and i.indicator_set_id == indicator_set.pk and not i.parent_id
                 ]
-                names = NameIndex(mains, lambda i: i.name_vi)
+                names = NameIndex(mains, lambda i: i.name_vi, key=spelling_key)
                 self.heading_problems[heading] = unknown_message(
                     _("main indicator"),
                     text,

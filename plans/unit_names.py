@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from dtiplan.spreadsheets.text import single_line, split_names
+from dtiplan.spreadsheets.text import single_line, spelling_key, split_names
 from plans.models import Unit, UnitGroup
 
 # Abbreviations of Vietnamese administration, in key form (see ``unit_key``), each to the words
@@ -48,33 +47,19 @@ ABBREVIATIONS: dict[str, str] = {
     "vp": "văn phòng",
     "tp": "thành phố",
 }
-_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
-_PUNCTUATION = re.compile(r"[\s\-‐‑–—.,;:()\"“”'‘’/]+")
 # Separators inside a part of a cell: a comma, or "và" between two names.
 _JOINS = re.compile(r"(\s*,\s*|\s+và\s+)", re.IGNORECASE)
 
 
-def _words(text: str) -> list[str]:
-    """Words in key form: lower case, the tone mark of each syllable last (so "Uỷ" = "Ủy")."""
-    decomposed = unicodedata.normalize("NFD", text.casefold())
-    words = []
-    for word in decomposed.split():
-        tones = "".join(sorted(c for c in word if c in _TONES))
-        words.append(
-            unicodedata.normalize("NFC", "".join(c for c in word if c not in _TONES)) + tones
-        )
-    return words
-
-
 def unit_key(name: str, *, expand: bool = True) -> str:
-    """How unit names compare: case, spaces, punctuation, tone placement and (``expand``) the
-    usual abbreviations aside; every other diacritic kept."""
+    """How unit names compare: as ``spelling_key`` (case, spaces, punctuation, tone
+    placement aside) and, with ``expand``, the usual abbreviations written out."""
     text = single_line(name).casefold()
     if expand:
         for short in sorted(ABBREVIATIONS, key=len, reverse=True):
             text = re.sub(rf"(?<!\w){re.escape(short)}(?!\w)", ABBREVIATIONS[short], text)
         text = text.replace("&", " và ")
-    return " ".join(_words(_PUNCTUATION.sub(" ", text)))
+    return spelling_key(text)
 
 
 class How:

@@ -12,6 +12,7 @@ from dtiplan.spreadsheets.cells import CellError
 from dtiplan.spreadsheets.files import csv_delimiter
 from dtiplan.spreadsheets.periods import parse_deadline
 from dtiplan.spreadsheets.tables import find_table
+from dtiplan.spreadsheets.text import spelling_key
 
 
 @pytest.mark.parametrize(
@@ -93,3 +94,11 @@ def test_the_table_is_found_below_titles_with_a_two_row_header_and_numbered_colu
     ]
     assert table.header_row == 3
     assert table.rows == [(5, ["1", "Việc A", "Sở X", "Sở Y"]), (8, ["2", "Việc B", "Sở Z", ""])]
+
+
+def test_spellings_compare_with_the_tone_on_either_vowel_but_never_without_diacritics() -> None:
+    assert spelling_key("Ủy ban  nhân dân") == spelling_key("UỶ BAN nhân dân")
+    assert spelling_key("Hòa Bình") == spelling_key("Hoà Bình")
+    assert spelling_key("Văn hóa, Thể thao - Du lịch") == spelling_key("văn hoá thể thao du lịch")
+    assert spelling_key("So Tai chinh") != spelling_key("Sở Tài chính")
+    assert spelling_key("Hà Nam") != spelling_key("Hà Nội")
