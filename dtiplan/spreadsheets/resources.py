@@ -273,6 +273,20 @@ class StrictResource(resources.ModelResource):
         """Hook: the order rows are imported in (e.g. main indicators before components)."""
         return rows
 
+    def column_label(self, column: str) -> str:
+        """A column's header in the preview: as the file wrote it when it used its own words,
+        else the model field's name in the UI language ("hạn chót" rather than "deadline")."""
+        header = self._user_headers.get(column)
+        if header and header_key(header) != header_key(column):
+            return header
+        field = self.fields.get(column)
+        model = self._meta.model
+        names = {f.name: f for f in model._meta.get_fields()} if model is not None else {}
+        model_field = names.get(field.attribute) if field is not None and field.attribute else None
+        if model_field is not None and hasattr(model_field, "verbose_name"):
+            return str(model_field.verbose_name)
+        return header or column
+
     def user_column(self, column: str) -> str:
         return self._user_headers.get(column, column)
 
@@ -307,7 +321,7 @@ class StrictResource(resources.ModelResource):
             invalid.error_dict = relabelled
         for error_row in result.error_rows:
             error_row.number = self.row_of(error_row.number)
-        result.diff_headers = [self.user_column(c) for c in result.diff_headers]
+        result.diff_headers = [self.column_label(c) for c in result.diff_headers]
 
     def add_sheet_problem(self, result: Result, row: int, column: str, message: str) -> None:
         """A problem of a row the import does not read as data (e.g. a heading), numbered as
