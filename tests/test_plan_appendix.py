@@ -36,6 +36,8 @@ from tests.factories import (
     PlanFactory,
     UnitFactory,
     UserFactory,
+    dti2024,
+    main_indicator,
 )
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +90,7 @@ BODY: list[tuple[str, ...] | str] = [
     (
         "1",
         "Số hóa hồ sơ",
-        "7.1",
+        "6.1",
         "Văn phòng UBND tỉnh",
         "Sở Nội vụ\nSở Tài chính",
         "Tháng 6/2026",
@@ -121,6 +123,14 @@ BODY: list[tuple[str, ...] | str] = [
 MERGED_LEAD_ROWS = (5, 6)  # positions in BODY
 
 
+def component_of_2024(**fields: str) -> None:
+    """A component of "Hoạt động chính quyền số" (main indicator 6 of the 2024 set, the set in
+    force for a plan made in 2026)."""
+    ComponentIndicatorFactory(
+        indicator_set=dti2024(), parent=main_indicator("6", "DTI2024"), code="6.1", **fields
+    )
+
+
 @pytest.fixture
 def province_units() -> dict[str, Unit]:
     units = {
@@ -139,7 +149,7 @@ def province_units() -> dict[str, Unit]:
     units["Công an tỉnh"].save()
     group = UnitGroup.objects.create(name="Ủy ban nhân dân cấp xã", aliases="UBND các xã, phường")
     group.members.set([units["UBND xã Hữu Lũng"], units["UBND phường Đông Kinh"]])
-    ComponentIndicatorFactory(code="7.1", name_vi="Chỉ số thành phần 1")
+    component_of_2024(name_vi="Chỉ số thành phần 1")
     PlanFactory(title=PLAN, year=2026)
     return units
 
@@ -295,7 +305,7 @@ def expected_tasks() -> list[tuple[object, ...]]:
         ),
         (
             "Số hóa hồ sơ",
-            "7.1",
+            "6.1",
             vp,
             ["Sở Nội vụ", "Sở Tài chính"],
             dt.date(2026, 6, 30),
@@ -306,7 +316,7 @@ def expected_tasks() -> list[tuple[object, ...]]:
         ),
         (
             "Vận hành cổng dịch vụ công",
-            "7",
+            "6",
             vp,
             ["Công an tỉnh", "Sở Khoa học và Công nghệ"],
             ongoing,
@@ -317,7 +327,7 @@ def expected_tasks() -> list[tuple[object, ...]]:
         ),
         (
             "Báo cáo kết quả số hóa",
-            "7.1",
+            "6.1",
             vp,
             [],
             dt.date(2026, 8, 15),
@@ -326,7 +336,7 @@ def expected_tasks() -> list[tuple[object, ...]]:
             "",
             "",
         ),
-        ("Tổng kết năm", "7", "Sở Nội vụ", [], dt.date(2026, 12, 31), "Năm 2026", "", "", ""),
+        ("Tổng kết năm", "6", "Sở Nội vụ", [], dt.date(2026, 12, 31), "Năm 2026", "", "", ""),
     ]
 
 
@@ -415,11 +425,11 @@ def test_an_ongoing_task_is_reminded_before_each_quarterly_report_date(tmp_path:
     lead = UnitFactory(name="Sở Tài chính")
     FocalPointFactory(unit=lead, user=UserFactory(username="focal@stc.example"))
     PlanFactory(title="Kế hoạch 2030", year=2030)
-    ComponentIndicatorFactory(code="7.1")
+    component_of_2024()
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["Nội dung nhiệm vụ", "Chỉ số", "Cơ quan chủ trì", "Thời gian thực hiện"])
-    sheet.append(["Cập nhật dữ liệu mở", "7.1", "Sở Tài chính", "Hằng quý"])
+    sheet.append(["Cập nhật dữ liệu mở", "6.1", "Sở Tài chính", "Hằng quý"])
     book.save(tmp_path / "ongoing.xlsx")
     run_import(tmp_path / "ongoing.xlsx", "--plan", "Kế hoạch 2030")
     task = Task.objects.get()
@@ -547,7 +557,7 @@ def test_admin_shows_every_problem_in_the_page(
 ) -> None:
     book = openpyxl.Workbook()
     book.active.append(["Nội dung nhiệm vụ", "Chỉ số", "Cơ quan chủ trì", "Thời hạn"])
-    book.active.append(["Việc A", "7.1", "Sở Tai chinh", "Quý V/2026"])
+    book.active.append(["Việc A", "6.1", "Sở Tai chinh", "Quý V/2026"])
     buffer = io.BytesIO()
     book.save(buffer)
     plan = Plan.objects.get(title=PLAN)
