@@ -321,3 +321,25 @@ class ReportDelivery(OutboxRow):
 
     def __str__(self) -> str:
         return f"{self.period:%m/%Y} → {self.recipient_email}"
+
+
+class PasswordResetMail(OutboxRow):
+    """A password-reset e-mail someone asked for on the public reset page, to the address they
+    typed, sent from the background.
+
+    The page records this row for any address, known or not, and answers at once: it does the
+    same work either way, so neither its answer nor its timing tells whether an account exists.
+    The sender looks the address up (``plans.accounts.reset_recipients``) and skips a row no
+    active account has. Rows are kept a week (what was asked, and whether it went out), then
+    removed: they hold addresses people typed.
+    """
+
+    objects = OutboxQuerySet.as_manager()
+
+    class Meta(OutboxRow.Meta):
+        verbose_name = _("password reset e-mail")
+        verbose_name_plural = _("password reset e-mails")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%d/%m/%Y %H:%M} → {self.recipient_email}"

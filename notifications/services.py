@@ -4,6 +4,8 @@
   ``sweep.reminders_due`` derives, ``notifications_deliver`` sends it through the outbox).
 - The monthly report pack: ``monthly_report_send_due`` (the daily job), ``report_send`` (one
   period: ``report_deliveries_create`` then ``report_deliveries_deliver``).
+- Password resets: ``password_reset_request`` (what the public page records),
+  ``password_resets_deliver`` (what the worker sends).
 
 Delivery is at-least-once for a sender that dies mid-send and exactly-once otherwise: see
 ``notifications.outbox`` and docs/reminders.md.
@@ -16,8 +18,9 @@ import logging
 
 from django.utils import timezone
 
-from notifications.models import Notification, ReportDelivery
-from notifications.outbox import outbox_deliver
+from notifications.models import Notification, PasswordResetMail, ReportDelivery
+from notifications.outbox import DeliveryReport, outbox_deliver
+from notifications.password_reset import PasswordResetOutbox, password_reset_rows_purge
 from notifications.recipients import committee_recipients
 from notifications.reminder_outbox import ReminderOutbox
 from notifications.report_outbox import ReportOutbox, ReportSendResult
@@ -29,6 +32,7 @@ from notifications.sweep import (
     reminders_due,
     work_calendar,
 )
+from plans.accounts import reset_request_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -133,3 +137,23 @@ def monthly_report_send_due(*, now: dt.datetime | None = None) -> dict[str, obje
     if period is not None:
         return report_send(period=period, now=now).as_dict()
     return report_deliveries_deliver(now=now).as_dict()
+
+
+def password_reset_request(*, email: str, now: dt.datetime | None = None) -> bool:
+    """Record a reset e-mail for ``email``, any address, known or not: the same work either way,
+    so the page's answer and timing tell nothing. Nothing is recorded past the address's hourly
+    limit. True when a row was recorded (the caller then wakes the sender)."""
+    email = email.strip().lower()
+    if not reset_request_allowed(email):
+        return False
+    PasswordResetMail.objects.create(recipient_email=email, created_at=now or timezone.now())
+    return True
+
+
+def password_resets_deliver(*, now: dt.datetime | None = None) -> DeliveryReport:
+    """Send the waiting reset e-mails (skipping addresses no active account has), then remove
+    finished rows older than a week."""
+    now = now or timezone.now()
+    report = outbox_deliver(PasswordResetOutbox(), now=now, report=DeliveryReport())
+    password_reset_rows_purge(now=now)
+    return report

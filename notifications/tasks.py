@@ -11,6 +11,7 @@ from notifications.clock import parse_now
 from notifications.services import (
     monthly_report_send_due,
     notifications_deliver,
+    password_resets_deliver,
     reminders_send_due,
     report_deliveries_deliver,
 )
@@ -30,9 +31,10 @@ def send_reminders(now: str | None = None) -> dict[str, object]:
 @shared_task(name="notifications.tasks.deliver_notifications")
 def deliver_notifications() -> dict[str, object]:
     """Retries failed sends between sweeps (after a mail-server outage), creating nothing new:
-    reminders, and report packs whose sending failed."""
+    reminders, report packs and password resets whose sending failed."""
     now = timezone.now()
     report_deliveries_deliver(now=now)
+    password_resets_deliver(now=now)
     return notifications_deliver(now=now).as_dict()
 
 
@@ -40,3 +42,14 @@ def deliver_notifications() -> dict[str, object]:
 def send_monthly_report(now: str | None = None) -> dict[str, object]:
     """Daily at 08:00; sends the previous month's pack only on the configured working day."""
     return monthly_report_send_due(now=_now(now))
+
+
+@shared_task(name="notifications.tasks.send_password_resets")
+def send_password_resets() -> dict[str, int]:
+    """Woken by the reset page after it recorded a request; sends every waiting reset."""
+    report = password_resets_deliver()
+    return {
+        "sent": report.emails_sent,
+        "failed": report.rows_failed,
+        "skipped": report.rows_skipped,
+    }
