@@ -6,6 +6,7 @@
   period: ``report_deliveries_create`` then ``report_deliveries_deliver``).
 - Password resets: ``password_reset_request`` (what the public page records),
   ``password_resets_deliver`` (what the worker sends).
+- ``outbox_claims_stale_at``: when a (possibly dead) sender's claims can be taken over.
 
 Delivery is at-least-once for a sender that dies mid-send and exactly-once otherwise: see
 ``notifications.outbox`` and docs/reminders.md.
@@ -19,7 +20,7 @@ import logging
 from django.utils import timezone
 
 from notifications.models import Notification, PasswordResetMail, ReportDelivery
-from notifications.outbox import DeliveryReport, outbox_deliver
+from notifications.outbox import DeliveryReport, claims_stale_at, outbox_deliver
 from notifications.password_reset import PasswordResetOutbox, password_reset_rows_purge
 from notifications.recipients import committee_recipients
 from notifications.reminder_outbox import ReminderOutbox
@@ -157,3 +158,15 @@ def password_resets_deliver(*, now: dt.datetime | None = None) -> DeliveryReport
     report = outbox_deliver(PasswordResetOutbox(), now=now, report=DeliveryReport())
     password_reset_rows_purge(now=now)
     return report
+
+
+def outbox_claims_stale_at() -> dt.datetime | None:
+    """When the oldest claim any sender holds (reminders, packs, resets) goes stale, or None:
+    the schedule runs a delivery then, so a dead sender's rows wait minutes, not until the next
+    sweep (three queries)."""
+    times = [
+        at
+        for model in (Notification, ReportDelivery, PasswordResetMail)
+        if (at := claims_stale_at(model)) is not None
+    ]
+    return min(times, default=None)

@@ -247,9 +247,8 @@ def test_password_reset_page_answers_while_the_task_queue_is_down(client, caplog
     with patch(
         "notifications.tasks.send_password_resets.apply_async",
         side_effect=ConnectionRefusedError("broker down"),
-    ):
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            response = client.post("/accounts/password_reset/", {"email": "focal@tinh.example"})
+    ), TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post("/accounts/password_reset/", {"email": "focal@tinh.example"})
     assert response.status_code == 302
     assert "Task queue unavailable" in caplog.text
 
