@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
 from django.db.models import F, Min, QuerySet
 from django.utils import timezone
 
@@ -92,6 +93,25 @@ def claims_stale_at(model: type[OutboxRow]) -> dt.datetime | None:
     A run scheduled for then takes over the rows if that sender has died meanwhile."""
     oldest = model.objects.filter(status=DeliveryStatus.SENDING).aggregate(at=Min("claimed_at"))
     return oldest["at"] + stale_claim() if oldest["at"] else None
+
+
+def rows_insert_counted(model: type[RowT], rows: list[RowT]) -> int:
+    """Insert ``rows``, ignoring those whose unique key another run recorded first, and return
+    how many this call inserted. ``bulk_create(ignore_conflicts=True)`` cannot tell (it returns
+    every object given): each row goes in carrying a token of this call, which the same
+    transaction reads back and clears, so two concurrent sweeps never both count a row. Rows
+    are inserted in the order given: callers sort by key, so two inserts of overlapping keys
+    wait on each other instead of deadlocking."""
+    if not rows:
+        return 0
+    token = model.new_claim_token()
+    for row in rows:
+        row.claim_token = token
+    with transaction.atomic():
+        model.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        # Other transactions never see the token: the rows are invisible until the commit,
+        # which comes after it is cleared.
+        return model.objects.filter(claim_token=token).update(claim_token=None)
 
 
 def retry_at(now: dt.datetime, attempts: int) -> dt.datetime:

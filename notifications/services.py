@@ -20,7 +20,12 @@ import logging
 from django.utils import timezone
 
 from notifications.models import Notification, PasswordResetMail, ReportDelivery
-from notifications.outbox import DeliveryReport, claims_stale_at, outbox_deliver
+from notifications.outbox import (
+    DeliveryReport,
+    claims_stale_at,
+    outbox_deliver,
+    rows_insert_counted,
+)
 from notifications.password_reset import PasswordResetOutbox, password_reset_rows_purge
 from notifications.recipients import committee_recipients
 from notifications.reminder_outbox import ReminderOutbox
@@ -42,12 +47,14 @@ def notifications_create_due(
     *, now: dt.datetime, report: SweepReport | None = None
 ) -> list[DueReminder]:
     """Record the due reminders that have no row yet. A concurrent sweep inserting the same
-    keys is harmless: the unique constraint keeps one row and the other insert is ignored."""
+    keys is harmless: the unique constraint keeps one row and the other insert is ignored; each
+    row is counted as new (``report.created``) by the one sweep whose insert made it."""
     report = report or SweepReport()
     due = reminders_due(now=now)
     existing = recorded_keys(due)
-    new = [d for d in due if d.key not in existing]
-    Notification.objects.bulk_create(
+    new = sorted((d for d in due if d.key not in existing), key=lambda d: d.key)
+    inserted = rows_insert_counted(
+        Notification,
         [
             Notification(
                 task=d.task,
@@ -61,11 +68,9 @@ def notifications_create_due(
             )
             for d in new
         ],
-        ignore_conflicts=True,
-        batch_size=500,
     )
     report.due += len(due)
-    report.created += len(new)
+    report.created += inserted
     return new
 
 
@@ -102,12 +107,11 @@ def report_deliveries_create(*, period: dt.date, now: dt.datetime) -> ReportSend
     )
     new = [
         ReportDelivery(period=period, recipient_email=email, recipient=r.user, created_at=now)
-        for email, r in recipients.items()
+        for email, r in sorted(recipients.items())
         if email not in existing
     ]
-    # ignore_conflicts: a concurrent run that inserted the same row first wins, silently.
-    ReportDelivery.objects.bulk_create(new, ignore_conflicts=True)
-    result.created = len(new)
+    # A concurrent run that inserted the same row first wins, silently, and counts it.
+    result.created = rows_insert_counted(ReportDelivery, new)
     return result
 
 
