@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "notifications.context_processors.portal_nav",
+                "notifications.context_processors.admin_alerts",
             ],
         },
     },

@@ -27,7 +27,17 @@ class DeliveryStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped: no longer due")
 
 
+# A row that has failed this many times is shown to the coordinators (the admin's index), with
+# its error: by then the mail server has refused it for at least 45 minutes (15 + 30 min of
+# back-off), longer than a passing outage.
+FAILING_AFTER_ATTEMPTS = 3
+
+
 class OutboxQuerySet(models.QuerySet):
+    def failing(self) -> Self:
+        """Rows that keep failing: still to retry, after FAILING_AFTER_ATTEMPTS attempts."""
+        return self.filter(status=DeliveryStatus.FAILED, attempts__gte=FAILING_AFTER_ATTEMPTS)
+
     def deliverable(self, now: dt.datetime, stale_before: dt.datetime) -> Self:
         """Rows a sender may claim now: new, failed and due for a retry, or claimed by a sender
         that has not finished in time (it died: at-least-once, see docs/reminders.md)."""
