@@ -22,10 +22,12 @@ from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.message import EmailAlternative
 from django.db import transaction
 from django.db.models import F, Min, QuerySet
 from django.utils import timezone
 
+from dtiplan.text import printable
 from notifications.models import DeliveryStatus, OutboxRow
 
 logger = logging.getLogger(__name__)
@@ -176,7 +178,7 @@ def _deliver_claimed(
             if not beat.still_ours(group):
                 continue  # taken over by another sender while this one was stalled
             try:
-                if connection.send_messages([outbox.message(group, now)]) != 1:
+                if connection.send_messages([_printable(outbox.message(group, now))]) != 1:
                     raise RuntimeError("the mail backend accepted no message")
             except Exception as exc:  # recorded on the rows and retried later
                 beat.done(group)
@@ -194,6 +196,21 @@ def _deliver_claimed(
             report.rows_sent += len(group)
     finally:
         connection.close()
+
+
+def _printable(message: EmailMessage) -> EmailMessage:
+    """The message without the characters no output should carry (``dtiplan.text``): rows
+    stored before the forms cleaned their text may hold them, and every kind of e-mail goes
+    through here. The subject is one line (a line break in it would be refused as a header)."""
+    message.subject = printable(str(message.subject), multiline=False)
+    message.body = printable(str(message.body))
+    alternatives = getattr(message, "alternatives", None)
+    if alternatives:
+        message.alternatives = [  # type: ignore[attr-defined]
+            EmailAlternative(printable(content) if isinstance(content, str) else content, mime)
+            for content, mime in alternatives
+        ]
+    return message
 
 
 class _Heartbeat:
