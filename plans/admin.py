@@ -17,10 +17,10 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from dtiplan.forms import PrintableTextMixin
 from dtiplan.spreadsheets.admin import SafeImportMixin
-from indicators.models import Indicator
 
 # admin_weak_indicators registers the weak-indicator list (shown under DTI indicators).
 from plans import admin_weak_indicators, roles  # noqa: F401
+from plans.admin_filters import MainIndicatorFilter
 from plans.models import (
     Acknowledgement,
     Assignment,
@@ -373,20 +373,6 @@ class OverdueFilter(admin.SimpleListFilter):
             return queryset.overdue(now)
         if self.value() == "no":
             return queryset.not_overdue(now)
-        return queryset
-
-
-class MainIndicatorFilter(admin.SimpleListFilter):
-    title = _("main indicator")
-    parameter_name = "main_indicator"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        mains = Indicator.objects.main().select_related("indicator_set")
-        return [(str(m.pk), f"{m.indicator_set.code} · {m}") for m in mains]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value():
-            return queryset.for_main_indicator(int(self.value()))
         return queryset
 
 

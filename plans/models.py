@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from indicators.models import Indicator, Province
+from indicators.models import Indicator, Province, under_main_indicator_q
 from plans.uploads import evidence_storage, evidence_upload_to
 
 if TYPE_CHECKING:
@@ -273,7 +273,7 @@ class TaskQuerySet(models.QuerySet["Task"]):
 
     def for_main_indicator(self, indicator_id: int) -> TaskQuerySet:
         """Tasks on a main indicator or on any of its components."""
-        return self.filter(Q(indicator_id=indicator_id) | Q(indicator__parent_id=indicator_id))
+        return self.filter(under_main_indicator_q(indicator_id))
 
     def with_list_columns(self) -> TaskQuerySet:
         return self.select_related("plan", "indicator", "indicator__parent", "lead_unit")
@@ -411,6 +411,12 @@ class Task(models.Model):
     def get_absolute_url(self) -> str:
         """The portal's task page: every role can open it (the admin is for coordinators)."""
         return reverse("portal:task_detail", args=[self.pk])
+
+    @property
+    def accepts_reports(self) -> bool:
+        """Units may still report progress, submit completion or ask for time: the status half
+        of "open" only, so closing a plan does not lock out a late report (docs/decisions.md)."""
+        return self.status in self.OPEN_STATUSES
 
     @property
     def is_open(self) -> bool:

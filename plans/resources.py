@@ -24,7 +24,7 @@ from dtiplan.spreadsheets.errors import RowErrors
 from dtiplan.spreadsheets.names import NameIndex, unknown_message
 from dtiplan.spreadsheets.resources import StrictResource, related
 from dtiplan.spreadsheets.text import clean_text, name_key, single_line, split_emails, split_names
-from indicators.models import Indicator, IndicatorSet, WeakIndicator
+from indicators.models import Indicator, IndicatorSet, WeakIndicator, rules_in_force, set_in_force
 from indicators.resources import ExportOnlyResource
 from plans.coverage import attach_tasks, with_coverage
 from plans.models import Assignment, Plan, Task, Unit, UnitMembership, User
@@ -482,7 +482,8 @@ class TaskResource(StrictResource):
         plans = {
             p.pk: p for title in set(dataset["plan"]) if (p := self.plans.get(clean_text(title)))
         }
-        set_ids = {s.pk for p in plans.values() if (s := self._set_for_year(p.year)) is not None}
+        in_force = (set_in_force(self.sets, p.year) for p in plans.values())
+        set_ids = {s.pk for s in in_force if s is not None}
         self.indicators: dict[tuple[int, str], Indicator] = {
             (i.indicator_set_id, i.code): i
             for i in Indicator.objects.filter(indicator_set__in=set_ids)
@@ -503,11 +504,6 @@ class TaskResource(StrictResource):
             for task_id, roles in self.units_now.items()
         }
         self.roles_wanted: list[tuple[Task, dict[str, list[Unit]]]] = []
-
-    def _set_for_year(self, year: int) -> IndicatorSet | None:
-        # IndicatorSet.objects.for_year() in memory: the latest set in force by that year.
-        in_force = [s for s in self.sets if s.first_year <= year]
-        return max(in_force, key=lambda s: s.first_year, default=None)
 
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -568,7 +564,7 @@ class TaskResource(StrictResource):
         if not code:
             errors.add("indicator_code", _("Give the code of the indicator the task improves."))
             return None
-        indicator_set = self._set_for_year(plan.year)
+        indicator_set = set_in_force(self.sets, plan.year)
         if indicator_set is None:
             errors.add(
                 "indicator_code",
@@ -749,29 +745,36 @@ class TaskResource(StrictResource):
 
 
 class WeakIndicatorResource(ExportOnlyResource):
-    """The weak-indicator list: ``province, year, indicator_code, points, max_points,
-    recoverable_points, open_tasks`` (the titles of the tasks of the province's plans that
-    address it, drafts marked, by ``plans.coverage``; the column keeps its name so that
-    existing files still read)."""
+    """The weak-indicator list: ``province, year, framework, indicator_code, points,
+    max_points, value, recoverable_points, open_tasks, rule``. ``open_tasks``: the titles of
+    the tasks of the province's plans that address it, drafts marked, by ``plans.coverage``
+    (the column keeps its name so that existing files still read); ``rule``: the weakness rule
+    that found it, the year's own or the default."""
 
     province = Field(column_name="province")
     year = Field(column_name="year")
+    framework = Field(column_name="framework")
     indicator_code = Field(column_name="indicator_code")
     points = Field(attribute="points", column_name="points")
     max_points = Field(column_name="max_points")
+    value = Field(attribute="value", column_name="value")
     recoverable_points = Field(attribute="recoverable_points", column_name="recoverable_points")
     open_tasks = Field(column_name="open_tasks")
+    rule = Field(column_name="rule")
 
     class Meta:
         model = WeakIndicator
         fields = (
             "province",
             "year",
+            "framework",
             "indicator_code",
             "points",
             "max_points",
+            "value",
             "recoverable_points",
             "open_tasks",
+            "rule",
         )
 
     def get_queryset(self) -> QuerySet[WeakIndicator]:
@@ -788,7 +791,11 @@ class WeakIndicatorResource(ExportOnlyResource):
             queryset = queryset.weak().with_recoverable()
         if "coverage" not in queryset.query.annotations:
             queryset = with_coverage(queryset)
-        return queryset.select_related("assessment__province", "indicator")
+        years = queryset.order_by().values_list("assessment__year", flat=True).distinct()
+        self.rules = rules_in_force(years)
+        return queryset.select_related(
+            "assessment__province", "assessment__indicator_set", "indicator"
+        )
 
     def iter_queryset(self, queryset: QuerySet[WeakIndicator]) -> Iterator[WeakIndicator]:
         # The tasks are attached per chunk of rows: one query per chunk, not per row.
@@ -801,16 +808,22 @@ class WeakIndicatorResource(ExportOnlyResource):
         yield from attach_tasks(chunk)
 
     def dehydrate_province(self, weak: WeakIndicator) -> str:
-        return weak.assessment.province.name
+        return weak.assessment.province.name_in_year(weak.assessment.year)
 
     def dehydrate_year(self, weak: WeakIndicator) -> int:
         return weak.assessment.year
 
+    def dehydrate_framework(self, weak: WeakIndicator) -> str:
+        return weak.assessment.indicator_set.code
+
     def dehydrate_indicator_code(self, weak: WeakIndicator) -> str:
         return weak.indicator.code
 
-    def dehydrate_max_points(self, weak: WeakIndicator) -> Decimal:
+    def dehydrate_max_points(self, weak: WeakIndicator) -> Decimal | None:
         return weak.indicator.max_points
+
+    def dehydrate_rule(self, weak: WeakIndicator) -> str:
+        return self.rules[weak.assessment.year].label
 
     def dehydrate_open_tasks(self, weak: WeakIndicator) -> str:
         return "; ".join(

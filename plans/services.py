@@ -49,9 +49,6 @@ from plans.models import (
 )
 from plans.uploads import validate_evidence_file
 
-# Statuses in which a unit still works on the task: it may report, submit, ask for time.
-WORKING_STATUSES = Task.OPEN_STATUSES
-
 
 def _locked(task: Task) -> Task:
     """The task re-read under a row lock (PostgreSQL), so that checks and writes see the
@@ -60,7 +57,7 @@ def _locked(task: Task) -> Task:
 
 
 def _require_working(task: Task) -> None:
-    if task.status not in WORKING_STATUSES:
+    if not task.accepts_reports:
         raise ValidationError(
             _("This task is %(status)s: nothing more can be reported on it.")
             % {"status": task.get_status_display().lower()},
@@ -789,16 +786,23 @@ def draft_tasks_create(
         while (indicator.pk, title.lower()) in titles:
             number += 1
             title = f"{base} ({number})"
-        description = _(
-            "DTI %(year)s, %(province)s: %(points)s of %(max)s points, %(recoverable)s points "
-            "still to win."
-        ) % {
-            "year": score.assessment.year,
-            "province": score.assessment.province.name,
-            "points": score.points,
-            "max": indicator.max_points,
-            "recoverable": indicator.max_points - score.points,
-        }
+        if score.recoverable is not None:
+            description = _(
+                "DTI %(year)s, %(province)s: %(points)s of %(max)s points, %(recoverable)s "
+                "points still to win."
+            ) % {
+                "year": score.assessment.year,
+                "province": score.assessment.province.name,
+                "points": score.points,
+                "max": indicator.max_points,
+                "recoverable": score.recoverable,
+            }
+        else:  # published as a value only: the max points are not known
+            description = _("DTI %(year)s, %(province)s: value %(value)s.") % {
+                "year": score.assessment.year,
+                "province": score.assessment.province.name,
+                "value": score.value,
+            }
         created.append(
             Task(
                 plan=plan,

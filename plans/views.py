@@ -159,7 +159,7 @@ def _detail_context(request: HttpRequest, task: Task, access: TaskAccess) -> dic
         "comments": task.comments.select_related("unit", "author"),
         "comment_form": CommentForm(units=access.acting_units) if access.can_comment else None,
         "changes": changes,
-        "is_working": task.status in services.WORKING_STATUSES,
+        "is_working": task.accepts_reports,
     }
 
 
@@ -309,7 +309,7 @@ def progress_create(request: HttpRequest, pk: int) -> HttpResponse:
             overdue=overdue,
             initial={"percent": task.percent_done},
         ),
-        allowed=lambda task, access: access.can_report and task.status in services.WORKING_STATUSES,
+        allowed=lambda task, access: access.can_report_now,
         perform=perform,
         done=_("Progress reported."),
         title=_("Report progress"),
@@ -339,7 +339,7 @@ def completion_create(request: HttpRequest, pk: int) -> HttpResponse:
         make_form=lambda task, access, overdue, bound: CompletionForm(
             **bound, units=access.reporting_units, overdue=overdue
         ),
-        allowed=lambda task, access: access.can_report and task.status in services.WORKING_STATUSES,
+        allowed=lambda task, access: access.can_report_now,
         perform=perform,
         done=_("Completion submitted. The task is completed once it is verified."),
         title=_("Submit completion"),
@@ -366,7 +366,7 @@ def extension_create(request: HttpRequest, pk: int) -> HttpResponse:
         make_form=lambda task, access, overdue, bound: ExtensionForm(
             **bound, units=access.reporting_units
         ),
-        allowed=lambda task, access: access.can_report and task.status in services.WORKING_STATUSES,
+        allowed=lambda task, access: access.can_report_now,
         perform=perform,
         done=_("Extension requested. The coordinator will decide."),
         title=_("Request an extension"),

@@ -77,7 +77,7 @@ def test_demo_tasks_are_on_main_indicators_and_have_every_role() -> None:
 
     for task in Task.objects.select_related("indicator__indicator_set", "lead_unit"):
         assert task.indicator.is_main, "components are the user's data, never invented"
-        assert task.indicator.indicator_set.code == "DTI2022"
+        assert task.indicator.indicator_set.code == "DTI2024"
         roles = set(task.assignments.values_list("role", flat=True))
         assert roles == {
             Assignment.Role.IMPLEMENTING,

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import translation
 
-from indicators.models import Indicator
+from indicators.models import IndicatorSet
 from plans import roles, services
 from plans.models import Assignment, Plan, Task, Unit, UnitMembership, User
 from tests.factories import (
@@ -275,9 +275,9 @@ def test_admin_moves_a_deadline_twice_and_keeps_the_first(
 
 
 def test_import_moving_a_deadline_keeps_the_first(tmp_path: Path, plan: Plan) -> None:
-    task = TaskFactory(
-        plan=plan, indicator=Indicator.objects.get(code="7"), deadline=dt.date(2026, 6, 30)
-    )
+    # The import reads codes in the indicator set in force for the plan's year.
+    indicator = IndicatorSet.objects.for_year(plan.year).indicators.get(code="7")
+    task = TaskFactory(plan=plan, indicator=indicator, deadline=dt.date(2026, 6, 30))
     path = write_csv(
         tmp_path / "t.csv",
         [

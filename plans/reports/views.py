@@ -221,13 +221,14 @@ def trend(request: HttpRequest) -> HttpResponse:
         dti_chart = charts.lines(
             [str(y.year) for y in data.years],
             [
-                (series[0], [y.dti.value if y.dti else None for y in data.years]),
+                (series[0], [y.dti.official_value if y.dti else None for y in data.years]),
                 (series[1], [y.dti_mean for y in data.years]),
             ],
             title=_("DTI value by year"),
             notes=[
-                _("rank %(rank)s/%(of)s") % {"rank": y.dti.rank, "of": y.dti.out_of}
-                if y.dti and y.dti.rank
+                _("rank %(rank)s/%(of)s")
+                % {"rank": y.dti.official_rank, "of": y.dti.official_out_of}
+                if y.dti and y.dti.official_rank
                 else ""
                 for y in data.years
             ],
