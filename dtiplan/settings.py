@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "notifications.context_processors.portal_nav",
+                "notifications.context_processors.admin_alerts",
             ],
         },
     },
@@ -242,9 +243,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_queue / "control"),
         "store_processed": False,
     }
-# A reminder claimed by a sender that has not finished after this long is sent again (the
-# sender died): at-least-once for that one case, see docs/reminders.md.
-NOTIFICATIONS_STALE_CLAIM_SECONDS = env_int("NOTIFICATIONS_STALE_CLAIM_SECONDS", 3600, minimum=1)
+# A claimed e-mail whose sender has not refreshed its claim for this long is sent again (the
+# sender died; a live one refreshes every fifth of it, between e-mails): at-least-once for the
+# e-mail in flight, see docs/reminders.md. Keep it well above EMAIL_TIMEOUT.
+NOTIFICATIONS_STALE_CLAIM_SECONDS = env_int("NOTIFICATIONS_STALE_CLAIM_SECONDS", 300, minimum=1)
 # The monthly report pack goes to the steering committee on this working day of each month
 # (1: the first), about the month before.
 REPORTS_MONTHLY_WORKING_DAY = env_int("REPORTS_MONTHLY_WORKING_DAY", 1, minimum=1)

@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from plans.accounts import ActivatingPasswordResetForm
+from notifications.forms import BackgroundPasswordResetForm
 
 admin.site.site_header = _("dtiplan: DTI improvement plan")
 admin.site.site_title = _("dtiplan")
@@ -25,15 +25,16 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 urlpatterns = [
     path("favicon.ico", favicon),
     # Both reset pages (the admin's login links to the first) also activate accounts that a
-    # unit import created without a password.
+    # unit import created without a password. The e-mail goes from the background
+    # (notifications/password_reset.py): the page does the same work for any address.
     path(
         "admin/password_reset/",
-        auth_views.PasswordResetView.as_view(form_class=ActivatingPasswordResetForm),
+        auth_views.PasswordResetView.as_view(form_class=BackgroundPasswordResetForm),
         name="admin_password_reset",
     ),
     path(
         "accounts/password_reset/",
-        auth_views.PasswordResetView.as_view(form_class=ActivatingPasswordResetForm),
+        auth_views.PasswordResetView.as_view(form_class=BackgroundPasswordResetForm),
         name="password_reset",
     ),
     # The steering committee's reports: admin pages (the admin's sign-in and look), read-only.

@@ -27,7 +27,17 @@ class DeliveryStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped: no longer due")
 
 
+# A row that has failed this many times is shown to the coordinators (the admin's index), with
+# its error: by then the mail server has refused it for at least 45 minutes (15 + 30 min of
+# back-off), longer than a passing outage.
+FAILING_AFTER_ATTEMPTS = 3
+
+
 class OutboxQuerySet(models.QuerySet):
+    def failing(self) -> Self:
+        """Rows that keep failing: still to retry, after FAILING_AFTER_ATTEMPTS attempts."""
+        return self.filter(status=DeliveryStatus.FAILED, attempts__gte=FAILING_AFTER_ATTEMPTS)
+
     def deliverable(self, now: dt.datetime, stale_before: dt.datetime) -> Self:
         """Rows a sender may claim now: new, failed and due for a retry, or claimed by a sender
         that has not finished in time (it died: at-least-once, see docs/reminders.md)."""
@@ -321,3 +331,25 @@ class ReportDelivery(OutboxRow):
 
     def __str__(self) -> str:
         return f"{self.period:%m/%Y} → {self.recipient_email}"
+
+
+class PasswordResetMail(OutboxRow):
+    """A password-reset e-mail someone asked for on the public reset page, to the address they
+    typed, sent from the background.
+
+    The page records this row for any address, known or not, and answers at once: it does the
+    same work either way, so neither its answer nor its timing tells whether an account exists.
+    The sender looks the address up (``plans.accounts.reset_recipients``) and skips a row no
+    active account has. Rows are kept a week (what was asked, and whether it went out), then
+    removed: they hold addresses people typed.
+    """
+
+    objects = OutboxQuerySet.as_manager()
+
+    class Meta(OutboxRow.Meta):
+        verbose_name = _("password reset e-mail")
+        verbose_name_plural = _("password reset e-mails")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%d/%m/%Y %H:%M} → {self.recipient_email}"

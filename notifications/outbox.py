@@ -6,22 +6,28 @@ the message) is an ``Outbox`` subclass's hooks.
 
 Exactly once, except for a sender killed mid-send: a batch is claimed with one conditional
 UPDATE (only the sender whose UPDATE changed a row sends it), and each e-mail's outcome is
-written right after it is sent. Rows claimed by a sender that died are claimed again after
-``stale_claim()``: at-least-once for that window only (see docs/reminders.md).
+written right after it is sent. A live sender keeps its claim fresh (a heartbeat, at most every
+``heartbeat()``, between e-mails), so a claim that has not been refreshed for ``stale_claim()``
+belongs to a sender that died, and its rows are claimed again: at-least-once for the e-mail in
+flight when the sender died, and only for it (see docs/reminders.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db.models import F, QuerySet
+from django.core.mail.message import EmailAlternative
+from django.db import transaction
+from django.db.models import F, Min, QuerySet
 from django.utils import timezone
 
+from dtiplan.text import printable
 from notifications.models import DeliveryStatus, OutboxRow
 
 logger = logging.getLogger(__name__)
@@ -73,9 +79,41 @@ class Outbox(Generic[RowT]):
 
 
 def stale_claim() -> dt.timedelta:
-    """A claim older than this (NOTIFICATIONS_STALE_CLAIM_SECONDS) belongs to a sender that
-    died; its rows are sent again."""
+    """A claim not refreshed for this long (NOTIFICATIONS_STALE_CLAIM_SECONDS) belongs to a
+    sender that died; its rows are sent again."""
     return dt.timedelta(seconds=settings.NOTIFICATIONS_STALE_CLAIM_SECONDS)
+
+
+def heartbeat() -> float:
+    """Seconds between a live sender's refreshes of its claim: a fifth of the stale window, so
+    a claim stays fresh even when one e-mail takes several times longer than usual."""
+    return settings.NOTIFICATIONS_STALE_CLAIM_SECONDS / 5
+
+
+def claims_stale_at(model: type[OutboxRow]) -> dt.datetime | None:
+    """When the oldest claim a sender holds on ``model``'s rows goes stale (None: no claim).
+    A run scheduled for then takes over the rows if that sender has died meanwhile."""
+    oldest = model.objects.filter(status=DeliveryStatus.SENDING).aggregate(at=Min("claimed_at"))
+    return oldest["at"] + stale_claim() if oldest["at"] else None
+
+
+def rows_insert_counted(model: type[RowT], rows: list[RowT]) -> int:
+    """Insert ``rows``, ignoring those whose unique key another run recorded first, and return
+    how many this call inserted. ``bulk_create(ignore_conflicts=True)`` cannot tell (it returns
+    every object given): each row goes in carrying a token of this call, which the same
+    transaction reads back and clears, so two concurrent sweeps never both count a row. Rows
+    are inserted in the order given: callers sort by key, so two inserts of overlapping keys
+    wait on each other instead of deadlocking."""
+    if not rows:
+        return 0
+    token = model.new_claim_token()
+    for row in rows:
+        row.claim_token = token
+    with transaction.atomic():
+        model.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        # Other transactions never see the token: the rows are invisible until the commit,
+        # which comes after it is cleared.
+        return model.objects.filter(claim_token=token).update(claim_token=None)
 
 
 def retry_at(now: dt.datetime, attempts: int) -> dt.datetime:
@@ -134,14 +172,19 @@ def _deliver_claimed(
         for group in groups:
             _mark_failed(outbox, group, exc, now, report)
         return
+    beat = _Heartbeat(model, token, [row.pk for row in due])
     try:
         for group in groups:
+            if not beat.still_ours(group):
+                continue  # taken over by another sender while this one was stalled
             try:
-                if connection.send_messages([outbox.message(group, now)]) != 1:
+                if connection.send_messages([_printable(outbox.message(group, now))]) != 1:
                     raise RuntimeError("the mail backend accepted no message")
             except Exception as exc:  # recorded on the rows and retried later
+                beat.done(group)
                 _mark_failed(outbox, group, exc, now, report)
                 continue
+            beat.done(group)
             model.objects.filter(pk__in=[row.pk for row in group]).update(
                 status=DeliveryStatus.SENT,
                 sent_at=now,
@@ -153,6 +196,55 @@ def _deliver_claimed(
             report.rows_sent += len(group)
     finally:
         connection.close()
+
+
+def _printable(message: EmailMessage) -> EmailMessage:
+    """The message without the characters no output should carry (``dtiplan.text``): rows
+    stored before the forms cleaned their text may hold them, and every kind of e-mail goes
+    through here. The subject is one line (a line break in it would be refused as a header)."""
+    message.subject = printable(str(message.subject), multiline=False)
+    message.body = printable(str(message.body))
+    alternatives = getattr(message, "alternatives", None)
+    if alternatives:
+        message.alternatives = [  # type: ignore[attr-defined]
+            EmailAlternative(printable(content) if isinstance(content, str) else content, mime)
+            for content, mime in alternatives
+        ]
+    return message
+
+
+class _Heartbeat:
+    """Keeps a sender's claim fresh while it works through its batch: between e-mails, once
+    ``heartbeat()`` seconds have passed, one UPDATE moves ``claimed_at`` of the rows still to
+    send to now. An UPDATE that finds fewer rows than expected means another sender took some
+    over (this one stalled past the stale window); those are left to it."""
+
+    def __init__(self, model: type[OutboxRow], token: object, pks: list[int]) -> None:
+        self.model = model
+        self.token = token
+        self.pending = set(pks)
+        self.lost: set[int] = set()
+        self.last = time.monotonic()
+
+    def still_ours(self, group: list[RowT]) -> bool:
+        if time.monotonic() - self.last >= heartbeat():
+            self.beat()
+        return not any(row.pk in self.lost for row in group)
+
+    def beat(self) -> None:
+        ours = self.model.objects.filter(
+            pk__in=self.pending, claim_token=self.token, status=DeliveryStatus.SENDING
+        )
+        refreshed = ours.update(claimed_at=timezone.now())
+        if refreshed < len(self.pending):
+            kept = set(ours.values_list("pk", flat=True))
+            self.lost |= self.pending - kept
+            self.pending = kept
+            logger.warning("%d claimed rows were taken over by another sender", len(self.lost))
+        self.last = time.monotonic()
+
+    def done(self, group: list[RowT]) -> None:
+        self.pending -= {row.pk for row in group}
 
 
 def _mark_failed(

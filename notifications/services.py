@@ -4,6 +4,9 @@
   ``sweep.reminders_due`` derives, ``notifications_deliver`` sends it through the outbox).
 - The monthly report pack: ``monthly_report_send_due`` (the daily job), ``report_send`` (one
   period: ``report_deliveries_create`` then ``report_deliveries_deliver``).
+- Password resets: ``password_reset_request`` (what the public page records),
+  ``password_resets_deliver`` (what the worker sends).
+- ``outbox_claims_stale_at``: when a (possibly dead) sender's claims can be taken over.
 
 Delivery is at-least-once for a sender that dies mid-send and exactly-once otherwise: see
 ``notifications.outbox`` and docs/reminders.md.
@@ -16,8 +19,14 @@ import logging
 
 from django.utils import timezone
 
-from notifications.models import Notification, ReportDelivery
-from notifications.outbox import outbox_deliver
+from notifications.models import Notification, PasswordResetMail, ReportDelivery
+from notifications.outbox import (
+    DeliveryReport,
+    claims_stale_at,
+    outbox_deliver,
+    rows_insert_counted,
+)
+from notifications.password_reset import PasswordResetOutbox, password_reset_rows_purge
 from notifications.recipients import committee_recipients
 from notifications.reminder_outbox import ReminderOutbox
 from notifications.report_outbox import ReportOutbox, ReportSendResult
@@ -29,6 +38,7 @@ from notifications.sweep import (
     reminders_due,
     work_calendar,
 )
+from plans.accounts import reset_request_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +47,14 @@ def notifications_create_due(
     *, now: dt.datetime, report: SweepReport | None = None
 ) -> list[DueReminder]:
     """Record the due reminders that have no row yet. A concurrent sweep inserting the same
-    keys is harmless: the unique constraint keeps one row and the other insert is ignored."""
+    keys is harmless: the unique constraint keeps one row and the other insert is ignored; each
+    row is counted as new (``report.created``) by the one sweep whose insert made it."""
     report = report or SweepReport()
     due = reminders_due(now=now)
     existing = recorded_keys(due)
-    new = [d for d in due if d.key not in existing]
-    Notification.objects.bulk_create(
+    new = sorted((d for d in due if d.key not in existing), key=lambda d: d.key)
+    inserted = rows_insert_counted(
+        Notification,
         [
             Notification(
                 task=d.task,
@@ -56,11 +68,9 @@ def notifications_create_due(
             )
             for d in new
         ],
-        ignore_conflicts=True,
-        batch_size=500,
     )
     report.due += len(due)
-    report.created += len(new)
+    report.created += inserted
     return new
 
 
@@ -97,12 +107,11 @@ def report_deliveries_create(*, period: dt.date, now: dt.datetime) -> ReportSend
     )
     new = [
         ReportDelivery(period=period, recipient_email=email, recipient=r.user, created_at=now)
-        for email, r in recipients.items()
+        for email, r in sorted(recipients.items())
         if email not in existing
     ]
-    # ignore_conflicts: a concurrent run that inserted the same row first wins, silently.
-    ReportDelivery.objects.bulk_create(new, ignore_conflicts=True)
-    result.created = len(new)
+    # A concurrent run that inserted the same row first wins, silently, and counts it.
+    result.created = rows_insert_counted(ReportDelivery, new)
     return result
 
 
@@ -133,3 +142,35 @@ def monthly_report_send_due(*, now: dt.datetime | None = None) -> dict[str, obje
     if period is not None:
         return report_send(period=period, now=now).as_dict()
     return report_deliveries_deliver(now=now).as_dict()
+
+
+def password_reset_request(*, email: str, now: dt.datetime | None = None) -> bool:
+    """Record a reset e-mail for ``email``, any address, known or not: the same work either way,
+    so the page's answer and timing tell nothing. Nothing is recorded past the address's hourly
+    limit. True when a row was recorded (the caller then wakes the sender)."""
+    email = email.strip().lower()
+    if not reset_request_allowed(email):
+        return False
+    PasswordResetMail.objects.create(recipient_email=email, created_at=now or timezone.now())
+    return True
+
+
+def password_resets_deliver(*, now: dt.datetime | None = None) -> DeliveryReport:
+    """Send the waiting reset e-mails (skipping addresses no active account has), then remove
+    finished rows older than a week."""
+    now = now or timezone.now()
+    report = outbox_deliver(PasswordResetOutbox(), now=now, report=DeliveryReport())
+    password_reset_rows_purge(now=now)
+    return report
+
+
+def outbox_claims_stale_at() -> dt.datetime | None:
+    """When the oldest claim any sender holds (reminders, packs, resets) goes stale, or None:
+    the schedule runs a delivery then, so a dead sender's rows wait minutes, not until the next
+    sweep (three queries)."""
+    times = [
+        at
+        for model in (Notification, ReportDelivery, PasswordResetMail)
+        if (at := claims_stale_at(model)) is not None
+    ]
+    return min(times, default=None)

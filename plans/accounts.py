@@ -1,18 +1,23 @@
-"""Account activation: a focal point created by a unit import has no password yet.
+"""Who a password reset reaches, and how often one address may ask.
 
-Django's PasswordResetForm leaves out users without a usable password (so that a reset cannot
-turn on an account an administrator disabled that way). Here such accounts are exactly the ones
-waiting to be activated, so the reset form includes every *active* user with that e-mail
-address; ``is_active=False`` remains the way to switch an account off.
+Account activation: a focal point created by a unit import has no password yet. Django's
+PasswordResetForm leaves out users without a usable password (so that a reset cannot turn on an
+account an administrator disabled that way). Here such accounts are exactly the ones waiting to
+be activated, so a reset reaches every *active* user with that e-mail address;
+``is_active=False`` remains the way to switch an account off.
+
+The e-mail itself is sent from the background (``notifications.password_reset``), so the
+public page does the same work whether or not the address belongs to anyone.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable
 
-from django.contrib.auth.forms import PasswordResetForm
 from django.core.cache import cache, caches
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
 from plans.models import User
 
@@ -23,11 +28,18 @@ logger = logging.getLogger(__name__)
 RESETS_PER_ADDRESS_PER_HOUR = 3
 
 
-class ActivatingPasswordResetForm(PasswordResetForm):
-    def get_users(self, email: str) -> Iterator[User]:
-        if _count_reset(email) > RESETS_PER_ADDRESS_PER_HOUR:
-            return iter(())
-        return iter(User.objects.filter(email__iexact=email, is_active=True))
+def reset_recipients(emails: Iterable[str]) -> QuerySet[User]:
+    """The accounts a reset for these (lower-case) addresses reaches: active ones, with or
+    without a password (a focal point's first reset activates the account)."""
+    return User.objects.annotate(email_lower=Lower("email")).filter(
+        email_lower__in=[email.strip().lower() for email in emails], is_active=True
+    )
+
+
+def reset_request_allowed(email: str) -> bool:
+    """Counts this request against the address's hourly limit; false past the limit. Counted
+    for every address typed, known or not, so the limit tells nothing either."""
+    return _count_reset(email) <= RESETS_PER_ADDRESS_PER_HOUR
 
 
 def _count_reset(email: str) -> int:

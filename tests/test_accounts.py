@@ -3,14 +3,23 @@ stronger account."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from notifications.models import PasswordResetMail
+from notifications.services import password_resets_deliver
+from notifications.tasks import deliver_notifications
 from plans import roles
 from plans.models import User
 from tests.factories import UserFactory
@@ -30,6 +39,8 @@ def test_focal_point_created_by_a_unit_import_activates_the_account(client, rese
 
     response = client.post(reset_url, {"email": "An.Nguyen@tinh.example"})
     assert response.status_code == 302
+    assert mail.outbox == [], "the e-mail goes from the background, not the request"
+    password_resets_deliver()
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["an.nguyen@tinh.example"]
 
     link = re.search(r"https?://[^/]+(/\S+/reset/\S+/)", mail.outbox[0].body).group(1)
@@ -45,6 +56,7 @@ def test_focal_point_created_by_a_unit_import_activates_the_account(client, rese
 def test_switched_off_account_gets_no_reset_email(client):
     UserFactory(username="cu@tinh.example", is_active=False)
     client.post("/accounts/password_reset/", {"email": "cu@tinh.example"})
+    password_resets_deliver()
     assert mail.outbox == []
 
 
@@ -161,6 +173,7 @@ def test_password_reset_mails_one_address_at_most_3_times_an_hour(client):
     for _ in range(5):
         response = client.post("/accounts/password_reset/", {"email": "lan@stc.example"})
         assert response.status_code == 302  # the same answer every time: nothing to learn
+        password_resets_deliver()
     assert len(mail.outbox) == 3
 
 
@@ -180,6 +193,74 @@ def test_password_reset_works_while_the_shared_cache_is_down(client, settings, c
     for _ in range(4):
         response = client.post("/accounts/password_reset/", {"email": "focal@tinh.example"})
         assert response.status_code == 302
+        password_resets_deliver()
 
     assert len(mail.outbox) == 3, "the limit still holds, counted in this process"
     assert "Cache unavailable" in caplog.text
+
+
+def _reset_request(client, email: str, capture_callbacks):
+    """The page's answer, its SQL (the typed address blanked out) and its after-commit work."""
+    with (
+        CaptureQueriesContext(connection) as queries,
+        capture_callbacks() as callbacks,
+    ):
+        response = client.post("/accounts/password_reset/", {"email": email})
+    sql = [query["sql"].replace(email, "<address>") for query in queries.captured_queries]
+    sql = [re.sub(r"'\d{4}-\d\d-\d\d[ T][\d:.+]+'", "<time>", statement) for statement in sql]
+    return response, sql, callbacks
+
+
+def test_password_reset_does_the_same_work_for_known_and_unknown_addresses(
+    client, django_capture_on_commit_callbacks
+):
+    """The timing leak: the page used to send the e-mail in the request for a known address
+    only. Now both requests run the same statements, send nothing, and leave the same one job
+    for after the commit; the e-mail arrives when the background sender runs."""
+    UserFactory(email="known@tinh.example")
+
+    known = _reset_request(client, "known@tinh.example", django_capture_on_commit_callbacks)
+    unknown = _reset_request(client, "nobody@tinh.example", django_capture_on_commit_callbacks)
+
+    assert known[0].status_code == unknown[0].status_code == 302
+    assert known[0]["Location"] == unknown[0]["Location"]
+    assert known[1] == unknown[1] and known[1], "the same SQL, whichever address"
+    assert len(known[2]) == len(unknown[2]) == 1
+    assert mail.outbox == [], "no e-mail is sent in the request"
+
+    with patch("notifications.tasks.send_password_resets.apply_async") as enqueue:
+        for callback in [*known[2], *unknown[2]]:
+            callback()
+    assert enqueue.call_count == 2
+
+    password_resets_deliver()
+    assert [message.to for message in mail.outbox] == [["known@tinh.example"]]
+    assert "/reset/" in mail.outbox[0].body
+    statuses = dict(PasswordResetMail.objects.values_list("recipient_email", "status"))
+    assert statuses == {"known@tinh.example": "sent", "nobody@tinh.example": "skipped"}
+
+
+def test_password_reset_page_answers_while_the_task_queue_is_down(client, caplog):
+    """The queue unreachable after the commit: the page still answers as usual and the request
+    waits for the 15-minute delivery job (deliver_notifications)."""
+    UserFactory(email="focal@tinh.example")
+    with patch(
+        "notifications.tasks.send_password_resets.apply_async",
+        side_effect=ConnectionRefusedError("broker down"),
+    ), TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post("/accounts/password_reset/", {"email": "focal@tinh.example"})
+    assert response.status_code == 302
+    assert "Task queue unavailable" in caplog.text
+
+    deliver_notifications()
+    assert [message.to for message in mail.outbox] == [["focal@tinh.example"]]
+
+
+def test_a_reset_request_older_than_a_day_is_not_sent(client):
+    UserFactory(email="late@tinh.example")
+    client.post("/accounts/password_reset/", {"email": "late@tinh.example"})
+    password_resets_deliver(now=timezone.now() + dt.timedelta(days=1, minutes=1))
+    assert mail.outbox == []
+    assert PasswordResetMail.objects.get().status == PasswordResetMail.Status.SKIPPED
+    password_resets_deliver(now=timezone.now() + dt.timedelta(days=8))
+    assert not PasswordResetMail.objects.exists(), "finished rows are removed after a week"

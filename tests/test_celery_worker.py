@@ -182,10 +182,18 @@ def pool_children(pid: int) -> list[int]:
     return [int(line) for line in out.stdout.split()]
 
 
-def test_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(redis_url, queue, tmp_path):
+# The stale window the kill test runs with (production: 300 s); a take-over must follow
+# within it plus the time the remaining e-mails take.
+KILL_TEST_STALE_SECONDS = 3
+
+
+def test_worker_killed_mid_run_is_taken_over_within_the_stale_window(redis_url, queue, tmp_path):
     """The pool process is killed (SIGKILL) while it is sending: the message comes back (late
-    acknowledgement, rejected on worker loss), its claimed rows are taken over once they are
-    stale, and every person ends up with exactly one e-mail."""
+    acknowledgement, rejected on worker loss) and that run, finding the dead sender's claims
+    still fresh, schedules a delivery (on its own queue) for when they go stale; nobody enqueues
+    anything by hand. Every person gets the e-mail within the stale window (plus the sending
+    time), and at most the one whose e-mail was in flight when the process died gets it
+    twice."""
     lead = UnitFactory(name="Sở Thông tin")
     people = [FocalPointFactory(unit=lead).user.email for _ in range(12)]
     for number in range(3):
@@ -198,32 +206,44 @@ def test_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(redis_url, q
         concurrency=1,
         EMAIL_BACKEND="tests.slow_mail.SlowFilePerMessageBackend",
         SLOW_MAIL_SECONDS="0.4",
-        NOTIFICATIONS_STALE_CLAIM_SECONDS="3",
+        NOTIFICATIONS_STALE_CLAIM_SECONDS=str(KILL_TEST_STALE_SECONDS),
     )
+    mail_dir, log = info["mail"], info["log"]
     try:
         now = "2026-07-01T08:00:00+07:00"
         with app.connection_for_write(redis_url) as broker:
             send_reminders.apply_async(kwargs={"now": now}, connection=broker, queue=queue)
-        mail_dir, log = info["mail"], info["log"]
         wait_for(lambda: len(list(mail_dir.glob("*.eml"))) >= 3, 60, log)
         children = pool_children(process.pid)
         assert children, "the worker has no pool process"
         for pid in children:
             os.kill(pid, signal.SIGKILL)
+        killed_at = time.monotonic()
         sent_before_kill = len(list(mail_dir.glob("*.eml")))
         assert sent_before_kill < 12, "the run finished before it could be interrupted"
-        wait_for(lambda: "WorkerLostError" in log.read_text(), 30, log)
 
-        # The redelivered run, then the next one once the dead sender's claims are stale.
-        wait_for(lambda: log.read_text().count("succeeded in") >= 1, 60, log)
-        time.sleep(3.5)
-        with app.connection_for_write(redis_url) as broker:
-            send_reminders.apply_async(kwargs={"now": now}, connection=broker, queue=queue)
-        wait_for(lambda: log.read_text().count("succeeded in") >= 2, 60, log)
+        # Sending 12 e-mails takes 4.8 s on this slow server; the take-over may start only
+        # once the dead sender's claims are stale.
+        within = KILL_TEST_STALE_SECONDS + 12 * 0.4 + 5
+        wait_for(lambda: set(delivered_to(mail_dir)) == set(people), within, log)
+        full_delivery = time.monotonic() - killed_at
+        # The take-over run finishes (its rows marked sent) before the worker is stopped.
+        wait_for(
+            lambda: Notification.objects.filter(status=Notification.Status.SENT).count() == 36,
+            10,
+            log,
+        )
+        assert "WorkerLostError" in log.read_text()
     finally:
         stop(process)
 
     counts = delivered_to(mail_dir)
+    duplicates = sum(counts.values()) - len(people)
+    print(  # the figures docs/reminders.md quotes (pytest -s)
+        f"killed after {sent_before_kill} of 12 e-mails; every person reached "
+        f"{full_delivery:.1f} s after the kill (stale window {KILL_TEST_STALE_SECONDS} s); "
+        f"{duplicates} duplicate(s)"
+    )
     assert sorted(counts) == sorted(people)
-    assert set(counts.values()) == {1}, counts
-    assert Notification.objects.filter(status=Notification.Status.SENT).count() == 12 * 3
+    assert duplicates <= 1, counts
+    assert max(counts.values()) <= 2, counts
