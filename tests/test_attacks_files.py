@@ -8,9 +8,8 @@ instead of exhausting the machine. Each must end with a message a person can act
 command with its error (no traceback), the admin with the form shown again; nothing of
 /etc/passwd anywhere; nothing imported.
 
-These run against whatever reader ``dtiplan/spreadsheets/`` has: the limits on expanding
-files and the clean message for hostile XML belong to the file-reading code, and until they
-land these cases are expected to fail (``xfail``, not strict).
+The limits on expanding files and the clean message for hostile XML live in the file-reading
+code (``dtiplan/spreadsheets/files.py``).
 """
 
 from __future__ import annotations
@@ -42,10 +41,6 @@ MEMORY_LIMIT = 1024 * 1024 * 1024  # bytes of address space for the child
 # MemoryError is not a refusal: without the ceiling the machine would have run out first.
 PEAK_LIMIT_MB = 400
 TIME_LIMIT = 120  # seconds
-READER_FIX = pytest.mark.xfail(
-    strict=False,
-    reason="limits on expanding and hostile files belong to dtiplan/spreadsheets/ (file reading)",
-)
 HEADER = ["Tên đơn vị", "Tên viết tắt", "Loại", "Đầu mối"]
 
 CHILD = r"""
@@ -210,7 +205,6 @@ def test_a_normal_file_stays_far_below_the_memory_ceiling(tmp_path):
         assert peak_mb(result) < PEAK_LIMIT_MB, f"{mode}: peak {peak_mb(result)} MB"
 
 
-@READER_FIX
 @pytest.mark.parametrize("name", FILES)
 def test_manage_py_import_refuses_a_hostile_file_with_a_message(name, tmp_path):
     path = tmp_path / name
@@ -227,7 +221,6 @@ def test_manage_py_import_refuses_a_hostile_file_with_a_message(name, tmp_path):
     assert not Unit.objects.filter(name="Sở Xây dựng").exists()
 
 
-@READER_FIX
 @pytest.mark.parametrize("name", FILES)
 def test_the_admin_import_refuses_a_hostile_file_with_a_message(name, tmp_path):
     User.objects.create_superuser("root", "root@tinh.example", "x")

@@ -9,6 +9,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 import tablib
 from django.conf import settings
@@ -171,16 +172,23 @@ def read_xlsx(data: bytes, limits: TableLimits | None = None) -> tablib.Dataset:
         if path is None:
             raise SpreadsheetReadError(_("The Excel workbook has no sheet."))
         extent, merged = _scan_sheet(archive, path, limits)
-        rows = (
-            [
-                list(row)
-                for row in sheet.iter_rows(
-                    min_row=1, max_row=extent[0], max_col=extent[1], values_only=True
-                )
-            ]
-            if extent[0] and extent[1]
-            else []
-        )
+        try:
+            rows = (
+                [
+                    list(row)
+                    for row in sheet.iter_rows(
+                        min_row=1, max_row=extent[0], max_col=extent[1], values_only=True
+                    )
+                ]
+                if extent[0] and extent[1]
+                else []
+            )
+        except ParseError as exc:
+            # An entity the parser refuses to expand (an external file, "billion laughs"):
+            # never a spreadsheet Excel itself writes.
+            raise SpreadsheetReadError(
+                _("The Excel workbook holds XML that is refused (entities or a damaged sheet).")
+            ) from exc
     finally:
         book.close()
     _fill_merged(rows, merged)
