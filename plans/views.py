@@ -20,6 +20,7 @@ from django.db.models import Prefetch, QuerySet
 from django.forms import Form
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,6 +28,7 @@ from django.views.i18n import set_language
 
 from plans import services
 from plans.access import TaskAccess, task_access, unit_roles
+from plans.decisions import COMPLETION, EXTENSION, Decider
 from plans.filters import DUE_SOON_DAYS, TaskFilter, task_counts
 from plans.forms import CommentForm, CompletionForm, DecisionForm, ExtensionForm, ProgressForm
 from plans.models import (
@@ -395,33 +397,44 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _decide(
-    request: HttpRequest,
-    row: ExtensionRequest | CompletionSubmission,
-    *,
-    allowed: bool,
-    approve: Callable[[str], object],
-    refuse: Callable[[str], object],
-    title: str,
+    request: HttpRequest, row: ExtensionRequest | CompletionSubmission, decider: Decider
 ) -> HttpResponse:
-    if not allowed:
+    """The portal's decide page, for either kind of request (``plans.decisions``)."""
+    user: User = request.user  # type: ignore[assignment]
+    if not decider.allowed(user, row):
         raise PermissionDenied
-    form = DecisionForm(request.POST or None)
+    form = DecisionForm(
+        request.POST or None,
+        decider=decider,
+    )
     if request.method == "POST" and form.is_valid():
         note = form.cleaned_data["note"]
         try:
             if form.cleaned_data["decision"] == "approve":
-                approve(note)
+                decider.approve(row, by=user, note=note)
             else:
-                refuse(note)
+                decider.refuse(row, by=user, reason=note)
         except ValidationError as error:
             _errors_to_form(form, error)
         else:
             messages.success(request, _("Decision recorded."))
             return redirect(row.task)
+    opts = row._meta
+    admin_url = (
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk])
+        if user.is_staff
+        else ""
+    )
     return render(
         request,
         "portal/decide.html",
-        {"row": row, "task": row.task, "form": form, "title": title},
+        {
+            "row": row,
+            "task": row.task,
+            "form": form,
+            "title": decider.title,
+            "admin_url": admin_url,
+        },
     )
 
 
@@ -433,19 +446,7 @@ def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
         task__in=_visible(request).values("pk"),
     )
-    user: User = request.user  # type: ignore[assignment]
-    return _decide(
-        request,
-        row,
-        allowed=user.has_perm("plans.decide_extension") and row.is_pending,
-        approve=lambda note: services.extension_decide(
-            request=row, by=user, approve=True, note=note
-        ),
-        refuse=lambda note: services.extension_decide(
-            request=row, by=user, approve=False, note=note
-        ),
-        title=_("Decide the extension request"),
-    )
+    return _decide(request, row, EXTENSION)
 
 
 @login_required
@@ -456,16 +457,7 @@ def completion_decide(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
         task__in=_visible(request).values("pk"),
     )
-    user: User = request.user  # type: ignore[assignment]
-    access = task_access(user, row.task)
-    return _decide(
-        request,
-        row,
-        allowed=access.can_verify(row) and row.is_pending,
-        approve=lambda note: services.completion_verify(submission=row, by=user, note=note),
-        refuse=lambda note: services.completion_refuse(submission=row, by=user, reason=note),
-        title=_("Verify the completion"),
-    )
+    return _decide(request, row, COMPLETION)
 
 
 @login_required
