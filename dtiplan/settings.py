@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -214,7 +215,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
 # Django waits forever by default; a stuck mail server must not hang a worker.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "dtiplan <no-reply@localhost>"
+# The sender: DEFAULT_FROM_EMAIL, else no-reply at the site's own domain (SITE_URL's host, less a
+# leading "www."), so that production mail is not "from localhost" when only SITE_URL is set.
+_SITE_HOST = (urlsplit(SITE_URL).hostname or "localhost").removeprefix("www.")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or f"dtiplan <no-reply@{_SITE_HOST}>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -270,6 +274,11 @@ CELERY_BEAT_SCHEDULE = {
         # working day of the month (a crontab cannot know Tết or a make-up Saturday). Safe to
         # run twice: one pack per person and month (ReportDelivery).
         "schedule": crontab(hour=8, minute=0),
+    },
+    "send-events": {
+        "task": "notifications.tasks.send_events",
+        # Decisions on requests and new tasks: in the inbox and by e-mail within minutes.
+        "schedule": crontab(minute="*/5"),
     },
     "deliver-notifications": {
         "task": "notifications.tasks.deliver_notifications",

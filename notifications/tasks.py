@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from notifications.clock import parse_now
 from notifications.services import (
+    events_send_due,
     monthly_report_send_due,
     notifications_deliver,
     reminders_send_due,
@@ -33,7 +34,13 @@ def deliver_notifications() -> dict[str, object]:
     reminders, and report packs whose sending failed."""
     now = timezone.now()
     report_deliveries_deliver(now=now)
-    return notifications_deliver(now=now).as_dict()
+    return notifications_deliver(now=now, between_sweeps=True).as_dict()
+
+
+@shared_task(name="notifications.tasks.send_events")
+def send_events() -> dict[str, object]:
+    """Every few minutes: decisions and new tasks, as inbox rows and e-mails."""
+    return events_send_due().as_dict()
 
 
 @shared_task(name="notifications.tasks.send_monthly_report")

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dtiplan.forms import PrintableTextMixin
 from plans.decisions import Decider
-from plans.models import Unit
+from plans.models import Unit, User
 from plans.uploads import ALLOWED_TYPES, validate_evidence_file
 
 # Phones and browsers show their own date picker; it sends ISO dates, which every locale's
@@ -154,3 +154,13 @@ class RefusalForm(PrintableTextMixin, forms.Form):
     reason = forms.CharField(
         label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4, "cols": 60}), max_length=4000
     )
+
+
+class ProfileForm(forms.ModelForm):
+    """What a person sets for themselves: the language of the site and their e-mails, and
+    when e-mails about decisions and new tasks reach them."""
+
+    class Meta:
+        model = User
+        fields = ["language", "event_emails"]
+        widgets = {"language": forms.RadioSelect, "event_emails": forms.RadioSelect}

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,7 +31,14 @@ from plans import services
 from plans.access import TaskAccess, task_access, unit_roles
 from plans.decisions import COMPLETION, EXTENSION, Decider
 from plans.filters import DUE_SOON_DAYS, TaskFilter, task_counts
-from plans.forms import CommentForm, CompletionForm, DecisionForm, ExtensionForm, ProgressForm
+from plans.forms import (
+    CommentForm,
+    CompletionForm,
+    DecisionForm,
+    ExtensionForm,
+    ProfileForm,
+    ProgressForm,
+)
 from plans.models import (
     Acknowledgement,
     CompletionSubmission,
@@ -530,6 +538,23 @@ def task_export(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="tasks.{kind}"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    """The person's own settings: language, and when decisions and new tasks come by e-mail."""
+    user: User = request.user  # type: ignore[assignment]
+    form = ProfileForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your settings are saved."))
+        response = redirect("portal:profile")
+        # The switch's cookie wins over the saved language (dtiplan.middleware): keep them equal.
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax")
+        return response
+    units = user.memberships.select_related("unit").order_by("unit__name")
+    return render(request, "portal/profile.html", {"form": form, "memberships": units})
 
 
 @require_POST

@@ -129,9 +129,7 @@ def test_returning_several_completions_sends_the_tasks_back_to_work(client, coor
         },
     )
     assert set(Task.objects.values_list("status", flat=True)) == {Task.Status.IN_PROGRESS}
-    assert set(CompletionSubmission.objects.values_list("status", flat=True)) == {
-        Decision.REFUSED
-    }
+    assert set(CompletionSubmission.objects.values_list("status", flat=True)) == {Decision.REFUSED}
 
 
 def test_the_steering_committee_reads_requests_but_cannot_decide_them(client):
