@@ -418,7 +418,13 @@ class TaskAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
         "percent_done",
     ]
     list_filter = ["plan", "status", UnitFilter, MainIndicatorFilter, OverdueFilter]
-    search_fields = ["title", "indicator__code", "indicator__name_vi", "lead_unit__name"]
+    search_fields = [
+        "title",
+        "indicator__code",
+        "indicator__name_vi",
+        "indicator__name_en",
+        "lead_unit__name",
+    ]
     autocomplete_fields = ["indicator", "lead_unit", "plan"]
     date_hierarchy = "deadline"
     inlines = [

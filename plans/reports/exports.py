@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext_lazy
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.oxml import parse_xml
@@ -263,20 +264,27 @@ def trend_table(data: queries.Trend) -> Table:
 
 # --- The monthly pack ------------------------------------------------------------------------
 
-# The columns of the provinces' own progress reports, in their words: the pack's layout is
-# theirs, so these stay Vietnamese in every language.
+# The columns of the provinces' own progress reports. In Vietnamese they are the provinces' own
+# words (the pack's layout is theirs); in English, their meaning.
 PACK_HEADERS = [
-    "STT",
-    "Nhiệm vụ",
-    "Chỉ số",
-    "Đơn vị chủ trì",
-    "Đơn vị phối hợp",
-    "Thời hạn",
-    "Tiến độ / Kết quả",
-    "Khó khăn vướng mắc",
-    "Đề xuất",
-    "Minh chứng",
+    pgettext_lazy("monthly pack column", "No."),
+    pgettext_lazy("monthly pack column", "Task"),
+    pgettext_lazy("monthly pack column", "Indicator"),
+    pgettext_lazy("monthly pack column", "Lead unit"),
+    pgettext_lazy("monthly pack column", "Coordinating units"),
+    pgettext_lazy("monthly pack column", "Deadline"),
+    pgettext_lazy("monthly pack column", "Progress / Result"),
+    pgettext_lazy("monthly pack column", "Difficulties"),
+    pgettext_lazy("monthly pack column", "Proposals"),
+    pgettext_lazy("monthly pack column", "Evidence"),
 ]
+
+
+def pack_headers() -> list[str]:
+    """The pack's column headers in the active language."""
+    return [str(header) for header in PACK_HEADERS]
+
+
 PACK_WIDTHS = [6, 45, 30, 25, 30, 12, 45, 35, 35, 25]
 
 
@@ -340,7 +348,10 @@ def pack_row(number: int, task: Task, coordinating: list[str], now: dt.datetime)
         deadline += " " + _("(was %(date)s)") % {"date": _day(task.original_deadline)}
     progress = f"{task.get_status_display()}, {task.percent_done}%"
     if task.is_overdue(now):
-        progress += " – " + _("%(days)d days overdue") % {"days": task.days_overdue(now)}
+        days = task.days_overdue(now)
+        progress += " – " + ngettext("%(days)d day overdue", "%(days)d days overdue", days) % {
+            "days": days
+        }
     if task.document_summary and task.status in (Task.Status.SUBMITTED, Task.Status.COMPLETED):
         progress += f"\n{task.document_summary}"
     elif task.last_note:
@@ -355,7 +366,10 @@ def pack_row(number: int, task: Task, coordinating: list[str], now: dt.datetime)
     if task.document_number:
         evidence.append(task.document_number)
     if task.evidence_count:
-        evidence.append(_("%(count)d files or links") % {"count": task.evidence_count})
+        evidence.append(
+            ngettext("%(count)d file or link", "%(count)d files or links", task.evidence_count)
+            % {"count": task.evidence_count}
+        )
     return [
         number,
         task.title,
@@ -415,7 +429,7 @@ def pack_build(*, period: dt.date, now: dt.datetime) -> Pack:
 def pack_xlsx(pack: Pack, now: dt.datetime) -> bytes:
     return xlsx_bytes(
         [
-            Table(_("Monthly report"), PACK_HEADERS, pack.rows, PACK_WIDTHS),
+            Table(_("Monthly report"), pack_headers(), pack.rows, PACK_WIDTHS),
             overview_table(pack.overview),
             units_table(pack.units),
             overdue_table(pack.overdue, now),
@@ -450,9 +464,10 @@ def pack_docx(pack: Pack) -> bytes:
             "overdue": total.overdue,
         }
     )
-    table = document.add_table(rows=1, cols=len(PACK_HEADERS))
+    headers = pack_headers()
+    table = document.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
-    for cell, name in zip(table.rows[0].cells, PACK_HEADERS, strict=True):
+    for cell, name in zip(table.rows[0].cells, headers, strict=True):
         cell.text = name
         for run in cell.paragraphs[0].runs:
             run.font.bold = True

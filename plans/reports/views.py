@@ -286,6 +286,6 @@ def pack(request: HttpRequest) -> HttpResponse:
         "pack",
         filterset,
         period=period,
-        headers=exports.PACK_HEADERS,
+        headers=exports.pack_headers(),
         rows=exports.pack_rows(now, limit=PACK_PREVIEW_ROWS),
     )
