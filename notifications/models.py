@@ -110,8 +110,12 @@ class Notification(OutboxRow):
         DUE_SOON = "due_soon", _("Due soon")
         DUE_TODAY = "due_today", _("Due today")
         OVERDUE = "overdue", _("Overdue")
-        ESCALATE_HEAD = "escalate_head", _("Escalated to the unit's head")
-        ESCALATE_COORDINATORS = "escalate_coordinators", _("Escalated to the coordinators")
+        # Labels read by the person the row is for (the inbox, the e-mail's subject).
+        ESCALATE_HEAD = "escalate_head", _("Long overdue in your unit")
+        ESCALATE_COORDINATORS = (
+            "escalate_coordinators",
+            _("Long overdue: to follow up with the lead unit"),
+        )
         STEERING_DIGEST = "steering_digest", _("Steering committee's weekly digest")
         NOT_ACKNOWLEDGED = "not_acknowledged", _("Not acknowledged")
         NO_PROGRESS = "no_progress", _("No progress report")

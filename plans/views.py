@@ -278,10 +278,20 @@ def _action(
         else:
             messages.success(request, done)
             return redirect(task)
+    # A browser cannot send a file again by itself: after an error the person must attach it
+    # again, and the page says so by name rather than silently dropping it.
+    dropped = [upload.name for upload in request.FILES.values()] if request.method == "POST" else []
     return render(
         request,
         template,
-        {"task": task, "form": form, "overdue": overdue, "title": title, "access": access},
+        {
+            "task": task,
+            "form": form,
+            "overdue": overdue,
+            "title": title,
+            "access": access,
+            "dropped_files": dropped,
+        },
     )
 
 

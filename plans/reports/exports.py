@@ -45,6 +45,7 @@ from plans.models import (
     ProgressUpdate,
     Task,
 )
+from plans.periods import month_end
 from plans.reports import queries
 from plans.reports.filters import ReportFilters, report_tasks
 
@@ -346,7 +347,11 @@ def pack_row(number: int, task: Task, coordinating: list[str], now: dt.datetime)
     deadline = _day(task.deadline)
     if task.original_deadline and task.original_deadline != task.deadline:
         deadline += " " + _("(was %(date)s)") % {"date": _day(task.original_deadline)}
-    progress = f"{task.get_status_display()}, {task.percent_done}%"
+    progress = (
+        str(task.get_status_display())  # done as far as the unit knows: no stale percent
+        if task.status == Task.Status.SUBMITTED
+        else f"{task.get_status_display()}, {task.percent_done}%"
+    )
     if task.is_overdue(now):
         days = task.days_overdue(now)
         progress += " – " + ngettext("%(days)d day overdue", "%(days)d days overdue", days) % {
@@ -409,10 +414,20 @@ class Pack:
     coverage: queries.Coverage
     trend: queries.Trend
     overdue: list[Task]
+    as_of: dt.datetime
+
+
+def pack_moment(period: dt.date, now: dt.datetime) -> dt.datetime:
+    """The moment a period's pack describes: the end of its month, or ``now`` for the month
+    still running. An October pack sent on 3 November counts days overdue up to 31 October."""
+    end = timezone.make_aware(dt.datetime.combine(month_end(period), dt.time.max))
+    return min(now, end)
 
 
 def pack_build(*, period: dt.date, now: dt.datetime) -> Pack:
-    """Everything the monthly pack holds, as of ``now``, for every plan not closed."""
+    """Everything the monthly pack holds, for every plan not closed: overdue and days overdue
+    as of the end of the period (``pack_moment``), the tasks as they stand."""
+    now = pack_moment(period, now)
     filters = ReportFilters()
     return Pack(
         period=period,
@@ -423,6 +438,7 @@ def pack_build(*, period: dt.date, now: dt.datetime) -> Pack:
         coverage=queries.coverage(filters=filters, now=now),
         trend=queries.trend(filters=filters, now=now),
         overdue=list(queries.overdue_tasks(filters=filters, now=now)),
+        as_of=now,
     )
 
 
@@ -432,7 +448,7 @@ def pack_xlsx(pack: Pack, now: dt.datetime) -> bytes:
             Table(_("Monthly report"), pack_headers(), pack.rows, PACK_WIDTHS),
             overview_table(pack.overview),
             units_table(pack.units),
-            overdue_table(pack.overdue, now),
+            overdue_table(pack.overdue, pack.as_of),
             coverage_table(pack.coverage),
             trend_table(pack.trend),
         ]

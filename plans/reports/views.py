@@ -287,5 +287,5 @@ def pack(request: HttpRequest) -> HttpResponse:
         filterset,
         period=period,
         headers=exports.pack_headers(),
-        rows=exports.pack_rows(now, limit=PACK_PREVIEW_ROWS),
+        rows=exports.pack_rows(exports.pack_moment(period, now), limit=PACK_PREVIEW_ROWS),
     )
