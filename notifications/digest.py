@@ -82,7 +82,7 @@ ACKNOWLEDGE = _("Please open each new task and acknowledge its receipt.")
 NEWS = _("The details are on the task's page.")
 
 
-def _decisions(rows: list[Notification]) -> dict[tuple[str, int], DecidedRequest]:
+def decisions_of(rows: list[Notification]) -> dict[tuple[str, int], DecidedRequest]:
     """The requests the decision rows tell of (one query per kind of request present)."""
     wanted: dict[type[DecidedRequest], set[int]] = defaultdict(set)
     for row in rows:
@@ -95,18 +95,25 @@ def _decisions(rows: list[Notification]) -> dict[tuple[str, int], DecidedRequest
     return found
 
 
+def decision_for(
+    row: Notification, decisions: dict[tuple[str, int], DecidedRequest]
+) -> DecidedRequest | None:
+    """The request a decision row tells of, from ``decisions_of``'s answer."""
+    model = DECISION_MODELS.get(row.rule)
+    return decisions.get((model.__name__, row.step)) if model else None
+
+
 def _item(
     row: Notification, now: dt.datetime, decisions: dict[tuple[str, int], DecidedRequest]
 ) -> dict[str, object]:
     task = row.task
-    model = DECISION_MODELS.get(row.rule)
     return {
         "task": task,
         "rule": row.rule,
         "days_overdue": task.days_overdue(now),
         "days_left": max(0, (task.deadline - timezone.localdate(now)).days),
         "last_activity": row.anchor_date if row.rule == Rule.NO_PROGRESS else None,
-        "decision": decisions.get((model.__name__, row.step)) if model else None,
+        "decision": decision_for(row, decisions),
         "is_event": row.rule in EVENT_RULES,
         "url": settings.SITE_URL + task.get_absolute_url(),
     }
@@ -130,7 +137,7 @@ def digest_message(rows: list[Notification], now: dt.datetime) -> CleanSubjectEm
     first = rows[0]
     recipient_email = first.recipient_email
     language = first.recipient.language if first.recipient else settings.LANGUAGE_CODE
-    decisions = _decisions(rows)
+    decisions = decisions_of(rows)
     by_rule: dict[str, list[dict[str, object]]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: (r.task.deadline, r.task.pk)):
         by_rule[row.rule].append(_item(row, now, decisions))

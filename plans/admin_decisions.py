@@ -9,6 +9,7 @@ portal; the admin page and the portal's decide page link to each other.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin, messages
@@ -20,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from plans.decisions import Decider
@@ -123,6 +125,10 @@ class DecisionAdmin(admin.ModelAdmin):
                 continue
             if field.choices:
                 value = getattr(row, f"get_{field.name}_display")()
+            elif isinstance(value, dt.datetime):
+                value = f"{timezone.localtime(value):%d/%m/%Y %H:%M}"
+            elif isinstance(value, dt.date):
+                value = f"{value:%d/%m/%Y}"
             summary.append((str(field.verbose_name).capitalize(), value))
         return summary
 

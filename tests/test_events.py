@@ -67,6 +67,7 @@ def test_a_refused_extension_is_in_the_units_inbox_at_once_and_mailed_once(
     client.force_login(nam)
     inbox = client.get("/notifications/").content.decode()
     assert "Số hóa hồ sơ" in inbox
+    assert "lý do: Không đủ căn cứ" in inbox, "the inbox says why"
     assert Notification.objects.get(rule=Rule.EXTENSION_REFUSED).recipient == nam
 
     report = events_send_due()

@@ -347,10 +347,12 @@ def pack_row(number: int, task: Task, coordinating: list[str], now: dt.datetime)
     deadline = _day(task.deadline)
     if task.original_deadline and task.original_deadline != task.deadline:
         deadline += " " + _("(was %(date)s)") % {"date": _day(task.original_deadline)}
+    # A percentage says how far work has come: only while the task is worked on (a submitted
+    # task is done as far as the unit knows, a completed or cancelled one is past it).
     progress = (
-        str(task.get_status_display())  # done as far as the unit knows: no stale percent
-        if task.status == Task.Status.SUBMITTED
-        else f"{task.get_status_display()}, {task.percent_done}%"
+        f"{task.get_status_display()}, {task.percent_done}%"
+        if task.status in Task.OPEN_STATUSES
+        else str(task.get_status_display())
     )
     if task.is_overdue(now):
         days = task.days_overdue(now)
