@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -80,8 +80,8 @@ def _new_units(
     since: dt.datetime, now: dt.datetime, task_ids: list[int] | None
 ) -> dict[tuple[int, int], dt.datetime]:
     """(task id, unit id) → when the unit got the task, for units that got it in [since, now]
-    (four queries). A unit gets a task when a live version of the task first names it lead,
-    or, for the other roles, at the later of its assignment and the task's first live
+    (at most three queries). A unit gets a task when a live version of the task first names
+    it lead, or, for the other roles, at the later of its assignment and the task's first live
     version."""
     historical_task = Task.history.model
     historical_assignment = Assignment.history.model
@@ -92,14 +92,14 @@ def _new_units(
     if task_ids is not None:
         recent_tasks = recent_tasks.filter(id__in=task_ids)
         recent_assignments = recent_assignments.filter(task_id__in=task_ids)
-    changed = set(recent_tasks.values_list("id", flat=True))
-    changed |= set(recent_assignments.values_list("task_id", flat=True))
-    if not changed:
-        return {}
-    live = historical_task.objects.filter(id__in=changed).exclude(status=Task.Status.DRAFT)
+    # Subqueries, not id lists: three days of a busy province's reports are many rows.
+    changed = Q(id__in=recent_tasks.values("id")) | Q(id__in=recent_assignments.values("task_id"))
+    live = historical_task.objects.filter(changed).exclude(status=Task.Status.DRAFT)
     went_live = dict(
         live.values("id").annotate(first=Min("history_date")).values_list("id", "first")
     )
+    if not went_live:
+        return {}
     got: dict[tuple[int, int], dt.datetime] = {}
     for task_id, unit_id, first in (
         live.values("id", "lead_unit_id")
@@ -108,7 +108,10 @@ def _new_units(
     ):
         got[(task_id, unit_id)] = first
     assigned = (
-        historical_assignment.objects.filter(task_id__in=changed)
+        historical_assignment.objects.filter(
+            Q(task_id__in=recent_tasks.values("id"))
+            | Q(task_id__in=recent_assignments.values("task_id"))
+        )
         .values("task_id", "unit_id")
         .annotate(first=Min("history_date"))
         .values_list("task_id", "unit_id", "first")

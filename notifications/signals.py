@@ -29,10 +29,19 @@ def _record_events(task_id: int) -> None:
         logger.exception("Could not record the events of task %s now", task_id)
 
 
-def _task_changed(sender: type, instance: Any, **kwargs: Any) -> None:
+# A task's save can make news only through these: a task going live, a new lead unit.
+TASK_NEWS_FIELDS = frozenset({"status", "lead_unit", "lead_unit_id"})
+
+
+def _task_changed(
+    sender: type, instance: Any, update_fields: frozenset[str] | None = None, **kwargs: Any
+) -> None:
     task_id = instance.pk if isinstance(instance, Task) else instance.task_id
-    if isinstance(instance, Task) and instance.status == Task.Status.DRAFT:
-        return
+    if isinstance(instance, Task) and (
+        instance.status == Task.Status.DRAFT
+        or (update_fields is not None and not update_fields & TASK_NEWS_FIELDS)
+    ):
+        return  # a draft, or a progress report's percent: nothing to tell
     if isinstance(instance, ExtensionRequest | CompletionSubmission) and instance.is_pending:
         return
     transaction.on_commit(partial(_record_events, task_id))

@@ -142,6 +142,7 @@ class DecisionAdmin(admin.ModelAdmin):
     ) -> None:
         user: User = request.user  # type: ignore[assignment]
         done = 0
+        skipped = queryset.decided().count()  # before deciding: they are the ones left alone
         for row in queryset.pending().select_related("task", "task__plan"):
             try:
                 if approve:
@@ -152,7 +153,6 @@ class DecisionAdmin(admin.ModelAdmin):
                 messages.error(request, f"{row}: {_error_text(error)}")
             else:
                 done += 1
-        skipped = queryset.count() - queryset.pending().count()
         if skipped:
             messages.warning(
                 request,

@@ -144,3 +144,21 @@ def test_the_steering_committee_reads_requests_but_cannot_decide_them(client):
     assert decide.status_code == 403
     request.refresh_from_db()
     assert request.status == Decision.PENDING
+
+
+def test_approving_a_selection_leaves_the_decided_ones_and_says_how_many(client, coordinator):
+    pending, decided = extension("Một"), extension("Hai")
+    client.post(
+        f"/admin/plans/extensionrequest/{decided.pk}/decide/",
+        {"decision": "refuse", "note": "Không"},
+    )
+    response = client.post(
+        "/admin/plans/extensionrequest/",
+        {"action": "approve", "_selected_action": [pending.pk, decided.pk]},
+        follow=True,
+    )
+    said = [str(m) for m in response.context["messages"]]
+    assert any("1 đề nghị đã chọn đã được quyết định trước đó" in m for m in said), said
+    assert any("Đã chấp thuận 1 đề nghị gia hạn" in m for m in said), said
+    decided.refresh_from_db()
+    assert decided.status == Decision.REFUSED

@@ -133,3 +133,21 @@ def test_who_wants_news_in_the_morning_gets_it_with_the_mornings_email(
     monday = timezone.make_aware(dt.datetime(2026, 11, 30, 8, 0))
     reminders_send_due(now=monday)
     assert [m.to for m in mail.outbox] == [["nam@snv.tinh.example"]]
+
+
+def test_the_events_run_costs_the_same_queries_for_3_and_30_new_tasks(
+    django_assert_max_num_queries,
+):
+    """Decisions (2), changed tasks and their first live versions (3), the tasks, their
+    units and people (3), acknowledgements, existing keys, the insert; delivery: a pick, a
+    claim, the rows, still-due checks (5), one update per recipient, a last empty pick."""
+    for count in (3, 30):
+        Notification.objects.all().delete()
+        Task.objects.all().delete()
+        unit = UnitFactory()
+        focal_point_of(unit)
+        for _ in range(count):
+            TaskFactory(lead_unit=unit)
+        with django_assert_max_num_queries(22):
+            report = events_send_due()
+        assert (report.created, report.emails_sent) == (count, 1)
