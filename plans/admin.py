@@ -559,10 +559,9 @@ class ExtensionRequestAdmin(DecisionAdmin, TaskScopedAdmin, ReadOnlyHistoryAdmin
 
     decider = EXTENSION
     list_display = [
-        "task",
+        "task_title",
         "unit",
         "requested_at",
-        "previous_deadline",
         "new_deadline",
         "status",
         "decided_by",
@@ -598,10 +597,9 @@ class ExtensionRequestAdmin(DecisionAdmin, TaskScopedAdmin, ReadOnlyHistoryAdmin
 class CompletionSubmissionAdmin(DecisionAdmin, TaskScopedAdmin, ReadOnlyHistoryAdmin):
     decider = COMPLETION
     list_display = [
-        "task",
+        "task_title",
         "unit",
         "document_number",
-        "document_date",
         "submitted_at",
         "status",
         "decided_by",

@@ -22,7 +22,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from plans.decisions import Decider
 from plans.forms import DecisionForm, RefusalForm
@@ -38,6 +40,12 @@ class DecisionAdmin(admin.ModelAdmin):
 
     decider: Decider
     change_form_template = "admin/plans/decided_request/change_form.html"
+
+    @admin.display(description=_lazy("task"), ordering="task__title")
+    def task_title(self, row: DecidedRequest) -> str:
+        # Clipped by the admin stylesheet like the task list's titles; whole on hover.
+        title = row.task.title
+        return format_html('<span class="clamp" title="{}">{}</span>', title, title)
 
     def _urlname(self, view: str) -> str:
         opts = self.model._meta

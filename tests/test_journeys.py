@@ -165,6 +165,9 @@ def test_coordinator_goes_from_results_to_weak_list_to_drafts_to_decisions(
     page.click(".decide-form input[type=submit]")
     page.wait_for_url(f"**/extensionrequest/{request.pk}/change/")
     shots(page, "coordinator", "9-decided")
+    page.goto(base + "/admin/plans/extensionrequest/")
+    assert page.locator("#result_list tbody tr").count() == 1
+    shots(page, "coordinator", "10-requests")
     context.close()
 
     request.refresh_from_db()
