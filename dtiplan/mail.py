@@ -6,11 +6,14 @@ batch of recipients per connection, so a newcomer would find several e-mails in 
 
 from __future__ import annotations
 
+import email.message
 import uuid
 from collections.abc import Sequence
+from email.header import Header
 from pathlib import Path
+from typing import Any
 
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.filebased import EmailBackend as FileBackend
 from django.utils import timezone
 
@@ -34,3 +37,21 @@ class FilePerMessageBackend(FileBackend):
             path.write_bytes(message.message().as_bytes())
             sent += 1
         return sent
+
+
+class CleanSubjectEmail(EmailMultiAlternatives):
+    """An e-mail whose non-ASCII subject is folded knowing its header's name.
+
+    Django encodes such a subject before the header's name is known, so the first encoded
+    word no longer fits beside "Subject: " and the line is broken right after it; many mail
+    readers then show the subject with a leading space. Here the subject is folded as a
+    ``Header`` that counts its name in."""
+
+    def message(self) -> Any:
+        msg = super().message()
+        del msg["Subject"]
+        # Message.__setitem__ directly: Django's own would encode it again, the old way.
+        email.message.Message.__setitem__(
+            msg, "Subject", Header(str(self.subject), "utf-8", header_name="Subject")
+        )
+        return msg

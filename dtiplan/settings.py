@@ -6,8 +6,10 @@ production (DEBUG=false, the default) refuses to start without SECRET_KEY and AL
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -215,7 +217,13 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
 # Django waits forever by default; a stuck mail server must not hang a worker.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "dtiplan <no-reply@localhost>"
+# The sender: DEFAULT_FROM_EMAIL, else no-reply at the site's own domain (SITE_URL's host, less a
+# leading "www."), so that production mail is not "from localhost" when only SITE_URL is set;
+# an address such as 127.0.0.1 (development) is no mail domain: localhost then.
+_SITE_HOST = (urlsplit(SITE_URL).hostname or "localhost").removeprefix("www.")
+if not re.search(r"[a-z]", _SITE_HOST.split(".")[-1]):
+    _SITE_HOST = "localhost"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or f"dtiplan <no-reply@{_SITE_HOST}>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -272,6 +280,11 @@ CELERY_BEAT_SCHEDULE = {
         # working day of the month (a crontab cannot know Tết or a make-up Saturday). Safe to
         # run twice: one pack per person and month (ReportDelivery).
         "schedule": crontab(hour=8, minute=0),
+    },
+    "send-events": {
+        "task": "notifications.tasks.send_events",
+        # Decisions on requests and new tasks: in the inbox and by e-mail within minutes.
+        "schedule": crontab(minute="*/5"),
     },
     "deliver-notifications": {
         "task": "notifications.tasks.deliver_notifications",

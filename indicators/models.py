@@ -33,7 +33,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Round
 from django.db.models.lookups import LessThan
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 _S = TypeVar("_S", bound="IndicatorSet")
@@ -239,11 +239,19 @@ class Indicator(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code}. {self.name_vi}"
+        return f"{self.code}. {self.name}"
 
     def save(self, *args: object, **kwargs: object) -> None:
         self.sort_key = natural_sort_key(self.code)
         super().save(*args, **kwargs)
+
+    @property
+    def name(self) -> str:
+        """The name in the active language: the English one while English is active (when
+        the set has one), else the Vietnamese one."""
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name_vi
 
     @property
     def is_main(self) -> bool:

@@ -92,6 +92,19 @@ class OutboxRow(models.Model):
 
 
 class NotificationQuerySet(OutboxQuerySet):
+    def events(self) -> NotificationQuerySet:
+        """Rows telling of something that happened (a decision, a new task), not reminders."""
+        return self.filter(rule__in=EVENT_RULES)
+
+    def held_for_digest(self) -> NotificationQuerySet:
+        """Event rows of people who want them only in the morning's e-mail: the runs between
+        the morning sweeps leave these for it (the inbox shows them at once anyway)."""
+        return self.events().filter(recipient__event_emails=User.EventEmails.DIGEST)
+
+    def sendable_now(self) -> NotificationQuerySet:
+        """What a run between the morning sweeps may send."""
+        return self.exclude(rule__in=EVENT_RULES, recipient__event_emails=User.EventEmails.DIGEST)
+
     def for_person(self, user: User) -> NotificationQuerySet:
         """What the portal's inbox shows a person: every reminder addressed to them, whether or
         not its e-mail has gone out yet (so a mail outage hides nothing), but not rows that
@@ -107,12 +120,22 @@ class Notification(OutboxRow):
         DUE_SOON = "due_soon", _("Due soon")
         DUE_TODAY = "due_today", _("Due today")
         OVERDUE = "overdue", _("Overdue")
-        ESCALATE_HEAD = "escalate_head", _("Escalated to the unit's head")
-        ESCALATE_COORDINATORS = "escalate_coordinators", _("Escalated to the coordinators")
+        # Labels read by the person the row is for (the inbox, the e-mail's subject).
+        ESCALATE_HEAD = "escalate_head", _("Long overdue in your unit")
+        ESCALATE_COORDINATORS = (
+            "escalate_coordinators",
+            _("Long overdue: to follow up with the lead unit"),
+        )
         STEERING_DIGEST = "steering_digest", _("Steering committee's weekly digest")
         NOT_ACKNOWLEDGED = "not_acknowledged", _("Not acknowledged")
         NO_PROGRESS = "no_progress", _("No progress report")
         WAITING_DECISION = "waiting_decision", _("Waiting for a decision")
+        # Events: told once, within minutes (notifications.events), not on a cadence.
+        ASSIGNED = "assigned", _("New task for your unit")
+        EXTENSION_APPROVED = "extension_approved", _("Extension approved")
+        EXTENSION_REFUSED = "extension_refused", _("Extension refused")
+        COMPLETION_VERIFIED = "completion_verified", _("Completion verified")
+        COMPLETION_RETURNED = "completion_returned", _("Completion returned for more work")
 
     task = models.ForeignKey(
         Task, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("task")
@@ -163,6 +186,17 @@ class Notification(OutboxRow):
 
     def __str__(self) -> str:
         return f"{self.get_rule_display()} #{self.step} – {self.task} → {self.recipient_email}"
+
+
+EVENT_RULES = frozenset(
+    {
+        Notification.Rule.ASSIGNED,
+        Notification.Rule.EXTENSION_APPROVED,
+        Notification.Rule.EXTENSION_REFUSED,
+        Notification.Rule.COMPLETION_VERIFIED,
+        Notification.Rule.COMPLETION_RETURNED,
+    }
+)
 
 
 class CalendarException(models.Model):

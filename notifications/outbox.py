@@ -59,6 +59,10 @@ class Outbox(Generic[RowT]):
     # claim time (batch * EMAIL_TIMEOUT), and so a run's queries grow with batches, not rows.
     batch_recipients: int = 25
 
+    def eligible(self, rows: QuerySet[RowT]) -> QuerySet[RowT]:
+        """The deliverable rows this run may claim; the others wait for another run."""
+        return rows
+
     def claimed(self, rows: QuerySet[RowT]) -> QuerySet[RowT]:
         """The claimed rows as the other hooks need them (related objects, annotations)."""
         return rows.order_by("recipient_email", "pk")
@@ -131,7 +135,7 @@ def outbox_deliver(
     stale_before = timezone.now() - stale_claim()
     while True:
         emails = list(
-            model.objects.deliverable(now, stale_before)
+            outbox.eligible(model.objects.deliverable(now, stale_before))
             .order_by("recipient_email")
             .values_list("recipient_email", flat=True)
             .distinct()[: outbox.batch_recipients]
@@ -140,7 +144,7 @@ def outbox_deliver(
             return report
         token = model.new_claim_token()
         claimed = (
-            model.objects.deliverable(now, stale_before)
+            outbox.eligible(model.objects.deliverable(now, stale_before))
             .filter(recipient_email__in=emails)
             .update(status=DeliveryStatus.SENDING, claim_token=token, claimed_at=timezone.now())
         )

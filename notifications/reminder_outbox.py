@@ -25,6 +25,13 @@ from plans.models import (
     ProgressUpdate,
 )
 
+DECISION_EVENTS = {
+    Notification.Rule.EXTENSION_APPROVED,
+    Notification.Rule.EXTENSION_REFUSED,
+    Notification.Rule.COMPLETION_VERIFIED,
+    Notification.Rule.COMPLETION_RETURNED,
+}
+
 # Rules whose steps count from the deadline: a changed deadline makes their old rows moot.
 DEADLINE_RULES = {
     Notification.Rule.DUE_SOON,
@@ -75,6 +82,10 @@ def _reason_still_there(row: Notification, events: _TaskEvents) -> bool:
     completed, cancelled or submitted (or its plan closed), its deadline moved (the cadence
     restarts from it), the unit acknowledged, or the request was decided."""
     task = row.task
+    if row.rule in DECISION_EVENTS:
+        return True  # a decision is news until it is told, whatever happened since
+    if row.rule == Notification.Rule.ASSIGNED:
+        return task.is_open and (task.pk, row.step) not in events.acknowledged
     if row.rule == Notification.Rule.WAITING_DECISION:
         # A task waiting for a verdict on its completion is not open, but still worth chasing.
         return task.plan.in_force and (task.pk, row.anchor_date) in events.still_waiting
@@ -91,13 +102,28 @@ def _reason_still_there(row: Notification, events: _TaskEvents) -> bool:
 
 
 class ReminderOutbox(Outbox[Notification]):
-    """Reminders: one e-mail per address listing all its rows. A row is skipped when its
-    reason went away, or when its address is no longer among the step's recipients (the
-    person was switched off, left the unit or the group, or the unit no longer holds the
-    role): ``RecipientDirectory``, the rule the sweep recorded it by, is asked again."""
+    """Reminders and events: one e-mail per address listing all its rows. A row is skipped
+    when its reason went away, or when its address is no longer among the step's recipients
+    (the person was switched off, left the unit or the group, or the unit no longer holds the
+    role): ``RecipientDirectory``, the rule the sweep recorded it by, is asked again.
+
+    ``between_sweeps``: a run other than the morning sweep's leaves the events of people who
+    want them in the morning's e-mail only (``held_for_digest``); ``events_only``: the
+    short-interval events run sends nothing but events (reminders keep their morning)."""
 
     model = Notification
     noun = "reminders"
+
+    def __init__(self, *, between_sweeps: bool = False, events_only: bool = False) -> None:
+        self.between_sweeps = between_sweeps
+        self.events_only = events_only
+
+    def eligible(self, rows: QuerySet[Notification]) -> QuerySet[Notification]:
+        if self.events_only:
+            rows = rows.events()
+        if self.between_sweeps:
+            rows = rows.sendable_now()
+        return rows
 
     def claimed(self, rows: QuerySet[Notification]) -> QuerySet[Notification]:
         return rows.select_related(

@@ -39,6 +39,12 @@ AUDIENCE = {
     Rule.ESCALATE_COORDINATORS: Audience.COORDINATORS,
     Rule.WAITING_DECISION: Audience.COORDINATORS,
     Rule.STEERING_DIGEST: Audience.STEERING,
+    # Events are told to the unit concerned: the one given the task, the one that asked.
+    Rule.ASSIGNED: Audience.UNIT,
+    Rule.EXTENSION_APPROVED: Audience.UNIT,
+    Rule.EXTENSION_REFUSED: Audience.UNIT,
+    Rule.COMPLETION_VERIFIED: Audience.UNIT,
+    Rule.COMPLETION_RETURNED: Audience.UNIT,
 }
 
 
@@ -48,7 +54,7 @@ class Step:
     rule: str
     step: int
     anchor: dt.date
-    unit: Unit | None = None  # for rules about one unit (not acknowledged)
+    unit: Unit | None = None  # for rules about one unit (not acknowledged, events)
 
     @property
     def audience(self) -> Audience:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 
 from django.utils import timezone
 
+from notifications.events import events_due
 from notifications.models import Notification, PasswordResetMail, ReportDelivery
 from notifications.outbox import (
     DeliveryReport,
@@ -43,14 +45,10 @@ from plans.accounts import reset_request_allowed
 logger = logging.getLogger(__name__)
 
 
-def notifications_create_due(
-    *, now: dt.datetime, report: SweepReport | None = None
-) -> list[DueReminder]:
-    """Record the due reminders that have no row yet. A concurrent sweep inserting the same
-    keys is harmless: the unique constraint keeps one row and the other insert is ignored; each
-    row is counted as new (``report.created``) by the one sweep whose insert made it."""
-    report = report or SweepReport()
-    due = reminders_due(now=now)
+def _record(due: list[DueReminder], now: dt.datetime, report: SweepReport) -> list[DueReminder]:
+    """Record the rows of ``due`` that have none yet. A concurrent run inserting the same keys
+    is harmless: the unique constraint keeps one row and the other insert is ignored; each row
+    is counted as new (``report.created``) by the one run whose insert made it."""
     existing = recorded_keys(due)
     new = sorted((d for d in due if d.key not in existing), key=lambda d: d.key)
     inserted = rows_insert_counted(
@@ -74,19 +72,54 @@ def notifications_create_due(
     return new
 
 
-def notifications_deliver(*, now: dt.datetime, report: SweepReport | None = None) -> SweepReport:
+def notifications_create_due(
+    *, now: dt.datetime, report: SweepReport | None = None
+) -> list[DueReminder]:
+    """Record the due reminders that have no row yet."""
+    return _record(reminders_due(now=now), now, report or SweepReport())
+
+
+def events_record(
+    *,
+    now: dt.datetime | None = None,
+    task_ids: Iterable[int] | None = None,
+    report: SweepReport | None = None,
+) -> list[DueReminder]:
+    """Record the events (decisions, new tasks) of the last days that have no row yet: they
+    are in the people's inbox from then on. ``task_ids`` limits the look to some tasks (what
+    just changed); without it, every task. Any day: news is not a reminder."""
+    now = now or timezone.now()
+    return _record(events_due(now=now, task_ids=task_ids), now, report or SweepReport())
+
+
+def events_send_due(*, now: dt.datetime | None = None) -> SweepReport:
+    """The short-interval run: record new events and e-mail them, except to people who want
+    them only in the morning's e-mail. Any day, since it sends news, not reminders."""
+    now = now or timezone.now()
+    report = SweepReport()
+    events_record(now=now, report=report)
+    outbox_deliver(ReminderOutbox(between_sweeps=True, events_only=True), now=now, report=report)
+    return report
+
+
+def notifications_deliver(
+    *, now: dt.datetime, report: SweepReport | None = None, between_sweeps: bool = False
+) -> SweepReport:
     """Send every deliverable reminder, one e-mail per recipient listing all their rows.
-    Nothing is sent on a weekend, a public holiday or an announced day off."""
+    Nothing is sent on a weekend, a public holiday or an announced day off. ``between_sweeps``
+    (the retry run) leaves alone the events of people who want them in the morning only."""
     report = report or SweepReport()
     if not work_calendar(timezone.localdate(now)).is_working_day(timezone.localdate(now)):
         return report
-    outbox_deliver(ReminderOutbox(), now=now, report=report)
+    outbox_deliver(ReminderOutbox(between_sweeps=between_sweeps), now=now, report=report)
     return report
 
 
 def reminders_send_due(*, now: dt.datetime | None = None) -> SweepReport:
-    """The scheduled sweep: record what is due at ``now``, then deliver everything deliverable.
-    Safe to run twice, concurrently, or again after a crash."""
+    """The scheduled sweep: record what is due at ``now``, then deliver everything deliverable,
+    the events held for the morning's e-mail included (events are recorded by their own
+    short-interval run, ``events_send_due``). Safe to run twice, concurrently, or again after
+    a crash."""
     now = now or timezone.now()
     report = SweepReport()
     notifications_create_due(now=now, report=report)

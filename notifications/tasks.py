@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from notifications.clock import parse_now
 from notifications.services import (
+    events_send_due,
     monthly_report_send_due,
     notifications_deliver,
     outbox_claims_stale_at,
@@ -55,8 +56,16 @@ def deliver_notifications(self: Task, now: str | None = None) -> dict[str, objec
     at = _now(now) or timezone.now()
     report_deliveries_deliver(now=at)
     password_resets_deliver(now=at)
-    result = notifications_deliver(now=at).as_dict()
+    result = notifications_deliver(now=at, between_sweeps=True).as_dict()
     _take_over_later(self, now)
+    return result
+
+
+@shared_task(bind=True, name="notifications.tasks.send_events")
+def send_events(self: Task) -> dict[str, object]:
+    """Every few minutes: decisions and new tasks, as inbox rows and e-mails."""
+    result = events_send_due().as_dict()
+    _take_over_later(self, None)
     return result
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from notifications.digest import decision_for, decisions_of
 from notifications.models import Notification
 
 PAGE_SIZE = 30
@@ -22,7 +23,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at", "-id")
     )
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "notifications/inbox.html", {"page": page})
+    rows = list(page.object_list)
+    decisions = decisions_of(rows)  # what was decided and why, for the decision rows
+    for row in rows:
+        row.decision = decision_for(row, decisions)
+    return render(request, "notifications/inbox.html", {"page": page, "rows": rows})
 
 
 @require_POST

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,8 +20,10 @@ from dtiplan.spreadsheets.admin import SafeImportMixin
 
 # admin_weak_indicators registers the weak-indicator list (shown under DTI indicators).
 from plans import admin_weak_indicators, roles  # noqa: F401
+from plans.admin_decisions import DecisionAdmin
 from plans.admin_filters import MainIndicatorFilter
 from plans.admin_imports import PlanChoiceImportMixin
+from plans.decisions import COMPLETION, EXTENSION
 from plans.models import (
     Acknowledgement,
     Assignment,
@@ -39,8 +41,6 @@ from plans.models import (
 )
 from plans.resources import PlanResource, TaskResource, UnitResource
 from plans.services import (
-    completion_verify,
-    extension_decide,
     progress_report,
     task_deadline_move,
     task_units_check,
@@ -410,7 +410,13 @@ class TaskAdmin(
         "percent_done",
     ]
     list_filter = ["plan", "status", UnitFilter, MainIndicatorFilter, OverdueFilter]
-    search_fields = ["title", "indicator__code", "indicator__name_vi", "lead_unit__name"]
+    search_fields = [
+        "title",
+        "indicator__code",
+        "indicator__name_vi",
+        "indicator__name_en",
+        "lead_unit__name",
+    ]
     autocomplete_fields = ["indicator", "lead_unit", "plan"]
     date_hierarchy = "deadline"
     inlines = [
@@ -550,29 +556,16 @@ def _request_fields(model: type[DecidedRequest]) -> list[str]:
     return [*asked, *model.DECISION_FIELDS]
 
 
-def _decide(request: HttpRequest, queryset: QuerySet, action: Any, done_message: str) -> None:
-    done = 0
-    for row in queryset:
-        try:
-            action(row)
-        except (ValidationError, PermissionDenied) as error:
-            messages.error(request, f"{row}: {' '.join(getattr(error, 'messages', [str(error)]))}")
-        else:
-            done += 1
-    if done:
-        messages.success(request, done_message % {"count": done})
-
-
 @admin.register(ExtensionRequest)
-class ExtensionRequestAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
-    """Requests are made in the portal; a coordinator approves here (selected rows) or in the
-    portal, where a refusal takes its reason."""
+class ExtensionRequestAdmin(DecisionAdmin, TaskScopedAdmin, ReadOnlyHistoryAdmin):
+    """Requests are made in the portal; a coordinator decides here (the request's decide
+    page, or the selected rows) or in the portal, through the same service."""
 
+    decider = EXTENSION
     list_display = [
-        "task",
+        "task_title",
         "unit",
         "requested_at",
-        "previous_deadline",
         "new_deadline",
         "status",
         "decided_by",
@@ -580,35 +573,37 @@ class ExtensionRequestAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     list_filter = ["status"]
     list_select_related = ["task", "unit", "decided_by"]
     search_fields = ["task__title", "unit__name", "reason"]
-    actions = ["approve"]
+    actions = ["approve", "refuse"]
     readonly_fields = _request_fields(ExtensionRequest)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # decisions go through the actions and the portal, never by editing
+        return False  # decisions go through the decide page and the actions, never by editing
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("plans.decide_extension")
 
     @admin.action(description=_("Approve the selected extension requests"), permissions=["decide"])
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _decide(
-            request,
-            queryset.pending(),
-            lambda row: extension_decide(request=row, by=request.user, approve=True),
-            str(_("%(count)d extension request(s) approved.")),
-        )
+        self.approve_selected(request, queryset)
+
+    @admin.action(
+        description=_("Refuse the selected extension requests (asks the reason)"),
+        permissions=["decide"],
+    )
+    def refuse(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self.refuse_selected(request, queryset)
 
 
 @admin.register(CompletionSubmission)
-class CompletionSubmissionAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
+class CompletionSubmissionAdmin(DecisionAdmin, TaskScopedAdmin, ReadOnlyHistoryAdmin):
+    decider = COMPLETION
     list_display = [
-        "task",
+        "task_title",
         "unit",
         "document_number",
-        "document_date",
         "submitted_at",
         "status",
         "decided_by",
@@ -616,7 +611,7 @@ class CompletionSubmissionAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     list_filter = ["status"]
     list_select_related = ["task", "unit", "decided_by"]
     search_fields = ["task__title", "unit__name", "document_number"]
-    actions = ["verify"]
+    actions = ["verify", "return_for_work"]
     readonly_fields = _request_fields(CompletionSubmission)
     inlines = [EvidenceInline]
 
@@ -626,20 +621,22 @@ class CompletionSubmissionAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_verify_permission(self, request: HttpRequest) -> bool:
+    def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("plans.verify_completion")
 
     @admin.action(
         description=_("Verify the selected completions (the tasks become completed)"),
-        permissions=["verify"],
+        permissions=["decide"],
     )
     def verify(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _decide(
-            request,
-            queryset.pending(),
-            lambda row: completion_verify(submission=row, by=request.user),
-            str(_("%(count)d completion(s) verified.")),
-        )
+        self.approve_selected(request, queryset)
+
+    @admin.action(
+        description=_("Return the selected completions for more work (asks the reason)"),
+        permissions=["decide"],
+    )
+    def return_for_work(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self.refuse_selected(request, queryset)
 
 
 @admin.register(Evidence)

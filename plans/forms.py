@@ -9,7 +9,8 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from dtiplan.forms import PrintableTextMixin
-from plans.models import Unit
+from plans.decisions import Decider
+from plans.models import Unit, User
 from plans.uploads import ALLOWED_TYPES, validate_evidence_file
 
 # Phones and browsers show their own date picker; it sends ISO dates, which every locale's
@@ -122,20 +123,44 @@ class CommentForm(UnitForm):
 
 
 class DecisionForm(PrintableTextMixin, forms.Form):
-    decision = forms.ChoiceField(
-        label=_("Decision"),
-        choices=[("approve", _("Approve")), ("refuse", _("Refuse"))],
-        widget=forms.RadioSelect,
-    )
+    """A decision on a request: the portal's decide pages and the admin's. A completion is
+    verified or returned, an extension approved or refused; either way a "no" says why."""
+
+    decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect)
     note = forms.CharField(
-        label=_("Note (required when refusing)"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         max_length=4000,
     )
+
+    def __init__(self, *args: Any, decider: Decider, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = [
+            ("approve", decider.approve_label),
+            ("refuse", decider.refuse_label),
+        ]
+        self.fields["note"].label = decider.note_label
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("decision") == "refuse" and not (data.get("note") or "").strip():
             self.add_error("note", _("Give the reason for the refusal."))
         return data
+
+
+class RefusalForm(PrintableTextMixin, forms.Form):
+    """The reason asked once for refusing (or returning) several requests at a time."""
+
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4, "cols": 60}), max_length=4000
+    )
+
+
+class ProfileForm(forms.ModelForm):
+    """What a person sets for themselves: the language of the site and their e-mails, and
+    when e-mails about decisions and new tasks reach them."""
+
+    class Meta:
+        model = User
+        fields = ["language", "event_emails"]
+        widgets = {"language": forms.RadioSelect, "event_emails": forms.RadioSelect}

@@ -35,8 +35,20 @@ class User(AbstractUser):
         VI = "vi", _("Vietnamese")
         EN = "en", _("English")
 
+    class EventEmails(models.TextChoices):
+        IMMEDIATE = "immediate", _("Right away, a few minutes after it happens")
+        DIGEST = "digest", _("Only in the morning's daily e-mail")
+
     language = models.CharField(
         _("language"), max_length=5, choices=Language.choices, default=Language.VI
+    )
+    # Decisions on a unit's requests and new tasks reach the inbox at once either way; this
+    # chooses when they come by e-mail. Reminders always come in the morning's e-mail.
+    event_emails = models.CharField(
+        _("e-mails about decisions and new tasks"),
+        max_length=10,
+        choices=EventEmails.choices,
+        default=EventEmails.IMMEDIATE,
     )
 
     class Meta(AbstractUser.Meta):

@@ -25,3 +25,8 @@ def parse_month(value: str) -> dt.date:
     if not match or not 1 <= int(match[2]) <= 12:
         raise ValueError(f"{value!r} is not a month such as 2026-05.")
     return dt.date(int(match[1]), int(match[2]), 1)
+
+
+def month_end(period: dt.date) -> dt.date:
+    """The last day of ``period``'s month."""
+    return month_start(month_start(period) + dt.timedelta(days=31)) - dt.timedelta(days=1)

@@ -19,5 +19,6 @@ urlpatterns = [
     path("decisions/", views.decisions, name="decisions"),
     path("evidence/<int:pk>/", views.evidence_download, name="evidence_download"),
     path("export/tasks/", views.task_export, name="task_export"),
+    path("profile/", views.profile, name="profile"),
     path("language/", views.language, name="language"),
 ]

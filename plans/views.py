@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,6 +21,7 @@ from django.db.models import Prefetch, QuerySet
 from django.forms import Form
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,8 +29,16 @@ from django.views.i18n import set_language
 
 from plans import services
 from plans.access import TaskAccess, task_access, unit_roles
+from plans.decisions import COMPLETION, EXTENSION, Decider
 from plans.filters import DUE_SOON_DAYS, TaskFilter, task_counts
-from plans.forms import CommentForm, CompletionForm, DecisionForm, ExtensionForm, ProgressForm
+from plans.forms import (
+    CommentForm,
+    CompletionForm,
+    DecisionForm,
+    ExtensionForm,
+    ProfileForm,
+    ProgressForm,
+)
 from plans.models import (
     Acknowledgement,
     CompletionSubmission,
@@ -268,10 +278,20 @@ def _action(
         else:
             messages.success(request, done)
             return redirect(task)
+    # A browser cannot send a file again by itself: after an error the person must attach it
+    # again, and the page says so by name rather than silently dropping it.
+    dropped = [upload.name for upload in request.FILES.values()] if request.method == "POST" else []
     return render(
         request,
         template,
-        {"task": task, "form": form, "overdue": overdue, "title": title, "access": access},
+        {
+            "task": task,
+            "form": form,
+            "overdue": overdue,
+            "title": title,
+            "access": access,
+            "dropped_files": dropped,
+        },
     )
 
 
@@ -395,33 +415,44 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _decide(
-    request: HttpRequest,
-    row: ExtensionRequest | CompletionSubmission,
-    *,
-    allowed: bool,
-    approve: Callable[[str], object],
-    refuse: Callable[[str], object],
-    title: str,
+    request: HttpRequest, row: ExtensionRequest | CompletionSubmission, decider: Decider
 ) -> HttpResponse:
-    if not allowed:
+    """The portal's decide page, for either kind of request (``plans.decisions``)."""
+    user: User = request.user  # type: ignore[assignment]
+    if not decider.allowed(user, row):
         raise PermissionDenied
-    form = DecisionForm(request.POST or None)
+    form = DecisionForm(
+        request.POST or None,
+        decider=decider,
+    )
     if request.method == "POST" and form.is_valid():
         note = form.cleaned_data["note"]
         try:
             if form.cleaned_data["decision"] == "approve":
-                approve(note)
+                decider.approve(row, by=user, note=note)
             else:
-                refuse(note)
+                decider.refuse(row, by=user, reason=note)
         except ValidationError as error:
             _errors_to_form(form, error)
         else:
             messages.success(request, _("Decision recorded."))
             return redirect(row.task)
+    opts = row._meta
+    admin_url = (
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk])
+        if user.is_staff
+        else ""
+    )
     return render(
         request,
         "portal/decide.html",
-        {"row": row, "task": row.task, "form": form, "title": title},
+        {
+            "row": row,
+            "task": row.task,
+            "form": form,
+            "title": decider.title,
+            "admin_url": admin_url,
+        },
     )
 
 
@@ -433,19 +464,7 @@ def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
         task__in=_visible(request).values("pk"),
     )
-    user: User = request.user  # type: ignore[assignment]
-    return _decide(
-        request,
-        row,
-        allowed=user.has_perm("plans.decide_extension") and row.is_pending,
-        approve=lambda note: services.extension_decide(
-            request=row, by=user, approve=True, note=note
-        ),
-        refuse=lambda note: services.extension_decide(
-            request=row, by=user, approve=False, note=note
-        ),
-        title=_("Decide the extension request"),
-    )
+    return _decide(request, row, EXTENSION)
 
 
 @login_required
@@ -456,16 +475,7 @@ def completion_decide(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
         task__in=_visible(request).values("pk"),
     )
-    user: User = request.user  # type: ignore[assignment]
-    access = task_access(user, row.task)
-    return _decide(
-        request,
-        row,
-        allowed=access.can_verify(row) and row.is_pending,
-        approve=lambda note: services.completion_verify(submission=row, by=user, note=note),
-        refuse=lambda note: services.completion_refuse(submission=row, by=user, reason=note),
-        title=_("Verify the completion"),
-    )
+    return _decide(request, row, COMPLETION)
 
 
 @login_required
@@ -538,6 +548,23 @@ def task_export(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="tasks.{kind}"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    """The person's own settings: language, and when decisions and new tasks come by e-mail."""
+    user: User = request.user  # type: ignore[assignment]
+    form = ProfileForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your settings are saved."))
+        response = redirect("portal:profile")
+        # The switch's cookie wins over the saved language (dtiplan.middleware): keep them equal.
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax")
+        return response
+    units = user.memberships.select_related("unit").order_by("unit__name")
+    return render(request, "portal/profile.html", {"form": form, "memberships": units})
 
 
 @require_POST

@@ -53,6 +53,33 @@ def test_focal_point_created_by_a_unit_import_activates_the_account(client, rese
     assert signed_in.status_code == 302
 
 
+def test_an_imported_focal_point_is_told_by_name_how_to_activate_the_account(client):
+    person = User.objects.create(
+        username="an.nguyen@tinh.example",
+        email="an.nguyen@tinh.example",
+        first_name="An",
+        last_name="Nguyễn Văn",
+    )
+    person.set_unusable_password()
+    person.save()
+    client.post("/accounts/password_reset/", {"email": "an.nguyen@tinh.example"})
+    (message,) = mail.outbox
+    assert message.subject == "[dtiplan] Kích hoạt tài khoản"
+    assert message.body.startswith("Kính gửi Nguyễn Văn An,")
+    assert "Để kích hoạt tài khoản" in message.body
+    assert "Tên đăng nhập của anh/chị là địa chỉ thư điện tử: an.nguyen@tinh.example" in (
+        message.body
+    )
+
+
+def test_a_password_reset_is_worded_as_a_reset(client):
+    UserFactory(username="lan@stc.example", first_name="Lan", last_name="Trần Thị")
+    client.post("/accounts/password_reset/", {"email": "lan@stc.example"})
+    (message,) = mail.outbox
+    assert message.subject == "[dtiplan] Đặt lại mật khẩu"
+    assert "Kính gửi Trần Thị Lan," in message.body and "kích hoạt" not in message.body
+
+
 def test_switched_off_account_gets_no_reset_email(client):
     UserFactory(username="cu@tinh.example", is_active=False)
     client.post("/accounts/password_reset/", {"email": "cu@tinh.example"})

@@ -255,16 +255,35 @@ def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_querie
 def test_send_reminders_dry_run_prints_per_recipient_and_records_nothing(overdue_task, capsys):
     call_command("send_reminders", "--dry-run", "--now", "2026-07-03")
     out = capsys.readouterr().out
-    assert "an@noivu.example: 1" in out
-    assert "Số hóa hồ sơ TTHC" in out and "3 days overdue" in out
+    assert "an@noivu.example: 1 nhắc việc" in out
+    assert "Số hóa hồ sơ TTHC" in out and "quá hạn 3 ngày" in out
     assert Notification.objects.count() == 0
     assert mail.outbox == []
 
 
 def test_send_reminders_command_sends_with_given_now(overdue_task, capsys):
     call_command("send_reminders", "--now", "2026-07-03T08:00+07:00")
-    assert "3 e-mails sent" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Nhắc việc lúc 08:00, Thứ 6 03/07/2026:" in out
+    assert "đã gửi 3 thư" in out and "0 mục không gửi được" in out
+    assert "{" not in out, "a summary in words, not a dict"
     assert len(mail.outbox) == 3
+
+
+def test_send_reminders_on_a_weekend_says_why_and_names_the_next_working_day(
+    overdue_task, capsys
+):
+    call_command("send_reminders", "--now", "2026-07-04")
+    out = capsys.readouterr().out
+    assert "04/07/2026 không phải ngày làm việc" in out
+    assert "Thứ 2 06/07/2026" in out and "--now 2026-07-06" in out
+    assert mail.outbox == []
+
+
+def test_send_reminders_names_the_public_holiday(overdue_task, capsys):
+    call_command("send_reminders", "--dry-run", "--now", "2026-09-02")
+    out = capsys.readouterr().out
+    assert "ngày nghỉ lễ (Quốc khánh)" in out and "--dry-run --now 2026-09-03" in out
 
 
 def test_send_reminders_rejects_a_bad_now():

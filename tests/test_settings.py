@@ -190,3 +190,18 @@ def test_the_browsers_favicon_request_finds_an_icon(client) -> None:
     assert response["Location"].endswith("favicon.ico")
     icon = Path(finders.find("favicon.ico")).read_bytes()
     assert icon[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_the_sender_defaults_to_no_reply_at_the_sites_domain(tmp_path: Path) -> None:
+    show = [
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.DEFAULT_FROM_EMAIL)",
+    ]
+    derived = manage(tmp_path, *show, DEBUG="true", SITE_URL="https://www.dti.tinh.gov.vn")
+    assert derived.stdout.splitlines()[-1] == "dtiplan <no-reply@dti.tinh.gov.vn>", derived.stderr
+    chosen = manage(
+        tmp_path, *show, DEBUG="true", DEFAULT_FROM_EMAIL="So KHCN <dti@skhcn.tinh.gov.vn>"
+    )
+    assert chosen.stdout.splitlines()[-1] == "So KHCN <dti@skhcn.tinh.gov.vn>", chosen.stderr

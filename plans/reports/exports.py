@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext_lazy
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.oxml import parse_xml
@@ -44,6 +45,7 @@ from plans.models import (
     ProgressUpdate,
     Task,
 )
+from plans.periods import month_end
 from plans.reports import queries
 from plans.reports.filters import ReportFilters, report_tasks
 
@@ -272,20 +274,27 @@ def trend_table(data: queries.Trend) -> Table:
 
 # --- The monthly pack ------------------------------------------------------------------------
 
-# The columns of the provinces' own progress reports, in their words: the pack's layout is
-# theirs, so these stay Vietnamese in every language.
+# The columns of the provinces' own progress reports. In Vietnamese they are the provinces' own
+# words (the pack's layout is theirs); in English, their meaning.
 PACK_HEADERS = [
-    "STT",
-    "Nhiệm vụ",
-    "Chỉ số",
-    "Đơn vị chủ trì",
-    "Đơn vị phối hợp",
-    "Thời hạn",
-    "Tiến độ / Kết quả",
-    "Khó khăn vướng mắc",
-    "Đề xuất",
-    "Minh chứng",
+    pgettext_lazy("monthly pack column", "No."),
+    pgettext_lazy("monthly pack column", "Task"),
+    pgettext_lazy("monthly pack column", "Indicator"),
+    pgettext_lazy("monthly pack column", "Lead unit"),
+    pgettext_lazy("monthly pack column", "Coordinating units"),
+    pgettext_lazy("monthly pack column", "Deadline"),
+    pgettext_lazy("monthly pack column", "Progress / Result"),
+    pgettext_lazy("monthly pack column", "Difficulties"),
+    pgettext_lazy("monthly pack column", "Proposals"),
+    pgettext_lazy("monthly pack column", "Evidence"),
 ]
+
+
+def pack_headers() -> list[str]:
+    """The pack's column headers in the active language."""
+    return [str(header) for header in PACK_HEADERS]
+
+
 PACK_WIDTHS = [6, 45, 30, 25, 30, 12, 45, 35, 35, 25]
 
 
@@ -347,9 +356,18 @@ def pack_row(number: int, task: Task, coordinating: list[str], now: dt.datetime)
     deadline = _day(task.deadline)
     if task.original_deadline and task.original_deadline != task.deadline:
         deadline += " " + _("(was %(date)s)") % {"date": _day(task.original_deadline)}
-    progress = f"{task.get_status_display()}, {task.percent_done}%"
+    # A percentage says how far work has come: only while the task is worked on (a submitted
+    # task is done as far as the unit knows, a completed or cancelled one is past it).
+    progress = (
+        f"{task.get_status_display()}, {task.percent_done}%"
+        if task.status in Task.OPEN_STATUSES
+        else str(task.get_status_display())
+    )
     if task.is_overdue(now):
-        progress += " – " + _("%(days)d days overdue") % {"days": task.days_overdue(now)}
+        days = task.days_overdue(now)
+        progress += " – " + ngettext("%(days)d day overdue", "%(days)d days overdue", days) % {
+            "days": days
+        }
     if task.document_summary and task.status in (Task.Status.SUBMITTED, Task.Status.COMPLETED):
         progress += f"\n{task.document_summary}"
     elif task.last_note:
@@ -364,7 +382,10 @@ def pack_row(number: int, task: Task, coordinating: list[str], now: dt.datetime)
     if task.document_number:
         evidence.append(task.document_number)
     if task.evidence_count:
-        evidence.append(_("%(count)d files or links") % {"count": task.evidence_count})
+        evidence.append(
+            ngettext("%(count)d file or link", "%(count)d files or links", task.evidence_count)
+            % {"count": task.evidence_count}
+        )
     return [
         number,
         task.title,
@@ -404,10 +425,20 @@ class Pack:
     coverage: queries.Coverage
     trend: queries.Trend
     overdue: list[Task]
+    as_of: dt.datetime
+
+
+def pack_moment(period: dt.date, now: dt.datetime) -> dt.datetime:
+    """The moment a period's pack describes: the end of its month, or ``now`` for the month
+    still running. An October pack sent on 3 November counts days overdue up to 31 October."""
+    end = timezone.make_aware(dt.datetime.combine(month_end(period), dt.time.max))
+    return min(now, end)
 
 
 def pack_build(*, period: dt.date, now: dt.datetime) -> Pack:
-    """Everything the monthly pack holds, as of ``now``, for every plan not closed."""
+    """Everything the monthly pack holds, for every plan not closed: overdue and days overdue
+    as of the end of the period (``pack_moment``), the tasks as they stand."""
+    now = pack_moment(period, now)
     filters = ReportFilters()
     return Pack(
         period=period,
@@ -418,16 +449,17 @@ def pack_build(*, period: dt.date, now: dt.datetime) -> Pack:
         coverage=queries.coverage(filters=filters, now=now),
         trend=queries.trend(filters=filters, now=now),
         overdue=list(queries.overdue_tasks(filters=filters, now=now)),
+        as_of=now,
     )
 
 
 def pack_xlsx(pack: Pack, now: dt.datetime) -> bytes:
     return xlsx_bytes(
         [
-            Table(_("Monthly report"), PACK_HEADERS, pack.rows, PACK_WIDTHS),
+            Table(_("Monthly report"), pack_headers(), pack.rows, PACK_WIDTHS),
             overview_table(pack.overview),
             units_table(pack.units),
-            overdue_table(pack.overdue, now),
+            overdue_table(pack.overdue, pack.as_of),
             coverage_table(pack.coverage),
             trend_table(pack.trend),
         ]
@@ -459,9 +491,10 @@ def pack_docx(pack: Pack) -> bytes:
             "overdue": total.overdue,
         }
     )
-    table = document.add_table(rows=1, cols=len(PACK_HEADERS))
+    headers = pack_headers()
+    table = document.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
-    for cell, name in zip(table.rows[0].cells, PACK_HEADERS, strict=True):
+    for cell, name in zip(table.rows[0].cells, headers, strict=True):
         cell.text = name
         for run in cell.paragraphs[0].runs:
             run.font.bold = True

@@ -282,11 +282,13 @@ def pack(request: HttpRequest) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
     filterset, _filters_unused = _filters(request)
+    as_of = exports.pack_moment(period, now)
     return _page(
         request,
         "pack",
         filterset,
         period=period,
-        headers=exports.PACK_HEADERS,
-        rows=exports.pack_rows(now, limit=PACK_PREVIEW_ROWS),
+        headers=exports.pack_headers(),
+        rows=exports.pack_rows(as_of, limit=PACK_PREVIEW_ROWS),
+        now=as_of,  # "Figures as of": the period's end for a past month
     )
