@@ -21,6 +21,7 @@ from dtiplan.spreadsheets.admin import SafeImportMixin
 # admin_weak_indicators registers the weak-indicator list (shown under DTI indicators).
 from plans import admin_weak_indicators, roles  # noqa: F401
 from plans.admin_filters import MainIndicatorFilter
+from plans.admin_imports import PlanChoiceImportMixin
 from plans.models import (
     Acknowledgement,
     Assignment,
@@ -243,9 +244,12 @@ class TaskAdminForm(PrintableTextMixin, forms.ModelForm):
             "title",
             "description",
             "expected_output",
+            "note",
             "lead_unit",
             "start_date",
             "deadline",
+            "deadline_text",
+            "reporting_period",
             "status",
             "percent_done",
         ]
@@ -392,7 +396,9 @@ class UnitFilter(admin.SimpleListFilter):
 
 
 @admin.register(Task)
-class TaskAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
+class TaskAdmin(
+    PlanChoiceImportMixin, SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin
+):
     resource_classes = [TaskResource]
     form = TaskAdminForm
     list_display = [
@@ -418,10 +424,22 @@ class TaskAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
     ]
     readonly_fields = ["original_deadline", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["plan", "indicator", "title", "description", "expected_output"]}),
+        (
+            None,
+            {"fields": ["plan", "indicator", "title", "description", "expected_output", "note"]},
+        ),
         (
             _("Responsibility and time"),
-            {"fields": ["lead_unit", "start_date", "deadline", "original_deadline"]},
+            {
+                "fields": [
+                    "lead_unit",
+                    "start_date",
+                    "deadline",
+                    "deadline_text",
+                    "reporting_period",
+                    "original_deadline",
+                ]
+            },
         ),
         (_("State"), {"fields": ["status", "percent_done", "created_at", "updated_at"]}),
     ]
