@@ -63,6 +63,7 @@ def test_an_imported_focal_point_is_told_by_name_how_to_activate_the_account(cli
     person.set_unusable_password()
     person.save()
     client.post("/accounts/password_reset/", {"email": "an.nguyen@tinh.example"})
+    password_resets_deliver()
     (message,) = mail.outbox
     assert message.subject == "[dtiplan] Kích hoạt tài khoản"
     assert message.body.startswith("Kính gửi Nguyễn Văn An,")
@@ -75,6 +76,7 @@ def test_an_imported_focal_point_is_told_by_name_how_to_activate_the_account(cli
 def test_a_password_reset_is_worded_as_a_reset(client):
     UserFactory(username="lan@stc.example", first_name="Lan", last_name="Trần Thị")
     client.post("/accounts/password_reset/", {"email": "lan@stc.example"})
+    password_resets_deliver()
     (message,) = mail.outbox
     assert message.subject == "[dtiplan] Đặt lại mật khẩu"
     assert "Kính gửi Trần Thị Lan," in message.body and "kích hoạt" not in message.body
