@@ -19,8 +19,9 @@ from dtiplan.forms import PrintableTextMixin
 from dtiplan.spreadsheets.admin import SafeImportMixin
 from indicators.models import Indicator
 
-# admin_weak_indicators registers the weak-indicator list (shown under DTI indicators).
-from plans import admin_weak_indicators, roles  # noqa: F401
+# admin_weak_indicators registers the weak-indicator list (shown under DTI indicators);
+# admin_owners the indicator owners.
+from plans import admin_owners, admin_weak_indicators, roles  # noqa: F401
 from plans.models import (
     Acknowledgement,
     Assignment,

@@ -39,6 +39,7 @@ from plans.models import (
     Unit,
     User,
 )
+from plans.owners import Owners, owners_for
 from plans.uploads import validate_evidence_file
 
 # Statuses in which a unit still works on the task: it may report, submit, ask for time.
@@ -380,6 +381,10 @@ class DraftTasks:
     other_province: list[Score]
 
 
+def _presiding(owners: Owners | None) -> Unit | None:
+    return owners.presiding if owners else None
+
+
 @transaction.atomic
 def draft_tasks_create(
     *, plan: Plan, scores: Iterable[Score], lead_unit: Unit, deadline: dt.date | None = None
@@ -389,13 +394,15 @@ def draft_tasks_create(
     uncovered get one (the rule the weak-indicator list shows), so running this twice creates
     nothing the second time; results of a province other than the plan's are left out.
 
-    A task needs its one lead unit (a database invariant other code relies on), so the draft
-    carries the lead the coordinator chose for the batch; the deadline defaults to the end of
+    A task needs its one lead unit (a database invariant other code relies on): the draft takes
+    the indicator's presiding unit in the plan (``plans.owners``), else the lead the
+    coordinator chose for the batch; the deadline defaults to the end of
     the plan's year. Drafts are not open tasks: nobody is reminded until they are assigned.
     """
     deadline = deadline or dt.date(plan.year, 12, 31)
     scores = list(scores)
     coverage = coverage_of(scores)
+    owners = owners_for([plan.pk], [score.indicator for score in scores])
     titles = {(i, t.lower()) for i, t in plan.tasks.values_list("indicator_id", "title")}
     seen: set[int] = set()
     created: list[Task] = []
@@ -439,7 +446,7 @@ def draft_tasks_create(
                 indicator=indicator,
                 title=title,
                 description=description,
-                lead_unit=lead_unit,
+                lead_unit=_presiding(owners.get((plan.pk, indicator.pk))) or lead_unit,
                 deadline=deadline,
                 status=Task.Status.DRAFT,
             )

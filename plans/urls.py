@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from plans import views
+from plans import views, views_assessment
 
 app_name = "portal"
 
@@ -20,4 +20,5 @@ urlpatterns = [
     path("evidence/<int:pk>/", views.evidence_download, name="evidence_download"),
     path("export/tasks/", views.task_export, name="task_export"),
     path("language/", views.language, name="language"),
+    path("indicators/", views_assessment.my_indicators, name="my_indicators"),
 ]
