@@ -573,3 +573,7 @@ class EvidenceAdmin(TaskScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# The self-assessment's admin builds on the classes above.
+from plans import admin_self_assessment  # noqa: E402, F401

@@ -846,4 +846,3 @@ from plans.models_assessment import (  # noqa: E402, F401
     SelfAssessmentItem,
     SelfAssessmentRound,
 )
-
