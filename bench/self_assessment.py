@@ -125,7 +125,8 @@ def main() -> None:
     body = b"%PDF-1.4\n" + os.urandom(FILE_BYTES - 9)
     started = time.perf_counter()
     for item in items:
-        self_assessment_save(item=item, by=None, points=item.max_points / 2, figures="1/2")
+        half = (item.max_points / 2).quantize(Decimal("0.01"))
+        self_assessment_save(item=item, by=None, points=half, figures="1/2")
     for n in range(EVIDENCE_FILES):
         item = items[n % len(items)]
         upload = SimpleUploadedFile(f"Minh chứng {n % 7}.pdf", body, "application/pdf")
