@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dtiplan.forms import PrintableTextMixin
 from plans.forms import evidence_file_field
+from plans.self_assessment import points_text
 
 
 class ItemForm(PrintableTextMixin, forms.Form):
@@ -37,7 +38,7 @@ class ItemForm(PrintableTextMixin, forms.Form):
         field = self.fields["points"]
         field.max_value = max_points
         field.validators.append(MaxValueValidator(max_points))
-        field.help_text = _("From 0 to %(max)s.") % {"max": max_points.normalize()}
+        field.help_text = _("From 0 to %(max)s.") % {"max": points_text(max_points)}
 
 
 class ItemEvidenceForm(forms.Form):

@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from indicators.models import Indicator, IndicatorSet
@@ -176,11 +177,11 @@ class SelfAssessmentRound(models.Model):
 
 
 class ItemStatus(models.TextChoices):
-    NOT_STARTED = "not_started", _("Not started")
-    IN_PROGRESS = "in_progress", _("Being prepared")
-    SUBMITTED = "submitted", _("Submitted")
-    RETURNED = "returned", _("Returned")
-    ACCEPTED = "accepted", _("Accepted")
+    NOT_STARTED = "not_started", pgettext_lazy("self-assessment item", "Not started")
+    IN_PROGRESS = "in_progress", pgettext_lazy("self-assessment item", "Being prepared")
+    SUBMITTED = "submitted", pgettext_lazy("self-assessment item", "Submitted")
+    RETURNED = "returned", pgettext_lazy("self-assessment item", "Returned")
+    ACCEPTED = "accepted", pgettext_lazy("self-assessment item", "Accepted")
 
 
 # The unit still works on the item in these statuses (enters points, attaches evidence).

@@ -35,6 +35,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
@@ -248,10 +249,18 @@ def parse_points(value: object, item: SelfAssessmentItem) -> Decimal:
         raise ValidationError(
             {
                 "points": _("The points must be between 0 and %(max)s.")
-                % {"max": item.max_points.normalize()}
+                % {"max": points_text(item.max_points)}
             }
         )
     return points
+
+
+def points_text(points: Decimal) -> str:
+    """Points as people write them in the current language: "10", "12,5" (never "1E+1")."""
+    value = points.normalize()
+    if value == value.to_integral_value():
+        value = value.quantize(Decimal(1))  # normalize() writes 10 as 1E+1
+    return number_format(value)
 
 
 # --- The unit's actions -------------------------------------------------------------------------

@@ -321,3 +321,21 @@ def test_focal_points_portal_lists_the_indicators_their_unit_presides_over_or_mo
 
     client.force_login(focal_point_of(UnitFactory(name="Sở Y tế")))
     assert client.get("/indicators/").context["owners"] == []
+
+
+def test_admin_owner_list_costs_the_same_queries_for_few_and_many_owners(
+    client, coordinator, plan, units, django_assert_max_num_queries
+):
+    client.force_login(coordinator)
+    for count in (3, 30):
+        for n in range(IndicatorOwner.objects.count() + 1, count + 1):
+            indicator_owner_set(
+                plan=plan,
+                indicator=ComponentIndicatorFactory(code=f"7.{n}"),
+                presiding_unit=units["snv"],
+                monitoring_unit=units["vp"],
+                coordinating_units=[units["stc"]],
+            )
+        with django_assert_max_num_queries(12):
+            page = client.get("/admin/plans/indicatorowner/")
+        assert len(page.context["cl"].result_list) == count

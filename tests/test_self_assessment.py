@@ -404,3 +404,15 @@ def test_item_evidence_files_are_not_orphans(opened, units, settings):
     old = path.stat().st_mtime - 7200
     os.utime(path, (old, old))
     assert evidence_orphans() == []
+
+
+def test_admin_item_list_costs_the_same_queries_for_few_and_many_items(
+    client, opened, coordinator, units, django_assert_max_num_queries
+):
+    client.force_login(coordinator)
+    with django_assert_max_num_queries(14):
+        few = client.get(f"/admin/plans/selfassessmentitem/?unit__id__exact={units['snv'].pk}")
+    assert len(few.context["cl"].result_list) == 2
+    with django_assert_max_num_queries(14):
+        many = client.get("/admin/plans/selfassessmentitem/")
+    assert len(many.context["cl"].result_list) == 10
