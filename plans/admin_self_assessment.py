@@ -21,7 +21,12 @@ from django.utils.translation import gettext_lazy as _
 from indicators.models import IndicatorSet
 from plans.admin import ReadOnlyHistoryAdmin, _decide
 from plans.models import ItemStatus, Plan, SelfAssessmentItem, SelfAssessmentRound
-from plans.self_assessment import plan_covering, self_assessment_accept, self_assessment_open
+from plans.self_assessment import (
+    plan_covering,
+    scored_leaves,
+    self_assessment_accept,
+    self_assessment_open,
+)
 from plans.self_assessment_pack import pack_write
 
 
@@ -42,9 +47,16 @@ class OpenRoundForm(forms.ModelForm):
         self.fields["plan"].queryset = Plan.objects.order_by("-year", "title")
 
     def clean_year(self) -> int:
+        # The service's refusals, on the form rather than as an error page.
         year = self.cleaned_data["year"]
-        if IndicatorSet.objects.for_year(year) is None:
+        indicator_set = IndicatorSet.objects.for_year(year)
+        if indicator_set is None:
             raise ValidationError(_("No indicator set is in force in %(year)s.") % {"year": year})
+        if not scored_leaves(indicator_set).exists():
+            raise ValidationError(
+                _("The indicator set %(set)s has no scored indicator with max points.")
+                % {"set": indicator_set.code}
+            )
         return year
 
 

@@ -898,8 +898,13 @@ class IndicatorOwnerResource(PlanIndicatorColumns, StrictResource):
     ) -> QuerySet[IndicatorOwner]:
         if not queryset.query.order_by:  # see UnitResource.filter_export
             queryset = queryset.order_by("plan__year", "plan__title", "indicator__sort_key", "pk")
-        return queryset.select_related("plan", "indicator").prefetch_related(
-            Prefetch("units", queryset=IndicatorOwnerUnit.objects.select_related("unit"))
+        # The admin's list prefetches the units its own way: this prefetch replaces it.
+        return (
+            queryset.select_related("plan", "indicator")
+            .prefetch_related(None)
+            .prefetch_related(
+                Prefetch("units", queryset=IndicatorOwnerUnit.objects.select_related("unit"))
+            )
         )
 
     def before_import(self, dataset: Any, **kwargs: Any) -> None:

@@ -186,3 +186,20 @@ def test_demo_has_sample_results_so_the_weak_list_and_reports_show_something(adm
     assert str(lang_son.value) == "0.3941"
     page = admin_client.get("/admin/reports/coverage/").content.decode()
     assert "Lạng Sơn" in page and "Hoạt động kinh tế số" in page  # 8: weak, no demo task
+
+
+def test_demo_focal_point_sees_its_units_indicators_and_self_assessment_items() -> None:
+    from plans.models import SelfAssessmentItem
+
+    output = load_demo()
+    password = PASSWORD.findall(output)[1]
+    client = Client()
+    client.post("/accounts/login/", {"username": "focalpoint", "password": password})
+    unit = User.objects.get(username="focalpoint").units.get()
+    owners = client.get("/indicators/").context["owners"]
+    assert owners and all(unit in owner.presiding + owner.monitoring for owner in owners)
+    items = client.get("/self-assessment/").context["items"]
+    assert items
+    assert {item.pk for item in items} == set(
+        SelfAssessmentItem.objects.filter(unit=unit).values_list("pk", flat=True)
+    ) | set(SelfAssessmentItem.objects.filter(monitoring_unit=unit).values_list("pk", flat=True))

@@ -4,12 +4,14 @@ portal."""
 
 from __future__ import annotations
 
+import html
 from decimal import Decimal
 
 import pytest
 import tablib
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 
 from dtiplan.spreadsheets.errors import import_problems
@@ -30,6 +32,14 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+EXPORT_FIELDS = [
+    "plan",
+    "indicator_code",
+    "presiding_unit",
+    "monitoring_unit",
+    "coordinating_units",
+]
 
 
 @pytest.fixture
@@ -339,3 +349,43 @@ def test_admin_owner_list_costs_the_same_queries_for_few_and_many_owners(
         with django_assert_max_num_queries(12):
             page = client.get("/admin/plans/indicatorowner/")
         assert len(page.context["cl"].result_list) == count
+
+
+def test_admin_imports_owners_with_a_preview_and_exports_them_back(
+    client, coordinator, plan, units
+):
+    client.force_login(coordinator)
+    client.cookies["django_language"] = "en"
+    text = (
+        "STT,Kế hoạch,Mã chỉ số,Đơn vị chủ trì,Đơn vị phối hợp\n"
+        "1,Kế hoạch DTI 2026,7,Sở Nội vụ,Sở Tài chính; Văn phòng UBND tỉnh\n"
+    )
+    upload = SimpleUploadedFile("owners.csv", text.encode("utf-8-sig"), content_type="text/csv")
+    preview = client.post(
+        "/admin/plans/indicatorowner/import/", {"import_file": upload, "format": "0"}
+    )
+    assert "confirm_form" in preview.context, preview.context.get("result")
+    assert not IndicatorOwner.objects.exists()  # the preview is a dry run
+    assert "Kế hoạch DTI 2026" in html.unescape(preview.content.decode())
+    done = client.post(
+        "/admin/plans/indicatorowner/process_import/",
+        preview.context["confirm_form"].initial,
+        follow=True,
+    )
+    assert done.status_code == 200
+    assert roles_of(plan, "7") == {
+        "coordinating": ["Sở Tài chính", "Văn phòng UBND tỉnh"],
+        "presiding": ["Sở Nội vụ"],
+    }
+
+    exported = client.post(
+        "/admin/plans/indicatorowner/export/",
+        {
+            "format": "0",
+            "resource": "0",
+            **{f"indicatorownerresource_{n}": "on" for n in EXPORT_FIELDS},
+        },
+    )
+    assert exported.status_code == 200
+    body = exported.content.decode("utf-8-sig")
+    assert "Sở Tài chính; Văn phòng UBND tỉnh" in body

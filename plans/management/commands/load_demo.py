@@ -1,10 +1,11 @@
 """``manage.py load_demo``: a small demo province for a first look (``make run``).
 
 It loads units with focal points, this year's plan and five tasks on main indicators of the
-DTI 2022 set (one overdue, one due soon, one completed), and creates the demo coordinator
-account. It is idempotent: the demo data is loaded only into a database without units or plans,
-so a second run, or a run after someone has started real work, changes nothing; the coordinator
-is created once and its generated password is printed only then.
+DTI 2022 set (one overdue, one due soon, one completed), each main indicator's presiding and
+monitoring units, this year's self-assessment round, and creates the demo coordinator account.
+It is idempotent: the demo data is loaded only into a database without units or plans, so a
+second run, or a run after someone has started real work, changes nothing; the coordinator is
+created once and its generated password is printed only then.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from plans.models import (
     UnitMembership,
     User,
 )
+from plans.owners import indicator_owner_set
 from plans.roles import COORDINATOR, FOCAL_POINT, ensure_groups
+from plans.self_assessment import self_assessment_open
 
 COORDINATOR_USERNAME = "coordinator"
 # A focal point of the unit leading the overdue task, to try the portal as a unit sees it.
@@ -408,12 +411,45 @@ class Command(BaseCommand):
                 overdue += 1
                 overdue_lead = units[demo.lead]
 
+        self._assessment_year(plan, indicators, units, today, coordinator)
         people = sum(len(u.focal_points) for u in UNITS)
         self.stdout.write(
             f"Demo data: loaded {len(UNITS)} units, {people} focal points, 1 plan for "
             f"{today.year}, {len(TASKS)} tasks ({overdue} overdue on {today:%d/%m/%Y})."
         )
         return self._focal_point(overdue_lead, focal_group)
+
+    def _assessment_year(
+        self,
+        plan: Plan,
+        indicators: dict[str, Indicator],
+        units: dict[str, Unit],
+        today: dt.date,
+        coordinator: User,
+    ) -> None:
+        """Each task's main indicator presided over by the task's lead and checked by its
+        monitoring unit, and this year's self-assessment round open (docs/self-assessment.md)."""
+        for demo in TASKS:
+            monitoring = units[demo.monitoring] if demo.monitoring != demo.lead else None
+            indicator_owner_set(
+                plan=plan,
+                indicator=indicators[demo.indicator_code],
+                presiding_unit=units[demo.lead],
+                monitoring_unit=monitoring,
+                coordinating_units=[
+                    units[key]
+                    for key in demo.coordinating
+                    if key not in (demo.lead, demo.monitoring)
+                ],
+                by=coordinator,
+            )
+        opened = self_assessment_open(
+            year=today.year, deadline=dt.date(today.year + 1, 1, 15), plan=plan, by=coordinator
+        )
+        self.stdout.write(
+            f"Self-assessment DTI {today.year} open: {opened.items} items, "
+            f"{opened.items - len(opened.without_owner)} with a presiding unit."
+        )
 
     def _focal_point(self, unit: Unit, group: Group) -> str:
         """The demo focal-point account, created with the demo; returns its password."""
