@@ -40,13 +40,13 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from indicators.models import Indicator, IndicatorSet  # noqa: E402
 from plans.models import Plan, SelfAssessmentItem, SelfAssessmentRound, Unit  # noqa: E402
-from plans.owners import indicator_owner_set  # noqa: E402
 from plans.self_assessment import (  # noqa: E402
     self_assessment_evidence_add,
     self_assessment_open,
     self_assessment_save,
 )
 from plans.self_assessment_pack import pack_write  # noqa: E402
+from plans.services import indicator_owner_set  # noqa: E402
 
 # (set code, first year, components per main indicator, max points per main indicator)
 SETS = [

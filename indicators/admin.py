@@ -1,26 +1,55 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from dtiplan.spreadsheets.admin import SafeImportMixin
-from indicators.models import Assessment, Indicator, IndicatorSet, Province, WeakRule
+from indicators.models import (
+    Assessment,
+    Indicator,
+    IndicatorSet,
+    Province,
+    PublishedResult,
+    WeakRule,
+    assessment_years,
+)
 from indicators.resources import AssessmentResource, IndicatorResource, ScoreResource
-from indicators.services import province_history, year_over_year
+from indicators.services import (
+    province_history,
+    published_differences,
+    year_over_year,
+    years_read_under,
+)
 
 
 @admin.register(IndicatorSet)
 class IndicatorSetAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "decision", "first_year", "total_points"]
+    list_display = ["code", "name", "decision", "first_year", "years_display", "total_points"]
     search_fields = ["code", "name", "decision"]
+
+    @admin.display(description=_("assessment years"))
+    def years_display(self, obj: IndicatorSet) -> str:
+        # Which years a set applies to depends on the next set: a query per row, on a table of
+        # a handful of sets.
+        first, last = assessment_years(IndicatorSet.objects.all())[obj.pk]
+        if last is None:
+            return _("%(first)s and later") % {"first": first}
+        if last == first:
+            return str(first)
+        return f"{first}–{last}"
 
 
 class LevelFilter(admin.SimpleListFilter):
@@ -84,7 +113,16 @@ class ProvinceAdmin(admin.ModelAdmin):
     search_fields = ["name", "other_names"]
     list_select_related = ["successor"]
     autocomplete_fields = ["successor"]
-    fields = ["name", "is_city", "valid_from", "valid_until", "successor", "other_names"]
+    fields = [
+        "name",
+        "is_city",
+        "valid_from",
+        "valid_until",
+        "successor",
+        "former_name",
+        "renamed_on",
+        "other_names",
+    ]
 
     def change_view(
         self,
@@ -109,7 +147,16 @@ class AssessmentAdmin(SafeImportMixin, ImportExportModelAdmin):
     last year.
     """
 
-    list_display = ["province", "year", "framework", "points", "value", "rank_display"]
+    list_display = [
+        "province_display",
+        "year",
+        "framework",
+        "points",
+        "value",
+        "rank_display",
+        "published_value",
+        "published_rank",
+    ]
     list_filter = ["year", "indicator_set"]
     search_fields = ["province__name"]
     list_select_related = ["province", "indicator_set"]
@@ -118,7 +165,27 @@ class AssessmentAdmin(SafeImportMixin, ImportExportModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).with_rank()
+        return super().get_queryset(request).with_rank().with_published()
+
+    @admin.display(description=_("province"), ordering="province__name")
+    def province_display(self, obj: Assessment) -> str:
+        return obj.province.name_in_year(obj.year)
+
+    @admin.display(description=_("published value"), ordering="published_value")
+    def published_value(self, obj: Assessment) -> str:
+        if obj.published_value is None:
+            return "–"
+        if obj.value is not None and abs(obj.value - obj.published_value) > Decimal("0.0001"):
+            return format_html(
+                '{} <strong style="color: #ba2121" title="{}">⚠</strong>',
+                obj.published_value,
+                _("Differs from dtiplan's computation"),
+            )
+        return str(obj.published_value)
+
+    @admin.display(description=_("published rank"), ordering="published_rank")
+    def published_rank(self, obj: Assessment) -> str:
+        return "–" if obj.published_rank is None else str(obj.published_rank)
 
     def get_import_resource_classes(self, request: HttpRequest) -> list[type]:
         return [ScoreResource]
@@ -188,6 +255,77 @@ class AssessmentAdmin(SafeImportMixin, ImportExportModelAdmin):
 class WeakRuleAdmin(admin.ModelAdmin):
     list_display = ["year", "zero_points", "below_percent", "main_rank_worse_than"]
     fields = ["year", "zero_points", "below_percent", "main_rank_worse_than"]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # The years with results and no rule of their own, named: the default rule finds their
+        # weak indicators until a rule is set here.
+        years = Assessment.objects.order_by().values_list("year", flat=True).distinct()
+        readings = [r for r in years_read_under(years) if r.rule.is_default]
+        for reading in readings:
+            messages.warning(request, f"DTI {reading.year}: {reading.rule.label}.")
+        return super().changelist_view(request, extra_context)
+
+
+class PublishedRankingFilter(admin.SimpleListFilter):
+    title = _("ranking")
+    parameter_name = "ranking"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        sizes = PublishedResult.objects.order_by("ranking").values_list("ranking", flat=True)
+        return [(str(size), _("%(count)s provinces") % {"count": size}) for size in set(sizes)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() and self.value().isdigit():
+            return queryset.filter(ranking=int(self.value()))
+        return queryset
+
+
+@admin.register(PublishedResult)
+class PublishedResultAdmin(admin.ModelAdmin):
+    """The ministry's figures as imported (with the results file), read-only, and the page of
+    differences from what dtiplan computes."""
+
+    list_display = ["province_display", "year", "ranking", "subject_display", "value", "rank"]
+    list_filter = ["year", PublishedRankingFilter, "indicator_set", "pillar"]
+    search_fields = ["province__name", "indicator__code"]
+    list_select_related = ["province", "indicator"]
+    change_list_template = "admin/indicators/publishedresult/change_list.html"
+
+    def get_urls(self) -> list:
+        differences = self.admin_site.admin_view(self.differences_view)
+        return [
+            path("differences/", differences, name="indicators_publishedresult_differences"),
+            *super().get_urls(),
+        ]
+
+    def differences_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Differences from the published results"),
+            "rows": published_differences(),
+        }
+        return TemplateResponse(
+            request, "admin/indicators/publishedresult/differences.html", context
+        )
+
+    @admin.display(description=_("province"), ordering="province__name")
+    def province_display(self, obj: PublishedResult) -> str:
+        return obj.province.name_in_year(obj.year) if obj.own_ranking else obj.province.name
+
+    @admin.display(description=_("indicator"))
+    def subject_display(self, obj: PublishedResult) -> str:
+        return obj.subject
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a correction is a re-import of the corrected row
 
 
 # The weak-indicator list is registered by plans.admin_weak_indicators: it shows the tasks that

@@ -13,6 +13,7 @@ on letters alone, and only when exactly one province of that time reads that way
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import unicodedata
@@ -106,15 +107,17 @@ class ProvinceDirectory:
                 if province not in self._by_folded[folded]:
                     self._by_folded[folded].append(province)
 
-    def resolve(self, name: str, year: int) -> Province:
-        """The one province ``name`` means in an assessment of ``year``.
+    def resolve(self, name: str, year: int, *, day: dt.date | None = None) -> Province:
+        """The one province ``name`` means in an assessment of ``year``: one of the provinces
+        of that year, or of ``day`` for a later ranking of the year's results (DTI 2024 was
+        also published for the 34 provinces of 1 July 2025).
 
         Raises ``ProvinceNameError`` with a message for the person who wrote the file.
         """
         name = (name or "").strip()
         if not name:
             raise ProvinceNameError(_("The province is missing."))
-        day = assessment_reference_date(year)
+        day = day or assessment_reference_date(year)
         candidates = [p for p in self._by_key.get(name_key(name), []) if p.exists_on(day)]
         if not candidates and not has_diacritics(name):
             candidates = [p for p in self._by_folded.get(folded_key(name), []) if p.exists_on(day)]

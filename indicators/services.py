@@ -28,9 +28,15 @@ from django.utils import timezone
 from indicators.models import (
     Assessment,
     Indicator,
+    IndicatorSet,
     Province,
+    PublishedResult,
+    RuleInForce,
     Score,
     assessment_reference_date,
+    ranking_days,
+    rules_in_force,
+    set_in_force,
 )
 
 FOUR_PLACES = Decimal("0.0001")
@@ -59,12 +65,40 @@ def competition_ranks(values: Mapping[K, Decimal | None]) -> dict[K, int | None]
 # --- Stored results ---------------------------------------------------------------------------
 
 
+def _published_values(assessments: Iterable[Assessment]) -> dict[tuple[int, int | str], Decimal]:
+    """{(assessment id, DTI or indicator id): the published value} in each year's own ranking."""
+    by_key = {(a.province_id, a.year): a.pk for a in assessments}
+    if not by_key:
+        return {}
+    rows = (
+        PublishedResult.objects.of_assessments()
+        .filter(
+            year__in={year for _p, year in by_key},
+            province_id__in={province_id for province_id, _y in by_key},
+            pillar="",
+            value__isnull=False,
+        )
+        .values_list("province_id", "year", "indicator_id", "value")
+    )
+    found: dict[tuple[int, int | str], Decimal] = {}
+    for province_id, year, indicator_id, value in rows:
+        assessment_id = by_key.get((province_id, year))
+        if assessment_id is not None:
+            found[(assessment_id, indicator_id or DTI)] = value
+    return found
+
+
 @transaction.atomic
 def assessments_refresh(*, assessment_ids: Iterable[int]) -> None:
     """Recompute what is stored from an assessment's scores: each main indicator's points as the
     sum of its components when component scores are given, every score's value, and the
     assessment's total and DTI value. Writes only what changed; a constant number of queries
-    whatever the number of assessments."""
+    whatever the number of assessments.
+
+    A value is computed (points / max points) whenever the points and the max are known; where
+    either is not (the ministry published only values), the published value is the value, never
+    a number made up from the others.
+    """
     assessments = {
         a.pk: a
         for a in Assessment.objects.filter(pk__in=list(assessment_ids)).select_related(
@@ -78,18 +112,22 @@ def assessments_refresh(*, assessment_ids: Iterable[int]) -> None:
     scores: dict[int, dict[int, Score]] = defaultdict(dict)
     for score in Score.objects.filter(assessment_id__in=assessments):
         scores[score.assessment_id][score.indicator_id] = score
+    published = _published_values(assessments.values())
 
     to_create: list[Score] = []
     to_update: dict[int, Score] = {}  # by id: a score changed twice is written once
     changed_assessments: list[Assessment] = []
     for assessment_id, assessment in assessments.items():
         own = scores[assessment_id]
-        component_sums: dict[int, Decimal] = defaultdict(Decimal)
+        component_points: dict[int, list[Decimal | None]] = defaultdict(list)
         for indicator_id, score in own.items():
             parent_id = indicators[indicator_id].parent_id
             if parent_id is not None:
-                component_sums[parent_id] += score.points
-        for main_id, total in component_sums.items():
+                component_points[parent_id].append(score.points)
+        for main_id, given in component_points.items():
+            if any(points is None for points in given):
+                continue  # components known by their values only: no sum to take
+            total = sum((points for points in given if points is not None), Decimal("0"))
             main = own.get(main_id)
             if main is None:
                 main = Score(
@@ -100,21 +138,31 @@ def assessments_refresh(*, assessment_ids: Iterable[int]) -> None:
             elif main.points != total or not main.derived:
                 main.points, main.derived = total, True
                 to_update[main.pk] = main
-        for score in own.values():
-            value = value_of(score.points, indicators[score.indicator_id].max_points)
+        for indicator_id, score in own.items():
+            value = computed_value(score.points, indicators[indicator_id].max_points)
+            if value is None and (
+                score.points is None or indicators[indicator_id].max_points is None
+            ):
+                value = published.get((assessment_id, indicator_id))
             if score.value != value:
                 score.value = value
                 if score.pk:
                     to_update[score.pk] = score
-        points = sum(
-            (
-                score.points
-                for indicator_id, score in own.items()
-                if _counts_in_total(indicators[indicator_id])
-            ),
-            Decimal("0"),
+        counted = [
+            score.points
+            for indicator_id, score in own.items()
+            if _counts_in_total(indicators[indicator_id])
+        ]
+        points: Decimal | None = None
+        if all(p is not None for p in counted) and (
+            counted or (assessment_id, DTI) not in published
+        ):
+            points = sum((p for p in counted if p is not None), Decimal("0"))
+        value = (
+            value_of(points, assessment.indicator_set.total_points)
+            if points is not None
+            else published.get((assessment_id, DTI))
         )
-        value = value_of(points, assessment.indicator_set.total_points) or Decimal("0")
         if (assessment.points, assessment.value) != (points, value):
             assessment.points, assessment.value = points, value
             assessment.updated_at = timezone.now()  # bulk_update skips auto_now
@@ -129,8 +177,25 @@ def assessments_refresh(*, assessment_ids: Iterable[int]) -> None:
     )
 
 
+def computed_value(points: Decimal | None, max_points: Decimal | None) -> Decimal | None:
+    """``value_of`` when both are known; None when either is not."""
+    if points is None or max_points is None:
+        return None
+    return value_of(points, max_points)
+
+
 def _counts_in_total(indicator: Indicator) -> bool:
-    return indicator.parent_id is None and indicator.scored and indicator.max_points > 0
+    return (
+        indicator.parent_id is None
+        and indicator.scored
+        and (indicator.max_points is None or indicator.max_points > 0)
+    )
+
+
+def average_value(values: Sequence[Decimal]) -> Decimal:
+    """The ministry's figure for a merged province from its former provinces' published
+    values: their average, to 4 decimals, half up (DTI 2024, 34-province ranking)."""
+    return (sum(values, Decimal("0")) / len(values)).quantize(FOUR_PLACES, ROUND_HALF_UP)
 
 
 # --- Standings: own results and merged-province baselines, ranked ------------------------------
@@ -138,25 +203,64 @@ def _counts_in_total(indicator: Indicator) -> bool:
 
 @dataclass(frozen=True)
 class Result:
-    """A province's points, value and rank on the DTI or on one indicator, in one year.
+    """A province's points, value and rank on the DTI or on one indicator, in one year and one
+    ranking, with the ministry's published value and rank beside them when imported.
 
-    ``averaged`` names the former provinces whose results were averaged into this one (a merged
-    province's baseline for a year before it existed); empty for a province's own result.
+    ``points`` is empty when only values are known. ``averaged`` names the former provinces
+    whose results were averaged into this one (a merged province's baseline for a year before
+    it existed); empty for a province's own result.
     """
 
-    points: Decimal
+    points: Decimal | None
     value: Decimal | None
     rank: int | None = None
     out_of: int = 0
     averaged: tuple[str, ...] = ()
+    published_value: Decimal | None = None
+    published_rank: int | None = None
+    ranking: int = 0  # how many provinces the ranking has (63, 34)
 
     @property
     def is_baseline(self) -> bool:
         return bool(self.averaged)
 
+    @property
+    def official_value(self) -> Decimal | None:
+        return self.published_value if self.published_value is not None else self.value
+
+    @property
+    def official_rank(self) -> int | None:
+        return self.published_rank if self.published_rank is not None else self.rank
+
+    @property
+    def official_out_of(self) -> int:
+        """Out of how many: the whole ranking for a published rank, else the provinces loaded."""
+        return self.ranking if self.published_rank is not None else self.out_of
+
+    @property
+    def differs(self) -> bool:
+        """The published value differs from dtiplan's beyond rounding (0.0001: averaging
+        exact values and rounding once may differ in the last digit from averaging published
+        ones), or the published rank differs from the rank computed among a complete ranking."""
+        if (
+            self.published_value is not None
+            and self.value is not None
+            and abs(self.published_value - self.value) > FOUR_PLACES
+        ):
+            return True
+        return bool(
+            self.published_rank is not None
+            and self.rank is not None
+            and self.out_of == self.ranking
+            and self.published_rank != self.rank
+        )
+
+
+_Pair = tuple[Decimal | None, Decimal | None]  # (points, value)
+
 
 class YearResults:
-    """Every result of one assessment year, loaded in three queries, and ranked for any list of
+    """Every result of one assessment year, loaded in four queries, and ranked for any list of
     provinces: the year's own provinces, or the provinces of a later year (a merged province then
     gets the baseline the ministry computed: the average of its former provinces)."""
 
@@ -166,15 +270,25 @@ class YearResults:
             a.province_id: a
             for a in Assessment.objects.filter(year=year).select_related("indicator_set")
         }
-        self.points: dict[int, dict[int | str, Decimal]] = {
-            province_id: {DTI: a.points} for province_id, a in self.assessments.items()
+        self.results: dict[int, dict[int | str, _Pair]] = {
+            province_id: {DTI: (a.points, a.value)} for province_id, a in self.assessments.items()
         }
-        self.max_points: dict[int | str, Decimal] = {}
+        self.max_points: dict[int | str, Decimal | None] = {}
+        # {(ranking, province id, DTI or indicator id): (published value, published rank)}
+        self.published: dict[tuple[int, int, int | str], tuple[Decimal | None, int | None]] = {}
+        published = PublishedResult.objects.filter(year=year, pillar="")
+        if not with_indicators:
+            published = published.filter(indicator__isnull=True)
+        for ranking, province_id, indicator_id, value, rank in published.values_list(
+            "ranking", "province_id", "indicator_id", "value", "rank"
+        ):
+            self.published[(ranking, province_id, indicator_id or DTI)] = (value, rank)
         if not self.assessments:
+            self.indicator_set = IndicatorSet.objects.for_year(year)
             return
         # Every assessment of a year is under the year's one set (checked on import).
         indicator_set = next(iter(self.assessments.values())).indicator_set
-        self.indicator_set = indicator_set
+        self.indicator_set: IndicatorSet | None = indicator_set
         self.max_points[DTI] = indicator_set.total_points
         if not with_indicators:
             return
@@ -182,46 +296,67 @@ class YearResults:
             indicator_set=indicator_set
         ).values_list("pk", "max_points"):
             self.max_points[indicator_id] = max_points
-        for province_id, indicator_id, points in Score.objects.filter(
+        for province_id, indicator_id, points, value in Score.objects.filter(
             assessment__year=year
-        ).values_list("assessment__province_id", "indicator_id", "points"):
-            self.points[province_id][indicator_id] = points
+        ).values_list("assessment__province_id", "indicator_id", "points", "value"):
+            self.results[province_id][indicator_id] = (points, value)
 
     def standings(
         self, provinces: Sequence[Province], predecessors: Mapping[int, Sequence[Province]]
     ) -> dict[int | str, dict[int, Result]]:
-        """{DTI or indicator id: {province id: Result}} for ``provinces``, ranked among them."""
-        collected: dict[int, tuple[dict[int | str, Decimal], tuple[str, ...]]] = {}
+        """{DTI or indicator id: {province id: Result}} for ``provinces``, ranked among them,
+        with the published value and rank of the ranking of that many provinces."""
+        ranking = len(provinces)
+        collected: dict[int, tuple[dict[int | str, _Pair], tuple[str, ...]]] = {}
         for province in provinces:
             found = self._own_or_baseline(province, predecessors)
             if found is not None:
                 collected[province.pk] = found
         out: dict[int | str, dict[int, Result]] = {}
-        for key, max_points in self.max_points.items():
-            values = {
-                province_id: value_of(points[key], max_points)
-                for province_id, (points, _) in collected.items()
-                if key in points
+        keys = [DTI, *(key for key in self.max_points if key != DTI)]
+        for key in keys:
+            pairs = {
+                province_id: results[key]
+                for province_id, (results, _names) in collected.items()
+                if key in results
             }
+            values = {province_id: pair[1] for province_id, pair in pairs.items()}
             ranks = competition_ranks(values)
             out_of = sum(1 for v in values.values() if v is not None)
-            out[key] = {
-                province_id: Result(
-                    points=collected[province_id][0][key],
-                    value=values[province_id],
+            out[key] = {}
+            for province_id, (points, value) in pairs.items():
+                official = self.published.get((ranking, province_id, key), (None, None))
+                out[key][province_id] = Result(
+                    points=points,
+                    value=value,
                     rank=ranks[province_id],
+                    # A rank is compared with the published one only in a complete ranking.
                     out_of=out_of,
                     averaged=collected[province_id][1],
+                    published_value=official[0],
+                    published_rank=official[1],
+                    ranking=ranking,
                 )
-                for province_id in values
-            }
+            for province in provinces:
+                official = self.published.get((ranking, province.pk, key))
+                if official is not None and province.pk not in out[key]:
+                    # Published, but dtiplan has nothing to compute it from (e.g. a merged
+                    # province whose former provinces' results are not loaded).
+                    out[key][province.pk] = Result(
+                        points=None,
+                        value=None,
+                        out_of=out_of,
+                        published_value=official[0],
+                        published_rank=official[1],
+                        ranking=ranking,
+                    )
         return out
 
     def _own_or_baseline(
         self, province: Province, predecessors: Mapping[int, Sequence[Province]]
-    ) -> tuple[dict[int | str, Decimal], tuple[str, ...]] | None:
-        if province.pk in self.points:
-            return self.points[province.pk], ()
+    ) -> tuple[dict[int | str, _Pair], tuple[str, ...]] | None:
+        if province.pk in self.results:
+            return self.results[province.pk], ()
         formers = predecessors.get(province.pk, ())
         parts = [self._own_or_baseline(former, predecessors) for former in formers]
         # The ministry's baseline averages every former province; with one missing, an average
@@ -229,18 +364,35 @@ class YearResults:
         if not parts or any(part is None for part in parts):
             return None
         found = [part for part in parts if part is not None]
-        keys = {key for points, _ in found for key in points}
-        averaged: dict[int | str, Decimal] = {}
-        for key in keys:
-            given = [points[key] for points, _ in found if key in points]
-            averaged[key] = sum(given, Decimal("0")) / len(given)
+        averaged: dict[int | str, _Pair] = {}
+        for key, max_points in self.max_points.items():
+            given = [results[key] for results, _names in found if key in results]
+            if len(given) != len(found):
+                continue  # a former province without this result: no average of it
+            averaged[key] = _average(given, max_points)
         # A baseline of baselines (a later merger of merged provinces) names its leaves.
         names = tuple(
             name
             for former, (_, leaf_names) in zip(formers, found, strict=True)
-            for name in (leaf_names or (former.name,))
+            for name in (leaf_names or (former.name_in_year(self.year),))
         )
         return averaged, names
+
+
+def _average(given: Sequence[_Pair], max_points: Decimal | None) -> _Pair:
+    """The average of the former provinces' results: of their points when every one is known
+    (the value then follows from the exact average, rounded once), else of their values."""
+    points = [p for p, _v in given if p is not None]
+    if len(points) == len(given):
+        average = sum(points, Decimal("0")) / len(points)
+        value = computed_value(average, max_points)
+        if value is not None:
+            return average, value
+    values = [v for _p, v in given if v is not None]
+    average_points = sum(points, Decimal("0")) / len(points) if len(points) == len(given) else None
+    if len(values) != len(given):
+        return average_points, None
+    return average_points, average_value(values)
 
 
 def _province_map() -> tuple[list[Province], dict[int, list[Province]]]:
@@ -254,6 +406,116 @@ def _province_map() -> tuple[list[Province], dict[int, list[Province]]]:
 
 def _existing_on(provinces: Iterable[Province], day: dt.date) -> list[Province]:
     return [p for p in provinces if p.exists_on(day)]
+
+
+# --- Both rankings of a year, and where they differ from the published ones ---------------------
+
+
+@dataclass(frozen=True)
+class RankingRow:
+    """One province in one ranking of one year: on the DTI (``indicator`` None) or on an
+    indicator, under its name on the ranking's day (Thừa Thiên Huế in the 63 ranking of 2024,
+    Huế in the 34), with dtiplan's result and the published one."""
+
+    province: Province
+    name: str
+    year: int
+    framework: str
+    ranking: int
+    indicator: Indicator | None
+    result: Result
+
+    @property
+    def averaged_from(self) -> str:
+        return "; ".join(self.result.averaged)
+
+
+def year_rankings(
+    *, year: int, with_indicators: bool = False, results: YearResults | None = None
+) -> list[RankingRow]:
+    """Every ranking of ``year``: the year's own provinces (the 63 up to 2024), then each later
+    set of provinces (the 34 of 1 July 2025), where a merged province stands for the average of
+    its former provinces, as the ministry published DTI 2024. Best first in each ranking. The
+    assessment export, the differences page and the trend report read the same standings."""
+    results = results or YearResults(year, with_indicators=with_indicators)
+    if results.indicator_set is None:
+        return []
+    provinces, predecessors = _province_map()
+    indicators: dict[int | str, Indicator | None] = {DTI: None}
+    if with_indicators:
+        indicators.update(
+            (i.pk, i)
+            for i in Indicator.objects.filter(indicator_set=results.indicator_set).order_by(
+                "sort_key"
+            )
+        )
+    rows: list[RankingRow] = []
+    for size, day in ranking_days(year, provinces).items():
+        ranked = _existing_on(provinces, day)
+        by_id = {p.pk: p for p in ranked}
+        standings = results.standings(ranked, predecessors)
+        for key, indicator in indicators.items():
+            found = standings.get(key, {})
+            order = sorted(
+                found.items(),
+                key=lambda item: (
+                    item[1].official_rank or size + 1,
+                    by_id[item[0]].name_on(day),
+                ),
+            )
+            rows.extend(
+                RankingRow(
+                    province=by_id[province_id],
+                    name=by_id[province_id].name_on(day),
+                    year=year,
+                    framework=results.indicator_set.code,
+                    ranking=size,
+                    indicator=indicator,
+                    result=result,
+                )
+                for province_id, result in order
+            )
+    return rows
+
+
+def published_differences(*, years: Iterable[int] | None = None) -> list[RankingRow]:
+    """The published values and ranks that differ from what dtiplan computes beyond rounding
+    (``Result.differs``), for a coordinator to look at rather than one silently preferred."""
+    if years is None:
+        years = PublishedResult.objects.values_list("year", flat=True).distinct()
+    rows: list[RankingRow] = []
+    for year in sorted(set(years), reverse=True):
+        rows.extend(
+            row for row in year_rankings(year=year, with_indicators=True) if row.result.differs
+        )
+    return rows
+
+
+# --- Which set and which weakness rule a year is read under ------------------------------------
+
+
+@dataclass(frozen=True)
+class YearReading:
+    """What a year's results are read under: its indicator set and its weakness rule."""
+
+    year: int
+    indicator_set: IndicatorSet | None
+    rule: RuleInForce
+
+    @property
+    def set_label(self) -> str:
+        if self.indicator_set is None:
+            return ""
+        return f"{self.indicator_set.code} ({self.indicator_set.decision})"
+
+
+def years_read_under(years: Iterable[int]) -> list[YearReading]:
+    """For each year, newest first, the set its results were scored under and the weakness
+    rule in force (``rules_in_force``): what every weak list, report and export names."""
+    years = sorted(set(years), reverse=True)
+    sets = list(IndicatorSet.objects.all())
+    rules = rules_in_force(years)
+    return [YearReading(year, set_in_force(sets, year), rules[year]) for year in years]
 
 
 # --- Year over year ---------------------------------------------------------------------------
@@ -270,6 +532,8 @@ class Change:
     @property
     def points_change(self) -> Decimal | None:
         if self.now is None or self.before is None:
+            return None
+        if self.now.points is None or self.before.points is None:
             return None
         return (self.now.points - self.before.points).quantize(TWO_PLACES, ROUND_HALF_UP)
 
@@ -422,7 +686,7 @@ def province_trend(*, province: Province, until_year: int | None = None) -> list
 
     Ranks and merged-province baselines follow ``province_history`` (a year before the province
     existed shows the average of its former provinces, ranked among the provinces of the day it
-    started). Three queries per year plus two: the cost grows with years, never with tasks.
+    started). Five queries per year plus two: the cost grows with years, never with tasks.
     """
     provinces, predecessors = _province_map()
     formers = _all_former(province, predecessors)
@@ -439,14 +703,16 @@ def province_trend(*, province: Province, until_year: int | None = None) -> list
         standings = results.standings(_existing_on(provinces, day), predecessors)
         own = {
             key: {
-                province_id: value_of(points[key], max_points)
-                for province_id, points in results.points.items()
-                if key in points
+                province_id: pairs[key][1]
+                for province_id, pairs in results.results.items()
+                if key in pairs
             }
-            for key, max_points in results.max_points.items()
+            for key in results.max_points
         }
-        mains = Indicator.objects.main().filter(
-            indicator_set=results.indicator_set, scored=True, max_points__gt=0
+        mains = (
+            Indicator.objects.main()
+            .filter(indicator_set=results.indicator_set, scored=True)
+            .exclude(max_points=0)
         )
         lines = []
         for indicator in mains.order_by("sort_key"):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from notifications.models import CalendarException, Notification, ReminderPolicy, ReportDelivery
-from notifications.services import reminders_preview
+from notifications.preview import reminders_preview
 from notifications.workdays import WorkCalendar
 
 

@@ -1,14 +1,16 @@
 """Notifications: every message the system must send is first a row.
 
-The row's unique key (task, rule, step, deadline, recipient) is what makes "exactly once per
-step" hold when the schedule fires twice or two workers sweep at once: the second insert is
-ignored, and a sender must claim a row (a conditional UPDATE) before it sends.
+The row's unique key (task, rule, step, deadline, recipient; period, recipient for the monthly
+pack) is what makes "exactly once per step" hold when the schedule fires twice or two workers
+sweep at once: the second insert is ignored, and a sender must claim a row (a conditional
+UPDATE) before it sends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Self
 
 from django.db import models
 from django.db.models import F, Q
@@ -17,7 +19,69 @@ from django.utils.translation import gettext_lazy as _
 from plans.models import Task, Unit, User
 
 
-class NotificationQuerySet(models.QuerySet["Notification"]):
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed, will retry")
+    SKIPPED = "skipped", _("Skipped: no longer due")
+
+
+class OutboxQuerySet(models.QuerySet):
+    def deliverable(self, now: dt.datetime, stale_before: dt.datetime) -> Self:
+        """Rows a sender may claim now: new, failed and due for a retry, or claimed by a sender
+        that has not finished in time (it died: at-least-once, see docs/reminders.md)."""
+        return self.filter(
+            Q(status=DeliveryStatus.PENDING)
+            | Q(status=DeliveryStatus.FAILED, next_attempt_at__lte=now)
+            | Q(status=DeliveryStatus.SENDING, claimed_at__lt=stale_before)
+        )
+
+
+class OutboxRow(models.Model):
+    """One e-mail's worth of work for one address, written before anything is sent.
+
+    The concrete model's unique key is what makes "exactly once" hold when two runs record the
+    same thing; the claim (``claim_token``, ``claimed_at``) is what keeps two senders from
+    sending the same row. ``notifications.outbox`` is the one loop that claims, sends and
+    records the outcome on these fields, for every kind of row.
+    """
+
+    Status = DeliveryStatus
+
+    recipient_email = models.EmailField(_("recipient e-mail"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+        db_index=True,
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"))
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False, db_index=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        constraints = [
+            # Addresses are compared as stored: the unique keys must not let "An@x" and "an@x"
+            # be two recipients.
+            models.CheckConstraint(
+                condition=Q(recipient_email=models.functions.Lower("recipient_email")),
+                name="%(class)s_email_lowercase",
+            ),
+        ]
+
+    @staticmethod
+    def new_claim_token() -> uuid.UUID:
+        return uuid.uuid4()
+
+
+class NotificationQuerySet(OutboxQuerySet):
     def for_person(self, user: User) -> NotificationQuerySet:
         """What the portal's inbox shows a person: every reminder addressed to them, whether or
         not its e-mail has gone out yet (so a mail outage hides nothing), but not rows that
@@ -27,17 +91,8 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
     def unread(self) -> NotificationQuerySet:
         return self.filter(read_at__isnull=True)
 
-    def deliverable(self, now: dt.datetime, stale_before: dt.datetime) -> NotificationQuerySet:
-        """Rows a sender may claim now: new, failed and due for a retry, or claimed by a sender
-        that has not finished in time (it died: at-least-once, see docs/reminders.md)."""
-        return self.filter(
-            Q(status=Notification.Status.PENDING)
-            | Q(status=Notification.Status.FAILED, next_attempt_at__lte=now)
-            | Q(status=Notification.Status.SENDING, claimed_at__lt=stale_before)
-        )
 
-
-class Notification(models.Model):
+class Notification(OutboxRow):
     class Rule(models.TextChoices):
         DUE_SOON = "due_soon", _("Due soon")
         DUE_TODAY = "due_today", _("Due today")
@@ -48,13 +103,6 @@ class Notification(models.Model):
         NOT_ACKNOWLEDGED = "not_acknowledged", _("Not acknowledged")
         NO_PROGRESS = "no_progress", _("No progress report")
         WAITING_DECISION = "waiting_decision", _("Waiting for a decision")
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting to be sent")
-        SENDING = "sending", _("Being sent")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed, will retry")
-        SKIPPED = "skipped", _("Skipped: no longer due")
 
     task = models.ForeignKey(
         Task, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("task")
@@ -71,7 +119,6 @@ class Notification(models.Model):
             "a new date, such as an extended deadline, restarts the steps."
         ),
     )
-    recipient_email = models.EmailField(_("recipient e-mail"))
     recipient = models.ForeignKey(
         User,
         on_delete=models.SET_NULL,
@@ -88,41 +135,24 @@ class Notification(models.Model):
         related_name="notifications",
         verbose_name=_("on behalf of unit"),
     )
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
-    created_at = models.DateTimeField(_("created"))
-    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True, editable=False, db_index=True)
-    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
-    class Meta:
+    class Meta(OutboxRow.Meta):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         constraints = [
+            *OutboxRow.Meta.constraints,
             models.UniqueConstraint(
                 fields=["task", "rule", "step", "anchor_date", "recipient_email"],
                 name="notification_once_per_step",
-            ),
-            models.CheckConstraint(
-                condition=Q(recipient_email=models.functions.Lower("recipient_email")),
-                name="notification_email_lowercase",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_rule_display()} #{self.step} – {self.task} → {self.recipient_email}"
-
-    @staticmethod
-    def new_claim_token() -> uuid.UUID:
-        return uuid.uuid4()
 
 
 class CalendarException(models.Model):
@@ -252,29 +282,18 @@ class ReminderPolicy(models.Model):
         return 2 + (days_overdue - self.overdue_second_day) // self.overdue_repeat_days
 
 
-class ReportDeliveryQuerySet(models.QuerySet["ReportDelivery"]):
-    def deliverable(self, now: dt.datetime, stale_before: dt.datetime) -> ReportDeliveryQuerySet:
-        """As ``NotificationQuerySet.deliverable``: new, failed and due again, or stale claims."""
-        return self.filter(
-            Q(status=Notification.Status.PENDING)
-            | Q(status=Notification.Status.FAILED, next_attempt_at__lte=now)
-            | Q(status=Notification.Status.SENDING, claimed_at__lt=stale_before)
-        )
-
-
-class ReportDelivery(models.Model):
+class ReportDelivery(OutboxRow):
     """The monthly report pack for one period to one person.
 
     Not a ``Notification``: those are about one task, and the pack is about the whole plan.
-    The same pattern, though: the row is written first under a unique (period, recipient) key,
-    a sender claims it with a conditional UPDATE, and records the outcome; so a schedule that
-    fires twice, or a command run by hand on the same day, sends one pack per person and month.
+    The same outbox, though: the row is written first under a unique (period, recipient) key
+    and delivered by the same loop, so a schedule that fires twice, or a command run by hand on
+    the same day, sends one pack per person and month.
     """
 
     period = models.DateField(
         _("month"), help_text=_("The first day of the month the pack reports on.")
     )
-    recipient_email = models.EmailField(_("recipient e-mail"))
     recipient = models.ForeignKey(
         User,
         on_delete=models.SET_NULL,
@@ -283,37 +302,20 @@ class ReportDelivery(models.Model):
         related_name="report_deliveries",
         verbose_name=_("recipient"),
     )
-    status = models.CharField(
-        _("status"),
-        max_length=10,
-        choices=Notification.Status.choices,
-        default=Notification.Status.PENDING,
-        db_index=True,
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
-    created_at = models.DateTimeField(_("created"))
-    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True, editable=False, db_index=True)
-    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
-    objects = ReportDeliveryQuerySet.as_manager()
+    objects = OutboxQuerySet.as_manager()
 
-    class Meta:
+    class Meta(OutboxRow.Meta):
         verbose_name = _("report delivery")
         verbose_name_plural = _("report deliveries")
         ordering = ["-period", "recipient_email"]
         constraints = [
+            *OutboxRow.Meta.constraints,
             models.UniqueConstraint(
                 fields=["period", "recipient_email"], name="report_delivery_once_per_period"
             ),
             models.CheckConstraint(
                 condition=Q(period__day=1), name="report_delivery_period_is_a_month"
-            ),
-            models.CheckConstraint(
-                condition=Q(recipient_email=models.functions.Lower("recipient_email")),
-                name="report_delivery_email_lowercase",
             ),
         ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.conf import settings
 
@@ -33,10 +34,15 @@ def _person(user: User, unit: Unit | None) -> Recipient:
 
 
 class RecipientDirectory:
-    """Loads the units, people and groups behind ``tasks`` once; answers per step from memory.
+    """Who is told about each step: the one rule, used when the sweep records a row and again
+    when a row is about to be sent (``reaches``), so a person who left the role meanwhile is
+    not written to.
 
-    Inactive people and people without an e-mail address are skipped and the skip is logged;
-    a unit with no one to tell is reached at its shared mailbox."""
+    Loads the units, people and groups behind ``tasks`` once; answers per step from memory.
+    Only the focal points (heads, for escalations) of the units holding a role on the task,
+    or the members of the group a step is for, are told; inactive people and people without
+    an e-mail address are skipped and the skip is logged; a unit with no one to tell is
+    reached at its shared mailbox."""
 
     def __init__(self, tasks: list[Task]) -> None:
         # units_by_task: lead, implementing and monitoring units (told about deadlines);
@@ -62,14 +68,22 @@ class RecipientDirectory:
             )
             target[unit.pk].append(_person(user, unit))
 
-        self.groups: dict[str, list[Recipient]] = defaultdict(list)
-        members = User.objects.filter(
-            groups__name__in=[roles.COORDINATOR, roles.STEERING_COMMITTEE]
-        ).prefetch_related("groups")
-        for user in members:
-            if self._reachable(user, None):
-                for group in user.groups.all():
-                    self.groups[group.name].append(_person(user, None))
+    @cached_property
+    def groups(self) -> dict[str, list[Recipient]]:
+        """Coordinators and steering committee members who can be told, by group (one query,
+        made only when a step is addressed to a group)."""
+        groups: dict[str, list[Recipient]] = defaultdict(list)
+        links = (
+            User.groups.through.objects.filter(
+                group__name__in=[roles.COORDINATOR, roles.STEERING_COMMITTEE]
+            )
+            .select_related("user", "group")
+            .order_by("user_id", "group__name")
+        )
+        for link in links:
+            if self._reachable(link.user, None):
+                groups[link.group.name].append(_person(link.user, None))
+        return groups
 
     @staticmethod
     def _reachable(user: User, unit: Unit | None) -> bool:
@@ -107,3 +121,12 @@ class RecipientDirectory:
         for recipient in found:
             unique.setdefault(recipient.email, recipient)
         return list(unique.values())
+
+    def reaches(self, step: Step, email: str) -> bool:
+        """Whether ``email`` is still one of the step's recipients (a row recorded earlier)."""
+        return any(recipient.email == email for recipient in self.for_step(step))
+
+
+def committee_recipients() -> list[Recipient]:
+    """The steering committee's members who can be told (the monthly pack's recipients)."""
+    return RecipientDirectory([]).groups[roles.STEERING_COMMITTEE]

@@ -54,6 +54,12 @@ class Step:
     def audience(self) -> Audience:
         return AUDIENCE[Rule(self.rule)]
 
+    @classmethod
+    def of(cls, row: Notification) -> Step:
+        """The step a recorded row is for, to ask again whom it concerns."""
+        unit = row.unit if AUDIENCE[Rule(row.rule)] == Audience.UNIT else None
+        return cls(row.task, row.rule, row.step, row.anchor_date, unit)
+
 
 def task_steps(
     task: Task,

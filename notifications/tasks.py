@@ -6,25 +6,25 @@ import datetime as dt
 
 from celery import shared_task
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from notifications.monthly_report import monthly_report_send_due, report_deliveries_deliver
-from notifications.services import notifications_deliver, reminders_send_due
+from notifications.clock import parse_now
+from notifications.services import (
+    monthly_report_send_due,
+    notifications_deliver,
+    reminders_send_due,
+    report_deliveries_deliver,
+)
 
 
-def _parse_now(now: str | None) -> dt.datetime | None:
-    if now is None:
-        return None
-    parsed = parse_datetime(now)
-    if parsed is None:
-        raise ValueError(f"not an ISO datetime: {now!r}")
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+def _now(value: str | None) -> dt.datetime | None:
+    return parse_now(value) if value is not None else None
 
 
 @shared_task(name="notifications.tasks.send_reminders")
 def send_reminders(now: str | None = None) -> dict[str, object]:
-    """The scheduled sweep. ``now`` (ISO) is for operators replaying a day; the default is now."""
-    return reminders_send_due(now=_parse_now(now)).as_dict()
+    """The scheduled sweep. ``now`` (ISO, read as ``--now`` is) is for operators replaying a
+    day; the default is now."""
+    return reminders_send_due(now=_now(now)).as_dict()
 
 
 @shared_task(name="notifications.tasks.deliver_notifications")
@@ -39,4 +39,4 @@ def deliver_notifications() -> dict[str, object]:
 @shared_task(name="notifications.tasks.send_monthly_report")
 def send_monthly_report(now: str | None = None) -> dict[str, object]:
     """Daily at 08:00; sends the previous month's pack only on the configured working day."""
-    return monthly_report_send_due(now=_parse_now(now))
+    return monthly_report_send_due(now=_now(now))

@@ -65,6 +65,11 @@ class TaskAccess:
         return bool(self.reporting_units)
 
     @property
+    def can_report_now(self) -> bool:
+        """A reporting unit, on a task that still accepts reports."""
+        return self.can_report and self.task.accepts_reports
+
+    @property
     def can_comment(self) -> bool:
         return bool(self.acting_units)
 

@@ -17,17 +17,17 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from dtiplan.forms import PrintableTextMixin
 from dtiplan.spreadsheets.admin import SafeImportMixin
-from indicators.models import Indicator
 
 # admin_weak_indicators registers the weak-indicator list (shown under DTI indicators);
 # admin_owners the indicator owners.
 from plans import admin_owners, admin_weak_indicators, roles  # noqa: F401
+from plans.admin_filters import MainIndicatorFilter
 from plans.models import (
     Acknowledgement,
     Assignment,
     Comment,
     CompletionSubmission,
-    Decision,
+    DecidedRequest,
     Evidence,
     ExtensionRequest,
     Plan,
@@ -38,7 +38,15 @@ from plans.models import (
     User,
 )
 from plans.resources import PlanResource, TaskResource, UnitResource
-from plans.services import completion_verify, extension_decide, progress_report
+from plans.services import (
+    completion_verify,
+    extension_decide,
+    progress_report,
+    task_deadline_move,
+    task_units_check,
+    task_units_set,
+    unit_parent_check,
+)
 
 
 class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
@@ -139,9 +147,25 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class UnitAdminForm(forms.ModelForm):
+    class Meta:
+        model = Unit
+        fields = ["name", "short_name", "kind", "email", "parent", "is_active"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        try:
+            # The same loop check as the units import: no loop enters through either door.
+            unit_parent_check(unit=self.instance, parent=data.get("parent"))
+        except ValidationError as error:
+            self.add_error(None, error)
+        return data
+
+
 @admin.register(Unit)
 class UnitAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
     resource_classes = [UnitResource]
+    form = UnitAdminForm
     list_display = ["name", "short_name", "kind", "email", "parent", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "short_name", "email"]
@@ -161,19 +185,54 @@ class PlanAdmin(SafeImportMixin, ImportExportModelAdmin):
 
 
 class AssignmentFormSet(forms.BaseInlineFormSet):
-    def clean(self) -> None:
-        super().clean()
-        lead = self.instance.lead_unit if self.instance.lead_unit_id else None
+    """The task's other units. The role rules are ``task_units_check``'s, shown on the rows
+    they concern; ``TaskAdmin.save_formset`` writes them through ``task_units_set``."""
+
+    def rows_by_role(self) -> dict[str, list[forms.Form]]:
+        rows: dict[str, list[forms.Form]] = {role: [] for role in Assignment.Role}
         for form in self.forms:
             data = getattr(form, "cleaned_data", None) or {}
-            if data.get("DELETE") or not data.get("unit"):
-                continue
-            if data["unit"] == lead and data.get("role") == Assignment.Role.COORDINATING:
-                form.add_error(
-                    "unit",
-                    _("%(unit)s is the lead unit; it cannot also be a coordinating unit.")
-                    % {"unit": lead},
-                )
+            if not data.get("DELETE") and data.get("unit") and data.get("role") in rows:
+                rows[data["role"]].append(form)
+        return rows
+
+    def units_by_role(self) -> dict[str, list[Unit]]:
+        return {
+            str(role): [form.cleaned_data["unit"] for form in forms_]
+            for role, forms_ in self.rows_by_role().items()
+        }
+
+    def clean(self) -> None:
+        # Not super().clean(): its duplicate-row check says less clearly what task_units_check
+        # says below ("... is listed twice in this role").
+        if not self.instance.lead_unit_id:
+            return  # the task's own form says the lead is missing
+        try:
+            task_units_check(lead=self.instance.lead_unit, **self.units_by_role())
+        except ValidationError as error:
+            self._show_on_rows(error)
+
+    def _show_on_rows(self, error: ValidationError) -> None:
+        rows = self.rows_by_role()
+        marks: list[tuple[forms.Form, ValidationError]] = []
+        unplaced: list[ValidationError] = []
+        for role, problems in error.error_dict.items():
+            for problem in problems:
+                unit = (problem.params or {}).get("unit")
+                candidates = [
+                    form
+                    for form in rows.get(role, [])
+                    if form.cleaned_data["unit"] == unit and all(form is not f for f, _p in marks)
+                ]
+                if candidates:
+                    # The later row of a pair is the one to fix.
+                    marks.append((candidates[-1], problem))
+                else:
+                    unplaced.append(problem)
+        for form, problem in marks:
+            form.add_error("unit", problem)
+        if unplaced:
+            raise ValidationError(unplaced)
 
 
 class TaskAdminForm(PrintableTextMixin, forms.ModelForm):
@@ -318,20 +377,6 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class MainIndicatorFilter(admin.SimpleListFilter):
-    title = _("main indicator")
-    parameter_name = "main_indicator"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        mains = Indicator.objects.main().select_related("indicator_set")
-        return [(str(m.pk), f"{m.indicator_set.code} · {m}") for m in mains]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value():
-            return queryset.for_main_indicator(int(self.value()))
-        return queryset
-
-
 class UnitFilter(admin.SimpleListFilter):
     """Tasks where a unit holds any role: the same rule as ``Task.objects.for_unit``."""
 
@@ -399,11 +444,28 @@ class TaskAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
         return self.inlines if obj else [AssignmentInline]
 
     def save_model(self, request: HttpRequest, obj: Task, form: Any, change: bool) -> None:
-        # A deadline moved by hand keeps the first one on record, as an approved extension does.
-        before = form.initial.get("deadline") if change else None
-        if before and obj.deadline != before and obj.original_deadline is None:
-            obj.original_deadline = before
+        if change and "deadline" in form.changed_data:
+            # The form already put the new deadline on the task: move it from the stored one,
+            # so that the first deadline stays on record, as an approved extension does.
+            moved_to = obj.deadline
+            obj.deadline = form.initial["deadline"]
+            task_deadline_move(task=obj, deadline=moved_to, by=request.user, save=False)
         super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if not isinstance(formset, AssignmentFormSet):
+            super().save_formset(request, form, formset, change)
+            return
+        changed = task_units_set(
+            task=form.instance,
+            lead=form.instance.lead_unit,
+            **formset.units_by_role(),
+            by=request.user,
+        )
+        # What the admin's change message and history list read after a formset's save().
+        formset.new_objects = changed.added
+        formset.deleted_objects = changed.removed
+        formset.changed_objects = []
 
 
 class ProgressUpdateForm(PrintableTextMixin, forms.ModelForm):
@@ -464,6 +526,13 @@ class AssignmentAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     autocomplete_fields = ["task", "unit"]
 
 
+def _request_fields(model: type[DecidedRequest]) -> list[str]:
+    """A request's fields as they read: what was asked, then the decision (the decision's
+    fields come first in the model, from its base class)."""
+    asked = [f.name for f in model._meta.fields if f.name not in model.DECISION_FIELDS]
+    return [*asked, *model.DECISION_FIELDS]
+
+
 def _decide(request: HttpRequest, queryset: QuerySet, action: Any, done_message: str) -> None:
     done = 0
     for row in queryset:
@@ -495,7 +564,7 @@ class ExtensionRequestAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     list_select_related = ["task", "unit", "decided_by"]
     search_fields = ["task__title", "unit__name", "reason"]
     actions = ["approve"]
-    readonly_fields = [f.name for f in ExtensionRequest._meta.fields]
+    readonly_fields = _request_fields(ExtensionRequest)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -510,7 +579,7 @@ class ExtensionRequestAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
         _decide(
             request,
-            queryset.filter(status=Decision.PENDING),
+            queryset.pending(),
             lambda row: extension_decide(request=row, by=request.user, approve=True),
             str(_("%(count)d extension request(s) approved.")),
         )
@@ -531,7 +600,7 @@ class CompletionSubmissionAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     list_select_related = ["task", "unit", "decided_by"]
     search_fields = ["task__title", "unit__name", "document_number"]
     actions = ["verify"]
-    readonly_fields = [f.name for f in CompletionSubmission._meta.fields]
+    readonly_fields = _request_fields(CompletionSubmission)
     inlines = [EvidenceInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -550,7 +619,7 @@ class CompletionSubmissionAdmin(TaskScopedAdmin, ReadOnlyHistoryAdmin):
     def verify(self, request: HttpRequest, queryset: QuerySet) -> None:
         _decide(
             request,
-            queryset.filter(status=Decision.PENDING),
+            queryset.pending(),
             lambda row: completion_verify(submission=row, by=request.user),
             str(_("%(count)d completion(s) verified.")),
         )

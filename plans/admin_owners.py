@@ -1,5 +1,5 @@
 """The indicator owners in the admin: who presides over, monitors and coordinates each
-indicator of a plan. Edited through ``plans.owners.indicator_owner_set`` (the form only shows
+indicator of a plan. Edited through ``plans.services.indicator_owner_set`` (the form only shows
 its rules early); imported with ``plans.resources.IndicatorOwnerResource``."""
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from import_export.admin import ImportExportModelAdmin
 from dtiplan.spreadsheets.admin import SafeImportMixin
 from indicators.models import Indicator
 from plans.models import IndicatorOwner, IndicatorOwnerUnit, OwnerRole, Unit
-from plans.owners import check_indicator_in_plan_year, check_owner_units, indicator_owner_set
+from plans.owners import check_indicator_in_plan_year, check_owner_units
 from plans.resources import IndicatorOwnerResource
+from plans.services import indicator_owner_set
 
 
 class IndicatorOwnerForm(forms.ModelForm):

@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Q, QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -28,7 +28,8 @@ from django.utils.translation import ngettext
 from import_export.admin import ExportMixin
 
 from dtiplan.spreadsheets.admin import SafeImportMixin
-from indicators.models import Indicator, Province, WeakIndicator
+from indicators.models import Province, WeakIndicator
+from plans.admin_filters import MainIndicatorFilter
 from plans.coverage import Coverage, attach_tasks, with_coverage
 from plans.models import Plan, Unit
 from plans.owners import attach_owners
@@ -49,21 +50,6 @@ class ProvinceFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value():
             return queryset.filter(assessment__province_id=self.value())
-        return queryset
-
-
-class MainIndicatorFilter(admin.SimpleListFilter):
-    title = _("main indicator")
-    parameter_name = "main_indicator"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        mains = Indicator.objects.main().select_related("indicator_set")
-        return [(str(m.pk), f"{m.indicator_set.code} · {m}") for m in mains]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value():
-            main = self.value()
-            return queryset.filter(Q(indicator_id=main) | Q(indicator__parent_id=main))
         return queryset
 
 
@@ -120,8 +106,12 @@ def current_plan() -> Plan | None:
     )
 
 
-# Most points to win first.
-ORDERING = ("-recoverable_points", "assessment__province__name", "indicator__sort_key")
+# Most points to win first; indicators known by their value only (no points to win) last.
+ORDERING = (
+    F("recoverable_points").desc(nulls_last=True),
+    "assessment__province__name",
+    "indicator__sort_key",
+)
 
 
 class _ChangeList(ChangeList):
@@ -139,6 +129,9 @@ class _ChangeList(ChangeList):
 @admin.register(WeakIndicator)
 class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [WeakIndicatorResource]
+    # Names the set and the weakness rule (the year's own or the default) each year is read
+    # under, above the list (indicators' template: the rule is indicators' data).
+    change_list_template = "admin/indicators/weakindicator/change_list.html"
     # The tasks come right after the indicator, so that "no task" is seen without scrolling
     # sideways on a laptop screen.
     list_display = [
@@ -149,6 +142,7 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
         "owner_display",
         "points",
         "max_points",
+        "value",
         "recoverable_display",
         "last_year_display",
     ]
@@ -191,7 +185,7 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
 
     @admin.display(description=_("province"), ordering="assessment__province__name")
     def province(self, obj: WeakIndicator) -> str:
-        return obj.assessment.province.name
+        return obj.assessment.province.name_in_year(obj.assessment.year)
 
     @admin.display(description=_("year"), ordering="assessment__year")
     def year(self, obj: WeakIndicator) -> int:
@@ -207,7 +201,9 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
         return obj.indicator.max_points
 
     @admin.display(description=_("points to win"), ordering="recoverable_points")
-    def recoverable_display(self, obj: WeakIndicator) -> Decimal:
+    def recoverable_display(self, obj: WeakIndicator) -> Decimal | str:
+        if obj.recoverable_points is None:
+            return "–"  # known by its published value only
         # Two decimals like the points beside it (SQLite returns the difference as 70, not
         # 70.00).
         return Decimal(obj.recoverable_points).quantize(Decimal("0.01"))

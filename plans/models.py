@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from indicators.models import Indicator, Province
+from indicators.models import Indicator, Province, under_main_indicator_q
 from plans.uploads import evidence_storage, evidence_upload_to
 
 if TYPE_CHECKING:
@@ -174,6 +174,11 @@ class Plan(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def in_force(self) -> bool:
+        """Its tasks are live: no longer a draft, not closed yet (the plan half of task_open_q)."""
+        return self.status == Plan.Status.ACTIVE
+
 
 # --- Task state: each state defined once ------------------------------------------------------
 # A task is *open* while someone still has to work on it: assigned or in progress, in a plan in
@@ -268,7 +273,7 @@ class TaskQuerySet(models.QuerySet["Task"]):
 
     def for_main_indicator(self, indicator_id: int) -> TaskQuerySet:
         """Tasks on a main indicator or on any of its components."""
-        return self.filter(Q(indicator_id=indicator_id) | Q(indicator__parent_id=indicator_id))
+        return self.filter(under_main_indicator_q(indicator_id))
 
     def with_list_columns(self) -> TaskQuerySet:
         return self.select_related("plan", "indicator", "indicator__parent", "lead_unit")
@@ -408,9 +413,15 @@ class Task(models.Model):
         return reverse("portal:task_detail", args=[self.pk])
 
     @property
+    def accepts_reports(self) -> bool:
+        """Units may still report progress, submit completion or ask for time: the status half
+        of "open" only, so closing a plan does not lock out a late report (docs/decisions.md)."""
+        return self.status in self.OPEN_STATUSES
+
+    @property
     def is_open(self) -> bool:
         """``task_open_q`` for one task in memory (reads the plan: select it with the task)."""
-        return self.status in self.OPEN_STATUSES and self.plan.status == Plan.Status.ACTIVE
+        return self.status in self.OPEN_STATUSES and self.plan.in_force
 
     def is_overdue(self, now: dt.datetime) -> bool:
         """``task_overdue_q`` for one task in memory."""
@@ -589,32 +600,81 @@ class Decision(models.TextChoices):
     REFUSED = "refused", _("Refused")
 
 
-def _decided_consistently(prefix: str) -> list[models.BaseConstraint]:
-    """A request is either pending with no decision recorded, or decided with who and when;
-    a refusal always says why."""
-    return [
-        models.CheckConstraint(
-            condition=(
-                Q(status=Decision.PENDING, decided_at__isnull=True)
-                | (~Q(status=Decision.PENDING) & Q(decided_at__isnull=False))
+class DecidedRequestQuerySet(models.QuerySet):
+    def pending(self) -> DecidedRequestQuerySet:
+        """Requests still waiting for someone to decide them."""
+        return self.filter(status=Decision.PENDING)
+
+    def decided(self) -> DecidedRequestQuerySet:
+        return self.exclude(status=Decision.PENDING)
+
+
+# The decision's fields, declared once; a kind of request may name them its own way.
+
+
+def _status_field(label: str) -> models.CharField:
+    return models.CharField(
+        label, max_length=10, choices=Decision.choices, default=Decision.PENDING
+    )
+
+
+def _decided_by_field(label: str) -> models.ForeignKey:
+    return models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=label
+    )
+
+
+def _decided_at_field(label: str) -> models.DateTimeField:
+    return models.DateTimeField(label, null=True, blank=True)
+
+
+def _decision_note_field(label: str) -> models.TextField:
+    return models.TextField(label, blank=True)
+
+
+class DecidedRequest(models.Model):
+    """Something a unit asks for on a task and someone decides: pending until then, then
+    approved or refused, with who and when; a refusal always says why. At most one request of
+    a kind waits for a decision on a task. Subclasses have a ``task`` foreign key."""
+
+    status = _status_field(_("decision"))
+    decided_by = _decided_by_field(_("decided by"))
+    decided_at = _decided_at_field(_("decided at"))
+    decision_note = _decision_note_field(_("decision note"))
+
+    DECISION_FIELDS = ("status", "decided_by", "decided_at", "decision_note")
+
+    objects = DecidedRequestQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(status=Decision.PENDING, decided_at__isnull=True)
+                    | (~Q(status=Decision.PENDING) & Q(decided_at__isnull=False))
+                ),
+                name="%(class)s_decided_has_time",
             ),
-            name=f"{prefix}_decided_has_time",
-        ),
-        models.CheckConstraint(
-            condition=~Q(status=Decision.REFUSED) | ~Q(decision_note=""),
-            name=f"{prefix}_refusal_has_reason",
-            violation_error_message=_("Give the reason for the refusal."),
-        ),
-        models.UniqueConstraint(
-            fields=["task"],
-            condition=Q(status=Decision.PENDING),
-            name=f"{prefix}_one_pending_per_task",
-            violation_error_message=_("This task already has a request awaiting a decision."),
-        ),
-    ]
+            models.CheckConstraint(
+                condition=~Q(status=Decision.REFUSED) | ~Q(decision_note=""),
+                name="%(class)s_refusal_has_reason",
+                violation_error_message=_("Give the reason for the refusal."),
+            ),
+            models.UniqueConstraint(
+                fields=["task"],
+                condition=Q(status=Decision.PENDING),
+                name="%(class)s_one_pending_per_task",
+                violation_error_message=_("This task already has a request awaiting a decision."),
+            ),
+        ]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == Decision.PENDING
 
 
-class CompletionSubmissionQuerySet(models.QuerySet["CompletionSubmission"]):
+class CompletionSubmissionQuerySet(DecidedRequestQuerySet):
     def verifiable_by(self, user: User | AnonymousUser) -> CompletionSubmissionQuerySet:
         """The submissions ``user`` may verify or refuse: ``plans.access.TaskAccess.can_verify``
         as a query (tests/test_acting_roles.py holds the two to the same answer). Nobody
@@ -637,7 +697,7 @@ class CompletionSubmissionQuerySet(models.QuerySet["CompletionSubmission"]):
         return others.filter(monitors_for_another).exclude(reports)
 
 
-class CompletionSubmission(models.Model):
+class CompletionSubmission(DecidedRequest):
     """A unit says the task is done, with the document that proves it. The task is completed
     only when a coordinator or a monitoring unit verifies it (``Decision.APPROVED``)."""
 
@@ -663,29 +723,21 @@ class CompletionSubmission(models.Model):
     summary = models.TextField(_("summary of the result"))
     was_overdue = models.BooleanField(_("submitted when overdue"), default=False, editable=False)
     delay_reason = models.TextField(_("reason for the delay"), blank=True)
-    status = models.CharField(
-        _("verification"), max_length=10, choices=Decision.choices, default=Decision.PENDING
-    )
-    decided_by = models.ForeignKey(
-        User,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("verified by"),
-    )
-    decided_at = models.DateTimeField(_("verified at"), null=True, blank=True)
-    decision_note = models.TextField(_("verifier's note"), blank=True)
+    # The decision on a completion is its verification, and the admin says so.
+    status = _status_field(_("verification"))
+    decided_by = _decided_by_field(_("verified by"))
+    decided_at = _decided_at_field(_("verified at"))
+    decision_note = _decision_note_field(_("verifier's note"))
 
     objects = CompletionSubmissionQuerySet.as_manager()
     history = HistoricalRecords()
 
-    class Meta:
+    class Meta(DecidedRequest.Meta):
         verbose_name = _("completion submission")
         verbose_name_plural = _("completion submissions")
         ordering = ["-submitted_at"]
         constraints = [
-            *_decided_consistently("completion"),
+            *DecidedRequest.Meta.constraints,
             models.CheckConstraint(
                 condition=~Q(document_number="") & ~Q(summary=""),
                 name="completion_document_named",
@@ -701,7 +753,7 @@ class CompletionSubmission(models.Model):
         return f"{self.task} – {self.document_number}"
 
 
-class ExtensionRequest(models.Model):
+class ExtensionRequest(DecidedRequest):
     """A unit asks for a later deadline. Approval moves ``Task.deadline``; the task keeps its
     first deadline in ``original_deadline`` and this row keeps the one it replaced."""
 
@@ -726,28 +778,14 @@ class ExtensionRequest(models.Model):
     previous_deadline = models.DateField(_("deadline when requested"))
     new_deadline = models.DateField(_("requested deadline"))
     reason = models.TextField(_("reason"))
-    status = models.CharField(
-        _("decision"), max_length=10, choices=Decision.choices, default=Decision.PENDING
-    )
-    decided_by = models.ForeignKey(
-        User,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
-
     history = HistoricalRecords()
 
-    class Meta:
+    class Meta(DecidedRequest.Meta):
         verbose_name = _("extension request")
         verbose_name_plural = _("extension requests")
         ordering = ["-requested_at"]
         constraints = [
-            *_decided_consistently("extension"),
+            *DecidedRequest.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(new_deadline__gt=F("previous_deadline")),
                 name="extension_moves_deadline_later",

@@ -8,7 +8,7 @@ import them from ``plans.models``.
   role on an indicator, so the presiding unit is never also its coordinating or monitoring
   unit, whatever door wrote it (a database constraint). At most one presiding and one
   monitoring unit per indicator (partial unique constraints); the one service that writes
-  them (``plans.owners.indicator_owner_set``) always writes the presiding unit.
+  them (``plans.services.indicator_owner_set``) always writes the presiding unit.
 - ``SelfAssessmentRound``: one per assessment year (unique), with its internal deadline.
 - ``SelfAssessmentItem``: one per scored component of that year's set, owned by the presiding
   unit at opening; it keeps the component's max points so that "points within 0..max" is a

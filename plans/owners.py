@@ -2,8 +2,9 @@
 
 A component with no units of its own in the plan answers through its main indicator's (a
 province often assigns only the main indicators). ``owners_for`` reads them for many
-indicators at once; ``indicator_owner_set`` is the one way to write them (admin form, import,
-code), so the rules below hold whatever door was used:
+indicators at once; ``plans.services.indicator_owner_set`` is the one way to write them
+(admin form, import, code; ``check_owner_units`` here states its rules for forms and
+imports), so the rules below hold whatever door was used:
 
 - exactly one presiding unit; at most one monitoring unit, not the presiding one;
 - coordinating units: any number, neither the presiding nor the monitoring unit (a unit holds
@@ -16,15 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from indicators.models import Indicator, IndicatorSet, Score
 from plans.coverage import provinces_of
-from plans.models import IndicatorOwner, IndicatorOwnerUnit, OwnerRole, Plan, Unit, User
+from plans.models import IndicatorOwnerUnit, OwnerRole, Plan, Unit
 
 
 @dataclass
@@ -124,66 +122,6 @@ def check_indicator_in_plan_year(plan: Plan, indicator: Indicator) -> str | None
             "year": plan.year,
         }
     return None
-
-
-@transaction.atomic
-def indicator_owner_set(
-    *,
-    plan: Plan,
-    indicator: Indicator,
-    presiding_unit: Unit,
-    monitoring_unit: Unit | None = None,
-    coordinating_units: Iterable[Unit] = (),
-    by: User | None = None,
-) -> IndicatorOwner:
-    """Give ``indicator`` its units in ``plan``: exactly these, replacing what it had."""
-    coordinating = list({unit.pk: unit for unit in coordinating_units}.values())
-    errors = check_owner_units(presiding_unit, monitoring_unit, coordinating)
-    problem = check_indicator_in_plan_year(plan, indicator)
-    if problem:
-        errors.setdefault("indicator", []).append(problem)
-    if errors:
-        raise ValidationError(errors)
-    owner, _created = IndicatorOwner.objects.get_or_create(plan=plan, indicator=indicator)
-    units_set(
-        owner=owner,
-        presiding=presiding_unit,
-        monitoring=monitoring_unit,
-        coordinating=coordinating,
-        by=by,
-    )
-    return owner
-
-
-def units_set(
-    *,
-    owner: IndicatorOwner,
-    presiding: Unit,
-    monitoring: Unit | None,
-    coordinating: Sequence[Unit],
-    by: User | None,
-    now: list[IndicatorOwnerUnit] | None = None,
-) -> None:
-    """The owner's role rows become exactly these: one DELETE of the rows that changed and one
-    INSERT of the new ones (a unit changing role is deleted first, so the one-role-per-unit
-    constraint holds throughout). ``now``: the owner's rows when already loaded."""
-    wanted = {presiding.pk: OwnerRole.PRESIDING}
-    if monitoring is not None:
-        wanted[monitoring.pk] = OwnerRole.MONITORING
-    for unit in coordinating:
-        wanted.setdefault(unit.pk, OwnerRole.COORDINATING)
-    rows = now if now is not None else list(owner.units.all())
-    have = {row.unit_id: row for row in rows}
-    stale = [row.pk for unit_id, row in have.items() if wanted.get(unit_id) != row.role]
-    missing = [
-        IndicatorOwnerUnit(owner=owner, unit_id=unit_id, role=role)
-        for unit_id, role in wanted.items()
-        if unit_id not in have or have[unit_id].role != role
-    ]
-    if stale:
-        IndicatorOwnerUnit.objects.filter(pk__in=stale).delete()
-    if missing:
-        bulk_create_with_history(missing, IndicatorOwnerUnit, default_user=by)
 
 
 def attach_owners(scores: Iterable[Score]) -> list[Score]:

@@ -13,9 +13,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import validate_email
-from django.db.models import Prefetch, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export.fields import Field
@@ -27,7 +25,7 @@ from dtiplan.spreadsheets.errors import RowErrors
 from dtiplan.spreadsheets.names import NameIndex, unknown_message
 from dtiplan.spreadsheets.resources import StrictResource, related
 from dtiplan.spreadsheets.text import clean_text, name_key, single_line, split_emails, split_names
-from indicators.models import Indicator, IndicatorSet, WeakIndicator
+from indicators.models import Indicator, IndicatorSet, WeakIndicator, rules_in_force, set_in_force
 from indicators.resources import ExportOnlyResource
 from plans.coverage import attach_tasks, with_coverage
 from plans.models import (
@@ -41,7 +39,21 @@ from plans.models import (
     UnitMembership,
     User,
 )
-from plans.owners import check_owner_units, units_set
+from plans.owners import check_owner_units
+from plans.services import (
+    FocalPointsNow,
+    TaskUnits,
+    accounts_find,
+    focal_point_emails_clean,
+    indicator_owner_units_set,
+    task_deadline_move,
+    task_units_check,
+    task_units_read,
+    task_units_set_many,
+    unit_focal_points_read,
+    unit_focal_points_set,
+    unit_parent_check,
+)
 
 # --- The headers of plans' tables ------------------------------------------------------------
 # The Vietnamese headers of real plan tables, each to the column it means.
@@ -234,30 +246,12 @@ class UnitResource(StrictResource):
             if unit := self.units.get(clean_text(row.get("name"))):
                 in_file.append(unit.pk)
             emails.update(e.lower() for e in split_emails(row.get("focal_points")))
-        # Matched by e-mail ignoring case, or by a username equal to the address (which is how
-        # this import names the accounts it creates).
-        self.users: dict[str, User] = {}
-        if emails:
-            matches = list(
-                User.objects.annotate(email_l=Lower("email"), username_l=Lower("username")).filter(
-                    Q(email_l__in=emails) | Q(username_l__in=emails)
-                )
-            )
-            self.users = {user.username.lower(): user for user in matches}
-            # An e-mail match wins over a username match.
-            self.users.update({user.email.lower(): user for user in matches if user.email})
-        # unit id → {user id: membership id} for the focal points units have now.
-        self.focal_now: dict[int, dict[int, int]] = defaultdict(dict)
-        self.focal_emails_now: dict[int, list[str]] = defaultdict(list)
+        # For the preview and for skipping unchanged rows; the accounts are set at the end.
+        self.users: dict[str, User] = accounts_find(emails=emails)
+        # unit id → {user id: focal-point membership}, for the preview and unchanged rows.
+        self.focal_now: FocalPointsNow = {}
         if "focal_points" in (dataset.headers or []):
-            memberships = UnitMembership.objects.filter(
-                role=UnitMembership.Role.FOCAL_POINT, unit_id__in=in_file
-            ).select_related("user")
-            for membership in memberships:
-                self.focal_now[membership.unit_id][membership.user_id] = membership.pk
-                self.focal_emails_now[membership.unit_id].append(
-                    membership.user.email or membership.user.username
-                )
+            self.focal_now = unit_focal_points_read(units=in_file)
 
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -303,10 +297,9 @@ class UnitResource(StrictResource):
         parent_name = single_line(cell)
         if not parent_name:
             return None
-        if name_key(parent_name) == name_key(name):
-            errors.add("parent", _("A unit cannot be its own parent unit."))
-            return None
-        parent = self.units.get(parent_name)
+        unit = existing or Unit(name=name)
+        # A new unit naming itself as parent is not found among the units: say what it is.
+        parent = unit if name_key(parent_name) == name_key(name) else self.units.get(parent_name)
         if parent is None:
             errors.add(
                 "parent",
@@ -315,40 +308,22 @@ class UnitResource(StrictResource):
                 ),
             )
             return None
-        if existing is not None:
-            # Walk up from the new parent; parents are wired in memory, so no query per step.
-            ancestor: Unit | None = parent
-            visited: set[int] = set()
-            while ancestor is not None and ancestor.pk not in visited:
-                if ancestor.pk == existing.pk:
-                    errors.add(
-                        "parent",
-                        _('"%(parent)s" is under "%(name)s" already; the units would form a loop.')
-                        % {"parent": parent.name, "name": name},
-                    )
-                    return None
-                visited.add(ancestor.pk)
-                ancestor = ancestor.parent
+        try:
+            # Parents are wired in memory (before_import), so walking up costs no query.
+            unit_parent_check(unit=unit, parent=parent)
+        except ValidationError as error:
+            for message in error.message_dict["parent"]:
+                errors.add("parent", message)
+            return None
         return parent
 
     def _focal_points(self, cell: Any, errors: RowErrors) -> list[str]:
-        emails: list[str] = []
-        # The address becomes a new account's username, so it must fit that field too.
-        longest = User._meta.get_field("username").max_length
-        for email in split_emails(cell):
-            try:
-                validate_email(email)
-                valid = len(email) <= longest
-            except ValidationError:
-                valid = False
-            if valid:
-                emails.append(email.lower())
-            else:
-                errors.add(
-                    "focal_points",
-                    _('"%(email)s" is not a valid e-mail address.') % {"email": email},
-                )
-        return emails
+        try:
+            return focal_point_emails_clean(emails=split_emails(cell))
+        except ValidationError as error:
+            for message in error.message_dict["focal_points"]:
+                errors.add("focal_points", message)
+            return []
 
     def existing_instance(self, values: dict[str, Any]) -> Unit | None:
         return self.units.get(values["name"])
@@ -384,36 +359,12 @@ class UnitResource(StrictResource):
         super().after_import(dataset, result, **kwargs)
         if _has_errors(result) or not self.focal_wanted:
             return
-        self._sync_focal_points()
-
-    def _sync_focal_points(self) -> None:
-        """Memberships with role focal point become exactly the file's list, for the units in
-        it. An address without an account gets a new active account with no usable password;
-        its owner sets one through "Forgotten your password?" on the login page."""
-        new = sorted({e for emails in self.focal_wanted.values() for e in emails} - set(self.users))
-        accounts = []
-        for email in new:
-            user = User(username=email, email=email, is_active=True)
-            user.set_unusable_password()
-            accounts.append(user)
-        User.objects.bulk_create(accounts)
-        self.users.update({user.email: user for user in accounts})
-        self.new_accounts = new
-
-        stale: list[int] = []
-        missing: list[UnitMembership] = []
-        for unit, emails in self.focal_wanted.items():
-            now = self.focal_now.get(unit.pk, {})
-            wanted = {self.users[email].pk for email in emails}
-            stale += [membership for user, membership in now.items() if user not in wanted]
-            missing += [
-                UnitMembership(unit=unit, user_id=user, role=UnitMembership.Role.FOCAL_POINT)
-                for user in wanted - set(now)
-            ]
-        if stale:
-            UnitMembership.objects.filter(pk__in=stale).delete()
-        # Memberships have history (who was focal point when); bulk_create alone skips it.
-        bulk_create_with_history(missing, UnitMembership, default_user=self.import_user)
+        self.new_accounts = unit_focal_points_set(
+            wanted=self.focal_wanted,
+            by=self.import_user,
+            accounts=self.users,
+            current=self.focal_now,
+        )
 
     def dehydrate_parent(self, unit: Unit) -> str:
         parent = related(unit, "parent")
@@ -425,9 +376,8 @@ class UnitResource(StrictResource):
         elif hasattr(unit, "focal"):  # prefetched for export
             emails = [m.user.email or m.user.username for m in unit.focal]
         else:
-            emails = (
-                self.focal_emails_now.get(unit.pk, []) if hasattr(self, "focal_emails_now") else []
-            )
+            memberships = getattr(self, "focal_now", {}).get(unit.pk, {}).values()
+            emails = [m.user.email or m.user.username for m in memberships]
         return "; ".join(sorted(emails, key=str.lower))
 
 
@@ -466,9 +416,7 @@ class PlanIndicatorColumns:
         return _("Give the code of the indicator the task improves.")
 
     def _set_for_year(self, year: int) -> IndicatorSet | None:
-        # IndicatorSet.objects.for_year() in memory: the latest set in force by that year.
-        in_force = [s for s in self.sets if s.first_year <= year]
-        return max(in_force, key=lambda s: s.first_year, default=None)
+        return set_in_force(self.sets, year)
 
     def _plan(self, cell: Any, errors: RowErrors) -> Plan | None:
         title = single_line(cell)
@@ -531,6 +479,8 @@ ROLE_COLUMNS = {
     "coordinating_units": Assignment.Role.COORDINATING,
     "monitoring_unit": Assignment.Role.MONITORING,
 }
+# The role names of the services' errors, as this sheet's columns.
+ROLE_FIELDS = {str(role): column for column, role in ROLE_COLUMNS.items()}
 
 
 class TaskResource(PlanIndicatorColumns, StrictResource):
@@ -587,6 +537,7 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
             "lead_unit",
             "start_date",
             "deadline",
+            "original_deadline",
             "expected_output",
             "updated_at",
         ]
@@ -651,15 +602,14 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
             )
         }
         self.loaded_task_ids = {task.pk for task in self.tasks.values()}
-        # task id → role → {unit id: assignment id}
-        self.roles_now: dict[int, dict[str, dict[int, int]]] = defaultdict(
-            lambda: defaultdict(dict)
-        )
-        assignments = Assignment.objects.filter(task__plan__in=list(plans))
-        for pk, task_id, unit_id, role in assignments.values_list(
-            "pk", "task_id", "unit_id", "role"
-        ):
-            self.roles_now[task_id][role][unit_id] = pk
+        self.units_now = task_units_read(tasks=Task.objects.filter(plan__in=list(plans)))
+        # task id → role → {unit id: assignment id}, for the preview and unchanged rows.
+        self.roles_now: dict[int, dict[str, dict[int, int]]] = {
+            task_id: {
+                role: {unit.pk: pk for unit, pk in units.items()} for role, units in roles.items()
+            }
+            for task_id, roles in self.units_now.items()
+        }
         self.roles_wanted: list[tuple[Task, dict[str, list[Unit]]]] = []
 
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
@@ -679,7 +629,7 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
         key = (plan.pk, indicator.pk, name_key(title)) if plan and indicator and title else None
         existing = self.tasks.get(key) if key else None
         if lead is not None:
-            self._check_lead_not_coordinating(lead, existing, errors)
+            self._check_roles(lead, existing, row, errors)
         earlier = self.earlier_row(key) if key else None
         if earlier:
             errors.add(
@@ -721,24 +671,23 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
         units = _lookup_units(self.units, names, "lead_unit", errors)
         return units[0] if units else None
 
-    def _check_lead_not_coordinating(
-        self, lead: Unit, existing: Task | None, errors: RowErrors
+    def _check_roles(
+        self, lead: Unit, existing: Task | None, row: dict[str, Any], errors: RowErrors
     ) -> None:
-        if Assignment.Role.COORDINATING in self._roles:
-            coordinating = {unit.pk for unit in self._roles[Assignment.Role.COORDINATING]}
-            column = "coordinating_units"
-        else:
-            # Without the column, the task keeps its coordinating units: the new lead must not
-            # be one of them either.
-            now = self.roles_now.get(existing.pk, {}) if existing else {}
-            coordinating = set(now.get(Assignment.Role.COORDINATING, {}))
-            column = "lead_unit"
-        if lead.pk in coordinating:
-            errors.add(
-                column,
-                _("%(unit)s is the lead unit; it cannot also be a coordinating unit.")
-                % {"unit": lead.name},
-            )
+        # A role without its column keeps the task's units: the rules hold against those.
+        now = self.roles_now.get(existing.pk, {}) if existing else {}
+        units = {
+            role: self._roles.get(role, [self.units_by_id[pk] for pk in now.get(role, {})])
+            for role in Assignment.Role
+        }
+        try:
+            task_units_check(lead=lead, **{role.value: found for role, found in units.items()})
+        except ValidationError as error:
+            for role, messages in error.message_dict.items():
+                column = ROLE_FIELDS.get(role, "lead_unit")
+                # Without the role's column the lead is what the row changes.
+                for message in messages:
+                    errors.add(column if column in row else "lead_unit", message)
 
     def _dates(
         self, row: dict[str, Any], existing: Task | None, values: dict[str, Any], errors: RowErrors
@@ -766,7 +715,10 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
 
     def import_instance(self, instance: Task, row: dict[str, Any], **kwargs: Any) -> None:
         for attribute, value in self._values.items():
-            if attribute != "key":
+            if attribute == "deadline" and instance.pk:
+                # Written with the batch below, so not saved here.
+                task_deadline_move(task=instance, deadline=value, by=self.import_user, save=False)
+            elif attribute != "key":
                 setattr(instance, attribute, value)
         instance._sheet_roles = self._roles  # read by the unit-list dehydrators (admin preview)
 
@@ -796,30 +748,14 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
         super().after_import(dataset, result, **kwargs)
         if _has_errors(result):
             return
-        self._sync_assignments()
-
-    def _sync_assignments(self) -> None:
-        """Each role given in the file becomes exactly the file's units: one DELETE of the
-        assignments that went away and one INSERT of the new ones, for the whole file."""
-        stale: list[int] = []
-        missing: list[Assignment] = []
-        for task, roles in self.roles_wanted:
-            now = self.roles_now.get(task.pk, {})
-            for role, units in roles.items():
-                have = now.get(role, {})
-                wanted = {unit.pk for unit in units}
-                stale += [pk for unit_id, pk in have.items() if unit_id not in wanted]
-                missing += [
-                    Assignment(task=task, unit=unit, role=role)
-                    for unit in units
-                    if unit.pk not in have
-                ]
-        if stale:
-            Assignment.objects.filter(pk__in=stale).delete()
-        if missing:
-            bulk_create_with_history(
-                missing, Assignment, batch_size=500, default_user=self.import_user
-            )
+        task_units_set_many(
+            wanted=[
+                TaskUnits(task=task, **{role.value: units for role, units in roles.items()})
+                for task, roles in self.roles_wanted
+            ],
+            by=self.import_user,
+            current=self.units_now,
+        )
 
     # -- export (and the admin's preview) --
 
@@ -1028,7 +964,7 @@ class IndicatorOwnerResource(PlanIndicatorColumns, StrictResource):
         if _has_errors(result):
             return
         for owner, (presiding, monitoring, coordinating) in self.wanted:
-            units_set(
+            indicator_owner_units_set(
                 owner=owner,
                 presiding=presiding,
                 monitoring=monitoring,
@@ -1080,29 +1016,36 @@ class IndicatorOwnerResource(PlanIndicatorColumns, StrictResource):
 
 
 class WeakIndicatorResource(ExportOnlyResource):
-    """The weak-indicator list: ``province, year, indicator_code, points, max_points,
-    recoverable_points, open_tasks`` (the titles of the tasks of the province's plans that
-    address it, drafts marked, by ``plans.coverage``; the column keeps its name so that
-    existing files still read)."""
+    """The weak-indicator list: ``province, year, framework, indicator_code, points,
+    max_points, value, recoverable_points, open_tasks, rule``. ``open_tasks``: the titles of
+    the tasks of the province's plans that address it, drafts marked, by ``plans.coverage``
+    (the column keeps its name so that existing files still read); ``rule``: the weakness rule
+    that found it, the year's own or the default."""
 
     province = Field(column_name="province")
     year = Field(column_name="year")
+    framework = Field(column_name="framework")
     indicator_code = Field(column_name="indicator_code")
     points = Field(attribute="points", column_name="points")
     max_points = Field(column_name="max_points")
+    value = Field(attribute="value", column_name="value")
     recoverable_points = Field(attribute="recoverable_points", column_name="recoverable_points")
     open_tasks = Field(column_name="open_tasks")
+    rule = Field(column_name="rule")
 
     class Meta:
         model = WeakIndicator
         fields = (
             "province",
             "year",
+            "framework",
             "indicator_code",
             "points",
             "max_points",
+            "value",
             "recoverable_points",
             "open_tasks",
+            "rule",
         )
 
     def get_queryset(self) -> QuerySet[WeakIndicator]:
@@ -1119,7 +1062,11 @@ class WeakIndicatorResource(ExportOnlyResource):
             queryset = queryset.weak().with_recoverable()
         if "coverage" not in queryset.query.annotations:
             queryset = with_coverage(queryset)
-        return queryset.select_related("assessment__province", "indicator")
+        years = queryset.order_by().values_list("assessment__year", flat=True).distinct()
+        self.rules = rules_in_force(years)
+        return queryset.select_related(
+            "assessment__province", "assessment__indicator_set", "indicator"
+        )
 
     def iter_queryset(self, queryset: QuerySet[WeakIndicator]) -> Iterator[WeakIndicator]:
         # The tasks are attached per chunk of rows: one query per chunk, not per row.
@@ -1132,16 +1079,22 @@ class WeakIndicatorResource(ExportOnlyResource):
         yield from attach_tasks(chunk)
 
     def dehydrate_province(self, weak: WeakIndicator) -> str:
-        return weak.assessment.province.name
+        return weak.assessment.province.name_in_year(weak.assessment.year)
 
     def dehydrate_year(self, weak: WeakIndicator) -> int:
         return weak.assessment.year
 
+    def dehydrate_framework(self, weak: WeakIndicator) -> str:
+        return weak.assessment.indicator_set.code
+
     def dehydrate_indicator_code(self, weak: WeakIndicator) -> str:
         return weak.indicator.code
 
-    def dehydrate_max_points(self, weak: WeakIndicator) -> Decimal:
+    def dehydrate_max_points(self, weak: WeakIndicator) -> Decimal | None:
         return weak.indicator.max_points
+
+    def dehydrate_rule(self, weak: WeakIndicator) -> str:
+        return self.rules[weak.assessment.year].label
 
     def dehydrate_open_tasks(self, weak: WeakIndicator) -> str:
         return "; ".join(

@@ -32,7 +32,6 @@ from plans.forms import CommentForm, CompletionForm, DecisionForm, ExtensionForm
 from plans.models import (
     Acknowledgement,
     CompletionSubmission,
-    Decision,
     Evidence,
     ExtensionRequest,
     Task,
@@ -136,9 +135,7 @@ def _detail_context(request: HttpRequest, task: Task, access: TaskAccess) -> dic
     evidence = Prefetch("evidence", queryset=Evidence.objects.order_by("uploaded_at", "pk"))
     acknowledged = {a.unit_id: a for a in task.acknowledgements.select_related("by", "unit")}
     changes = _task_changes(task)
-    pending_completion = next(
-        (c for c in task.completions.all() if c.status == Decision.PENDING), None
-    )
+    pending_completion = next((c for c in task.completions.all() if c.is_pending), None)
     return {
         "task": task,
         "access": access,
@@ -162,7 +159,7 @@ def _detail_context(request: HttpRequest, task: Task, access: TaskAccess) -> dic
         "comments": task.comments.select_related("unit", "author"),
         "comment_form": CommentForm(units=access.acting_units) if access.can_comment else None,
         "changes": changes,
-        "is_working": task.status in services.WORKING_STATUSES,
+        "is_working": task.accepts_reports,
     }
 
 
@@ -312,7 +309,7 @@ def progress_create(request: HttpRequest, pk: int) -> HttpResponse:
             overdue=overdue,
             initial={"percent": task.percent_done},
         ),
-        allowed=lambda task, access: access.can_report and task.status in services.WORKING_STATUSES,
+        allowed=lambda task, access: access.can_report_now,
         perform=perform,
         done=_("Progress reported."),
         title=_("Report progress"),
@@ -342,7 +339,7 @@ def completion_create(request: HttpRequest, pk: int) -> HttpResponse:
         make_form=lambda task, access, overdue, bound: CompletionForm(
             **bound, units=access.reporting_units, overdue=overdue
         ),
-        allowed=lambda task, access: access.can_report and task.status in services.WORKING_STATUSES,
+        allowed=lambda task, access: access.can_report_now,
         perform=perform,
         done=_("Completion submitted. The task is completed once it is verified."),
         title=_("Submit completion"),
@@ -369,7 +366,7 @@ def extension_create(request: HttpRequest, pk: int) -> HttpResponse:
         make_form=lambda task, access, overdue, bound: ExtensionForm(
             **bound, units=access.reporting_units
         ),
-        allowed=lambda task, access: access.can_report and task.status in services.WORKING_STATUSES,
+        allowed=lambda task, access: access.can_report_now,
         perform=perform,
         done=_("Extension requested. The coordinator will decide."),
         title=_("Request an extension"),
@@ -440,7 +437,7 @@ def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide(
         request,
         row,
-        allowed=user.has_perm("plans.decide_extension") and row.status == Decision.PENDING,
+        allowed=user.has_perm("plans.decide_extension") and row.is_pending,
         approve=lambda note: services.extension_decide(
             request=row, by=user, approve=True, note=note
         ),
@@ -464,7 +461,7 @@ def completion_decide(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide(
         request,
         row,
-        allowed=access.can_verify(row) and row.status == Decision.PENDING,
+        allowed=access.can_verify(row) and row.is_pending,
         approve=lambda note: services.completion_verify(submission=row, by=user, note=note),
         refuse=lambda note: services.completion_refuse(submission=row, by=user, reason=note),
         title=_("Verify the completion"),
@@ -481,12 +478,15 @@ def decisions(request: HttpRequest) -> HttpResponse:
     visible = _visible(request).values("pk")
     extensions: QuerySet[ExtensionRequest] = ExtensionRequest.objects.none()
     if user.has_perm("plans.decide_extension"):
-        extensions = ExtensionRequest.objects.filter(
-            status=Decision.PENDING, task__in=visible
-        ).select_related("task", "unit")
+        extensions = (
+            ExtensionRequest.objects.pending()
+            .filter(task__in=visible)
+            .select_related("task", "unit")
+        )
     completions = (
         CompletionSubmission.objects.verifiable_by(user)
-        .filter(status=Decision.PENDING, task__in=visible)
+        .pending()
+        .filter(task__in=visible)
         .select_related("task", "unit")
     )
     return render(

@@ -19,8 +19,14 @@ def dti2022() -> IndicatorSet:
     return IndicatorSet.objects.get(code="DTI2022")
 
 
-def main_indicator(code: str = "7") -> Indicator:
-    return Indicator.objects.get(indicator_set__code="DTI2022", code=code)
+def dti2024() -> IndicatorSet:
+    """The set of the 2024 assessment, in force for later years until a later set is imported:
+    the set of a plan made in 2026."""
+    return IndicatorSet.objects.get(code="DTI2024")
+
+
+def main_indicator(code: str = "7", set_code: str = "DTI2022") -> Indicator:
+    return Indicator.objects.get(indicator_set__code=set_code, code=code)
 
 
 class ComponentIndicatorFactory(DjangoModelFactory):
@@ -121,7 +127,12 @@ def province(name: str, year: int = 2024) -> Province:
 def assessment_with_scores(
     name: str, year: int, points: dict[str, str], indicator_set: IndicatorSet | None = None
 ) -> Assessment:
-    """An assessment with the given points per indicator code, and its results computed."""
+    """An assessment with the given points per indicator code, and its results computed.
+
+    The set defaults to Decision 922's, whose max points are known, for tests of the points
+    arithmetic in any year (merger baselines need results on both sides of 2025). Real 2024
+    and 2025 results are scored under the 2024 set; the import enforces that, this shortcut
+    does not."""
     indicator_set = indicator_set or dti2022()
     assessment = Assessment.objects.create(
         province=province(name, year), year=year, indicator_set=indicator_set

@@ -13,8 +13,8 @@ from django.contrib.auth.models import Group
 
 from plans import roles
 from plans.models import ItemStatus, SelfAssessmentItem
-from plans.owners import indicator_owner_set
 from plans.self_assessment import self_assessment_open
+from plans.services import indicator_owner_set
 from tests.factories import (
     PDF_BYTES,
     ComponentIndicatorFactory,
@@ -79,9 +79,11 @@ def test_a_unit_completes_its_items_and_the_coordinator_checks_them(
         page.click("form[action$='/submit/'] button[type=submit]")
         page.wait_for_url(_item_url(base, item))
     context.close()
-    assert set(SelfAssessmentItem.objects.values_list("status", flat=True).filter(
-        pk__in=[first.pk, second.pk]
-    )) == {ItemStatus.SUBMITTED}
+    assert set(
+        SelfAssessmentItem.objects.values_list("status", flat=True).filter(
+            pk__in=[first.pk, second.pk]
+        )
+    ) == {ItemStatus.SUBMITTED}
 
     # The coordinator, on a desktop: returns the second, accepts the first.
     context = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -46,8 +47,14 @@ def redis_url() -> str:
         if os.environ.get("CI"):
             pytest.fail(f"Redis is not reachable at {url}: {exc}")
         pytest.skip(f"Redis is not reachable at {url}")
-    client.flushdb()
     return url
+
+
+@pytest.fixture
+def queue() -> str:
+    """A queue of this test's own: other test runs on the same Redis (a developer's second
+    checkout, parallel runs) neither take its messages nor leave theirs for its worker."""
+    return f"dtiplan-test-{uuid.uuid4().hex}"
 
 
 def database_url() -> str:
@@ -61,7 +68,9 @@ def database_url() -> str:
     return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
 
 
-def start_worker(redis_url: str, tmp_path: Path, *, concurrency: int = 2, **extra_env: str):
+def start_worker(
+    redis_url: str, queue: str, tmp_path: Path, *, concurrency: int = 2, **extra_env: str
+):
     """A Celery worker process on the test database and ``redis_url``, writing mail to files."""
     log = tmp_path / "worker.log"
     mail_dir = tmp_path / "mail"
@@ -85,7 +94,8 @@ def start_worker(redis_url: str, tmp_path: Path, *, concurrency: int = 2, **extr
             "dtiplan",
             "worker",
             "--pool=prefork",
-            "--concurrency=2",
+            f"--concurrency={concurrency}",
+            f"--queues={queue}",
             "--loglevel=INFO",
             f"--logfile={log}",
             "--hostname=test-worker@%h",
@@ -98,7 +108,7 @@ def start_worker(redis_url: str, tmp_path: Path, *, concurrency: int = 2, **extr
         stderr=subprocess.STDOUT,
     )
     wait_for(lambda: log.exists() and " ready." in log.read_text(), 60, log)
-    return process, {"log": log, "mail": mail_dir, "broker": redis_url}
+    return process, {"log": log, "mail": mail_dir, "broker": redis_url, "queue": queue}
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -111,9 +121,9 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def worker(redis_url: str, tmp_path: Path):
+def worker(redis_url: str, queue: str, tmp_path: Path):
     """A Celery worker with two processes, on the test database, writing mail to files."""
-    process, info = start_worker(redis_url, tmp_path)
+    process, info = start_worker(redis_url, queue, tmp_path)
     try:
         yield info
     finally:
@@ -152,8 +162,10 @@ def test_two_sweeps_at_once_on_a_real_worker_send_each_reminder_once(worker):
     now = "2026-07-01T08:00:00+07:00"
     with app.connection_for_write(worker["broker"]) as broker:
         # What a schedule firing twice, or two beats, would do.
-        send_reminders.apply_async(kwargs={"now": now}, connection=broker)
-        send_reminders.apply_async(kwargs={"now": now}, connection=broker)
+        for _ in range(2):
+            send_reminders.apply_async(
+                kwargs={"now": now}, connection=broker, queue=worker["queue"]
+            )
 
     log = worker["log"]
     wait_for(lambda: log.read_text().count("succeeded in") >= 2, 90, log)
@@ -170,7 +182,7 @@ def pool_children(pid: int) -> list[int]:
     return [int(line) for line in out.stdout.split()]
 
 
-def test_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(redis_url, tmp_path):
+def test_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(redis_url, queue, tmp_path):
     """The pool process is killed (SIGKILL) while it is sending: the message comes back (late
     acknowledgement, rejected on worker loss), its claimed rows are taken over once they are
     stale, and every person ends up with exactly one e-mail."""
@@ -181,6 +193,7 @@ def test_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(redis_url, t
 
     process, info = start_worker(
         redis_url,
+        queue,
         tmp_path,
         concurrency=1,
         EMAIL_BACKEND="tests.slow_mail.SlowFilePerMessageBackend",
@@ -190,7 +203,7 @@ def test_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(redis_url, t
     try:
         now = "2026-07-01T08:00:00+07:00"
         with app.connection_for_write(redis_url) as broker:
-            send_reminders.apply_async(kwargs={"now": now}, connection=broker)
+            send_reminders.apply_async(kwargs={"now": now}, connection=broker, queue=queue)
         mail_dir, log = info["mail"], info["log"]
         wait_for(lambda: len(list(mail_dir.glob("*.eml"))) >= 3, 60, log)
         children = pool_children(process.pid)
@@ -205,7 +218,7 @@ def test_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(redis_url, t
         wait_for(lambda: log.read_text().count("succeeded in") >= 1, 60, log)
         time.sleep(3.5)
         with app.connection_for_write(redis_url) as broker:
-            send_reminders.apply_async(kwargs={"now": now}, connection=broker)
+            send_reminders.apply_async(kwargs={"now": now}, connection=broker, queue=queue)
         wait_for(lambda: log.read_text().count("succeeded in") >= 2, 60, log)
     finally:
         stop(process)

@@ -13,7 +13,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import translation
 
-from indicators.models import Assessment, IndicatorSet, Province, Score
+from indicators.models import Assessment, IndicatorSet, Province, Score, assessment_years
 from indicators.provinces import ProvinceDirectory, ProvinceNameError
 from indicators.services import competition_ranks, province_history, value_of, year_over_year
 from tests.factories import (
@@ -21,6 +21,7 @@ from tests.factories import (
     assessment_with_scores,
     cp1258_bytes,
     dti2022,
+    dti2024,
     province,
 )
 
@@ -32,6 +33,7 @@ def _english():
     """Messages are asserted in their English source; the site's default is Vietnamese."""
     with translation.override("en"):
         yield
+
 
 # Main-indicator points of one province that add up to 394.13 of 1,000 (DTI 0.3941).
 MAIN_POINTS_394_13 = {
@@ -174,12 +176,37 @@ def test_database_refuses_a_second_assessment_for_a_province_and_year():
 
 
 def test_each_year_uses_the_set_in_force_that_year():
+    dti2024 = IndicatorSet.objects.get(code="DTI2024")
+    assert IndicatorSet.objects.for_year(2020) is None
+    assert IndicatorSet.objects.for_year(2021) == dti2022()  # DTI 2021 was scored under QĐ 922
+    assert IndicatorSet.objects.for_year(2023) == dti2022()
+    assert IndicatorSet.objects.for_year(2024) == dti2024
+    assert IndicatorSet.objects.for_year(2025) == dti2024  # until the 2025 set is imported
     later = IndicatorSet.objects.create(
-        code="DTI2025", name="Bộ chỉ số 2025", decision="405/QĐ-BKHCN", first_year=2025
+        code="DTI2025", name="Bộ chỉ số 2025", decision="QĐ sửa đổi", first_year=2025
     )
-    assert IndicatorSet.objects.for_year(2024) == dti2022()
     assert IndicatorSet.objects.for_year(2025) == later
-    assert IndicatorSet.objects.for_year(2021) is None
+    assert assessment_years(IndicatorSet.objects.all()) == {
+        dti2022().pk: (2021, 2023),
+        dti2024.pk: (2024, 2024),
+        later.pk: (2025, None),
+    }
+
+
+def test_the_2024_set_has_eight_main_indicators_with_pillars_and_no_invented_max_points():
+    mains = IndicatorSet.objects.get(code="DTI2024").indicators.main().order_by("sort_key")
+    assert [(i.code, i.name_vi, i.pillar) for i in mains] == [
+        ("1", "Nhận thức số", "foundation"),
+        ("2", "Thể chế số", "foundation"),
+        ("3", "Hạ tầng số", "foundation"),
+        ("4", "Nhân lực số", "foundation"),
+        ("5", "An toàn thông tin mạng", "foundation"),
+        ("6", "Hoạt động chính quyền số", "government"),
+        ("7", "Hoạt động kinh tế số", "economy"),
+        ("8", "Hoạt động xã hội số", "society"),
+    ]
+    assert all(i.name_en for i in mains)
+    assert {i.max_points for i in mains} == {None}  # not published
 
 
 def test_a_scored_indicator_keeps_its_max_points():
@@ -343,7 +370,7 @@ def test_indicators_of_another_set_are_not_compared():
         code="DTI2025", name="Bộ chỉ số 2025", decision="405/QĐ-BKHCN", first_year=2025
     )
     later.indicators.create(code="7", name_vi="Chính quyền số", max_points=Decimal("200"))
-    assessment_with_scores("Lạng Sơn", 2024, {"7": "98.00"})
+    assessment_with_scores("Lạng Sơn", 2024, {"7": "98.00"}, indicator_set=dti2024())
     ours = assessment_with_scores("Lạng Sơn", 2025, {"7": "120.00"}, indicator_set=later)
     dti, main = year_over_year(assessment=ours).changes
     assert dti.points_change == Decimal("22.00")  # the DTI is comparable across sets

@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import translation
 from pytest_django import DjangoAssertNumQueries, Settings
 
-from indicators.models import Indicator
+from indicators.models import Indicator, IndicatorSet
 from indicators.resources import IndicatorResource
 from plans.models import Assignment, Plan, Task, Unit, UnitMembership, User
 from plans.resources import TaskResource, UnitResource
@@ -37,6 +37,8 @@ from tests.factories import (
     TaskFactory,
     UnitFactory,
     UserFactory,
+    dti2024,
+    main_indicator,
 )
 
 pytestmark = pytest.mark.django_db
@@ -196,7 +198,9 @@ def test_indicator_file_imports_components_listed_before_their_new_main(tmp_path
     assert Indicator.objects.get(code="7.901").parent.code == "7"
 
 
-def test_indicator_with_unknown_framework_says_to_create_the_set_first(tmp_path: Path) -> None:
+def test_an_unknown_set_without_a_first_year_says_how_to_add_it(
+    tmp_path: Path,
+) -> None:
     path = write_csv(
         tmp_path / "indicators.csv",
         [
@@ -208,7 +212,7 @@ def test_indicator_with_unknown_framework_says_to_create_the_set_first(tmp_path:
     message, printed = failed_import(INDICATORS, str(path))
 
     assert 'Row 2, column "framework": Unknown indicator set "DTI2025".' in printed
-    assert "If it is a new set, create it first" in printed
+    assert "If it is a new set, give its first assessment year" in printed
     assert "Nothing was imported" in message
 
 
@@ -257,7 +261,7 @@ def test_exported_indicators_import_back_unchanged(tmp_path: Path) -> None:
 
     out, _err = run_import(INDICATORS, str(path))
 
-    assert "0 new, 0 updated, 10 unchanged" in out
+    assert "0 new, 0 updated, 18 unchanged" in out
 
 
 def test_plan_file_imports_and_updates_by_title(tmp_path: Path) -> None:
@@ -341,7 +345,9 @@ def test_unit_reimport_replaces_focal_points_with_the_files_list(tmp_path: Path)
 def test_task_file_imports_with_lead_and_assignments(
     tmp_path: Path, units: dict[str, Unit], plan: Plan
 ) -> None:
-    ComponentIndicatorFactory(code="7.12")
+    ComponentIndicatorFactory(
+        code="7.12", indicator_set=dti2024(), parent=main_indicator("7", "DTI2024")
+    )
     path = write_csv(
         tmp_path / "tasks.csv",
         [
@@ -494,7 +500,9 @@ def test_unknown_unit_suggests_the_closest_names_and_diacritics_count(
 def test_unknown_indicator_code_suggests_codes_of_the_plans_set(
     tmp_path: Path, units: dict[str, Unit], plan: Plan
 ) -> None:
-    ComponentIndicatorFactory(code="7.12")
+    ComponentIndicatorFactory(
+        code="7.12", indicator_set=dti2024(), parent=main_indicator("7", "DTI2024")
+    )
     path = write_csv(
         tmp_path / "t.csv", [TASK_HEADER, task_row(plan, "7.21", "A", units["Sở Nội vụ"])]
     )
@@ -664,7 +672,7 @@ def test_reimporting_the_same_file_changes_nothing(
 def test_new_lead_cannot_be_one_of_the_tasks_coordinating_units(
     tmp_path: Path, units: dict[str, Unit], plan: Plan
 ) -> None:
-    task = TaskFactory(plan=plan, indicator=Indicator.objects.get(code="7"), title="Nhiệm vụ")
+    task = TaskFactory(plan=plan, indicator=main_indicator("7", "DTI2024"), title="Nhiệm vụ")
     AssignmentFactory(task=task, unit=units["Sở Tài chính"], role="coordinating")
     path = write_csv(
         tmp_path / "t.csv",
@@ -685,7 +693,7 @@ def test_new_lead_cannot_be_one_of_the_tasks_coordinating_units(
 def test_reimport_replaces_a_tasks_units_per_role(
     tmp_path: Path, units: dict[str, Unit], plan: Plan
 ) -> None:
-    task = TaskFactory(plan=plan, indicator=Indicator.objects.get(code="7"), title="Nhiệm vụ")
+    task = TaskFactory(plan=plan, indicator=main_indicator("7", "DTI2024"), title="Nhiệm vụ")
     AssignmentFactory(task=task, unit=units["Sở Tài chính"], role="coordinating")
     kept = AssignmentFactory(task=task, unit=units["Sở Nội vụ"], role="coordinating")
     monitoring = AssignmentFactory(task=task, unit=units["Sở Tài chính"], role="monitoring")
@@ -716,13 +724,25 @@ def test_reimport_replaces_a_tasks_units_per_role(
 
 
 def test_exported_tasks_import_back_unchanged(tmp_path: Path, units: dict[str, Unit]) -> None:
-    plan = PlanFactory(title="Kế hoạch 2026")
+    plan = PlanFactory(title="Kế hoạch 2026", year=2026)
+    indicator = main_indicator("7", "DTI2024")  # the set in force for a 2026 plan
     for n in range(3):
-        task = TaskFactory(plan=plan, lead_unit=units["Sở Nội vụ"], expected_output=f"Sản phẩm {n}")
+        task = TaskFactory(
+            plan=plan,
+            indicator=indicator,
+            lead_unit=units["Sở Nội vụ"],
+            expected_output=f"Sản phẩm {n}",
+        )
         AssignmentFactory(task=task, unit=units["Sở Tài chính"], role="coordinating")
         AssignmentFactory(task=task, unit=units["Văn phòng UBND tỉnh"], role="coordinating")
         AssignmentFactory(task=task, unit=units["Sở Khoa học và Công nghệ"], role="monitoring")
-    TaskFactory(plan=plan, lead_unit=units["Sở Tài chính"], start_date=None, title="- gạch đầu")
+    TaskFactory(
+        plan=plan,
+        indicator=indicator,
+        lead_unit=units["Sở Tài chính"],
+        start_date=None,
+        title="- gạch đầu",
+    )
     before = task_state()
     path = tmp_path / "export.csv"
     path.write_bytes(export_bytes("CSV", TASKS))
@@ -1050,13 +1070,36 @@ def test_indicator_export_layout(tmp_path: Path) -> None:
     row = next(r for r in dataset.dict if r["code"] == "7.3")
     assert row == {
         "framework": "DTI2022",
+        "first_year": "2021",
         "code": "7.3",
         "parent_code": "7",
         "name_vi": row["name_vi"],
         "name_en": "",
         "max_points": "2.5",
         "scored": "1",
+        "pillar": "",
     }
+
+
+def test_a_later_set_is_added_by_import_with_its_first_year(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "dti2025.csv",
+        [
+            ["Bộ chỉ số", "Năm áp dụng", "Mã chỉ số", "Chỉ số chính", "Tên tiếng Việt", "Trụ cột"],
+            ["DTI2025", "2025", "1", "", "Nhận thức số", "Nền tảng chung"],
+            ["DTI2025", "2025", "1.1", "1", "MẪU thành phần", ""],
+            ["DTI2025", "2025", "2", "", "Chính quyền số", "Chính quyền số"],
+        ],
+    )
+    out, _err = run_import(INDICATORS, str(path))
+
+    assert "3 new" in out
+    later = IndicatorSet.objects.get(code="DTI2025")
+    assert later.first_year == 2025
+    assert IndicatorSet.objects.for_year(2025) == later
+    assert IndicatorSet.objects.for_year(2024).code == "DTI2024"
+    assert later.indicators.get(code="2").pillar == "government"
+    assert later.indicators.get(code="1.1").max_points is None  # not given, never made up
 
 
 def test_unit_import_costs_three_statements_per_row_plus_a_fixed_few(

@@ -10,11 +10,13 @@ import openpyxl
 import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.core.management import call_command
 from django.utils import timezone
 
 from notifications.models import CalendarException, Notification, ReportDelivery
-from notifications.monthly_report import monthly_report_send_due, report_send, sending_day
+from notifications.report_schedule import sending_day
+from notifications.services import monthly_report_send_due, report_send
 from plans import roles
 from plans.reports.exports import PACK_HEADERS
 from tests.factories import TaskFactory, UserFactory
@@ -112,6 +114,72 @@ def test_send_report_command_dry_run_records_nothing(committee):
     out = io.StringIO()
     call_command("send_report", "--period", "2026-05", "--dry-run", stdout=out)
     assert "already sent to chu.tich@tinh.example" in out.getvalue()
+
+
+@pytest.mark.parametrize("door", ["command", "celery"])
+def test_the_command_and_the_celery_task_read_now_alike(committee, door):
+    """A bare date is the scheduled run at 08:00 that day; the pack is the month before."""
+    from notifications.tasks import send_monthly_report
+
+    if door == "command":
+        call_command("send_report", "--now", "2026-06-01", stdout=io.StringIO())
+    else:
+        send_monthly_report(now="2026-06-01")
+    rows = ReportDelivery.objects.all()
+    assert {(row.period, row.created_at) for row in rows} == {(MAY, at(dt.date(2026, 6, 1)))}
+    assert len(mail.outbox) == 2
+
+
+def test_packs_are_claimed_a_bounded_batch_of_people_at_a_time(committee, settings, monkeypatch):
+    """While the first pack is on its way, the next person's row is not yet claimed: another
+    worker may take it, and a sender that dies strands at most one batch."""
+    from notifications.report_outbox import ReportOutbox
+
+    monkeypatch.setattr(ReportOutbox, "batch_recipients", 1)
+    settings.EMAIL_BACKEND = "tests.test_monthly_report.WatchingBackend"
+    WatchingBackend.seen = []
+    result = report_send(period=MAY, now=at(dt.date(2026, 6, 1)))
+    assert result.sent == 2
+    assert WatchingBackend.seen == [
+        [("chu.tich@tinh.example", "sending"), ("pho.chu.tich@tinh.example", "pending")],
+        [("chu.tich@tinh.example", "sent"), ("pho.chu.tich@tinh.example", "sending")],
+    ]
+
+
+def test_a_member_who_left_the_committee_before_a_retry_is_not_sent_the_pack(committee, settings):
+    settings.EMAIL_BACKEND = "tests.test_monthly_report.BrokenBackend"
+    report_send(period=MAY, now=at(dt.date(2026, 6, 1)))  # the mail server is down: all fail
+    left, switched_off = committee
+    left.groups.clear()
+    switched_off.is_active = False
+    switched_off.save()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    newcomer = UserFactory(username="moi@tinh.example")
+    newcomer.groups.add(Group.objects.get(name=roles.STEERING_COMMITTEE))
+    result = monthly_report_send_due(now=at(dt.date(2026, 6, 1), 12))  # the retry
+    assert [m.to for m in mail.outbox] == [["moi@tinh.example"]]
+    assert result["skipped"] == 2
+    assert dict(ReportDelivery.objects.values_list("recipient_email", "status")) == {
+        "chu.tich@tinh.example": "skipped",
+        "pho.chu.tich@tinh.example": "skipped",
+        "moi@tinh.example": "sent",
+    }
+
+
+class WatchingBackend(locmem.EmailBackend):
+    """Notes every row's status at the moment each message is handed to the mail server."""
+
+    seen: list[list[tuple[str, str]]] = []
+
+    def send_messages(self, messages):
+        WatchingBackend.seen.append(
+            list(
+                ReportDelivery.objects.order_by("recipient_email").values_list(
+                    "recipient_email", "status"
+                )
+            )
+        )
+        return super().send_messages(messages)
 
 
 class BrokenBackend:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import socket
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from django.core.management import CommandError, call_command
 
 from notifications.models import Notification
 from notifications.services import reminders_send_due
-from plans.models import Assignment, Task
+from plans.models import Assignment, Task, UnitMembership
 from tests.factories import (
     AssignmentFactory,
     FocalPointFactory,
@@ -232,12 +233,12 @@ def test_smtp_server_down_is_retried_later_without_duplicates(overdue_task, sett
 
 
 def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_queries):
-    """Expected: calendar exceptions, policy, candidate tasks, their units, memberships,
-    coordinators and steering members (+ their groups), pending extensions and completions,
-    acknowledgements, existing keys, insert; delivery: calendar, then per batch of 25
-    recipients: pick, claim, load rows, acknowledgements, pending requests, last reports and
-    the recipients' memberships and groups (is a row moot?),
-    one update per recipient, and a last empty pick. 5 and 60 tasks cost the same."""
+    """Expected: calendar exceptions, policy, candidate tasks, pending extensions and
+    completions, their units, memberships, acknowledgements, existing keys, insert (the
+    coordinators and the steering committee only when a step is for them); delivery: calendar,
+    then per batch of 25 recipients: pick, claim, load rows, the tasks' units and memberships
+    (still a recipient?), acknowledgements, pending requests, last reports (still due?), one
+    update per recipient, and a last empty pick. 5 and 60 tasks cost the same."""
     for count in (5, 60):
         Notification.objects.all().delete()
         Task.objects.all().delete()
@@ -245,7 +246,7 @@ def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_querie
         FocalPointFactory(unit=lead)
         for _ in range(count):
             TaskFactory(lead_unit=lead, deadline=DEADLINE)
-        with django_assert_max_num_queries(23):
+        with django_assert_max_num_queries(22):
             report = reminders_send_due(now=at(dt.date(2026, 7, 1)))
         assert report.rows_sent == count
 
@@ -270,13 +271,43 @@ def test_send_reminders_rejects_a_bad_now():
         call_command("send_reminders", "--now", "03/07/2026")
 
 
-def test_send_reminders_now_as_a_bare_date_means_the_8_oclock_sweep():
-    from notifications.management.commands.send_reminders import parse_now
+def test_now_as_a_bare_date_means_the_8_oclock_sweep():
+    from notifications.clock import parse_now
 
     assert parse_now("2026-07-03") == at(dt.date(2026, 7, 3), 8)
     assert parse_now("2026-07-03T17:30") == at(dt.date(2026, 7, 3), 17).replace(minute=30)
-    with pytest.raises(CommandError):
+    assert parse_now("2026-07-03T01:00Z") == at(dt.date(2026, 7, 3), 8)
+    with pytest.raises(ValueError, match="not an ISO date"):
         parse_now("2026-02-30")
+
+
+@pytest.mark.parametrize(
+    ("value", "local_time"),
+    [
+        ("2026-07-03", dt.time(8)),
+        ("2026-07-03T17:30", dt.time(17, 30)),
+        ("2026-07-03T01:00Z", dt.time(8)),
+    ],
+)
+@pytest.mark.parametrize("door", ["command", "celery"])
+def test_the_command_and_the_celery_task_read_now_alike(overdue_task, door, value, local_time):
+    from notifications.tasks import send_reminders
+
+    if door == "command":
+        call_command("send_reminders", "--now", value, stdout=io.StringIO())
+    else:
+        send_reminders(now=value)
+    recorded = {n.created_at for n in Notification.objects.all()}
+    assert recorded == {dt.datetime.combine(dt.date(2026, 7, 3), local_time, tzinfo=HCM)}
+    assert len(mail.outbox) == 3
+
+
+def test_the_celery_task_rejects_a_bad_now_as_the_command_does():
+    from notifications.tasks import send_reminders
+
+    with pytest.raises(ValueError, match="not an ISO date"):
+        send_reminders(now="03/07/2026")
+    assert not Notification.objects.exists()
 
 
 def test_a_focal_point_who_left_the_unit_before_a_retry_is_not_written_to(overdue_task, settings):
@@ -290,3 +321,45 @@ def test_a_focal_point_who_left_the_unit_before_a_retry_is_not_written_to(overdu
     assert recipients() == ["an@noivu.example", "chi@skhcn.example"]
     left = Notification.objects.get(recipient_email="binh@noivu.example")
     assert left.status == Notification.Status.SKIPPED
+
+
+def _mail_server_down(settings) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", _free_port()
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+
+
+def test_a_unit_taken_off_the_task_before_a_retry_is_not_written_to(overdue_task, settings):
+    _mail_server_down(settings)
+    reminders_send_due(now=at(dt.date(2026, 7, 1)))  # all fail
+    overdue_task.assignments.filter(role=Assignment.Role.MONITORING).delete()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reminders_send_due(now=at(dt.date(2026, 7, 1), 10))
+    assert recipients() == ["an@noivu.example", "binh@noivu.example"]
+    dropped = Notification.objects.get(recipient_email="chi@skhcn.example")
+    assert dropped.status == Notification.Status.SKIPPED
+
+
+def test_a_head_who_stepped_down_is_not_sent_the_escalation_on_a_retry(overdue_task, settings):
+    head = UnitMembership.objects.create(
+        unit=overdue_task.lead_unit,
+        user=UserFactory(username="giamdoc@noivu.example", language="en"),
+        role=UnitMembership.Role.HEAD,
+    )
+    _mail_server_down(settings)
+    week_late = DEADLINE + dt.timedelta(days=7)
+    reminders_send_due(now=at(week_late))  # all fail, the escalation to the head too
+    # Still a member of the unit, but no longer its head.
+    head.role = UnitMembership.Role.FOCAL_POINT
+    head.save()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reminders_send_due(now=at(week_late, 10))
+    escalation = Notification.objects.get(
+        rule=Notification.Rule.ESCALATE_HEAD, recipient_email="giamdoc@noivu.example"
+    )
+    assert escalation.status == Notification.Status.SKIPPED
+    to_him = [m for m in mail.outbox if m.to == ["giamdoc@noivu.example"]]
+    assert len(to_him) == 1  # as a focal point: the overdue reminder only
+    assert "Số hóa hồ sơ TTHC" in to_him[0].body
+    assert "== Overdue tasks ==" in to_him[0].body
+    assert "escalated to you" not in to_him[0].body

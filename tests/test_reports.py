@@ -427,11 +427,12 @@ BASE = 9
 LIMITS = {
     "/admin/reports/": BASE + 3,  # counts per main indicator, indicators, points targeted
     "/admin/reports/units/": BASE + 5,  # as lead, other roles, acknowledged, reports, units
-    "/admin/reports/coverage/": BASE + 4,  # the plan, baseline year, weak rows, open tasks
+    # the plan, baseline year, weak rows, open tasks, the sets and the year's weakness rule
+    "/admin/reports/coverage/": BASE + 6,
     "/admin/reports/overdue/": BASE + 3,  # bands, page count, page rows
-    # the plan, provinces, years, then per year (2 here) its assessments, indicators, scores
-    # and main indicators: grows with the years loaded, never with tasks
-    "/admin/reports/trend/": BASE + 3 + 2 * 4,
+    # the plan, provinces, years, then per year (2 here) its assessments, published figures,
+    # indicators, scores and main indicators: grows with the years loaded, never with tasks
+    "/admin/reports/trend/": BASE + 3 + 2 * 5,
     "/admin/reports/pack/": 4 + 2,  # no filter form; the first rows, their coordinating units
 }
 

@@ -20,7 +20,6 @@ from openpyxl import load_workbook
 
 from plans import roles
 from plans.models import ItemStatus, SelfAssessmentEvidence, SelfAssessmentItem, SelfAssessmentRound
-from plans.owners import indicator_owner_set
 from plans.self_assessment import (
     readiness,
     self_assessment_accept,
@@ -30,6 +29,7 @@ from plans.self_assessment import (
     self_assessment_submit,
 )
 from plans.self_assessment_pack import pack_bytes
+from plans.services import indicator_owner_set
 from plans.uploads import evidence_orphans
 from tests.factories import (
     PDF_BYTES,

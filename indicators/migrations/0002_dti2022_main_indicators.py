@@ -1,6 +1,6 @@
 """Load the provincial DTI set of Decision 922/QĐ-BTTTT (20 May 2022), Appendix 1, Table I.1.
 
-Only the 9 main indicators and their points are public facts we hold (see docs/data.md); the
+Only the 9 main indicators and their points are public facts we hold; the
 98 component indicators are imported by users from the decision's appendix.
 """
 

@@ -192,26 +192,33 @@ def coverage_table(data: queries.Coverage) -> Table:
         _("Indicator"),
         _("Points"),
         _("Max points"),
+        _("Value"),
         _("Points to win"),
         _("Tasks"),
+        _("Rule"),
     ]
+    rule = data.reading.rule.label if data.reading else ""
     rows = [
         [
-            row.assessment.province.name,
+            row.assessment.province.name_in_year(row.assessment.year),
             row.assessment.year,
             str(row.indicator),
             row.points,
             row.indicator.max_points,
-            Decimal(row.recoverable_points).quantize(Decimal("0.01")),
+            row.value,
+            None
+            if row.recoverable_points is None
+            else Decimal(row.recoverable_points).quantize(Decimal("0.01")),
             "; ".join(
                 f"{t.title} ({t.lead_unit.name}, {t.get_status_display()})"
                 for t in row.addressing_tasks
             )
             or _("No task"),
+            rule,
         ]
         for row in data.rows
     ]
-    return Table(_("Coverage"), headers, rows, [20, 8, 44, 8, 10, 12, 60])
+    return Table(_("Coverage"), headers, rows, [20, 8, 44, 8, 10, 8, 12, 60, 40])
 
 
 def overdue_table(tasks: Iterable[Task], now: dt.datetime) -> Table:
@@ -250,8 +257,10 @@ def trend_table(data: queries.Trend) -> Table:
                 year.year,
                 year.framework,
                 "DTI",
-                year.dti.value if year.dti else None,
-                f"{year.dti.rank}/{year.dti.out_of}" if year.dti and year.dti.rank else None,
+                year.dti.official_value if year.dti else None,
+                f"{year.dti.official_rank}/{year.dti.official_out_of}"
+                if year.dti and year.dti.official_rank
+                else None,
                 year.dti_mean,
             ]
         )

@@ -42,8 +42,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from indicators.models import Indicator, Pillar, Province, Score
-from indicators.services import TrendYear, province_trend
+from indicators.models import Indicator, Pillar, Province, Score, under_main_indicator_q
+from indicators.services import TrendYear, YearReading, province_trend, years_read_under
 from plans.coverage import Coverage as CoverageState
 from plans.coverage import attach_tasks, with_coverage
 from plans.models import (
@@ -310,6 +310,8 @@ class Coverage:
     province: Province | None
     year: int | None
     rows: list[Score] = field(default_factory=list)
+    # The indicator set and the weakness rule the year was read under (its own or the default).
+    reading: YearReading | None = None
 
     def _count(self, state: str) -> int:
         return sum(1 for row in self.rows if row.coverage == state)
@@ -350,12 +352,16 @@ def coverage(*, filters: ReportFilters, now: dt.datetime) -> Coverage:
         .select_related("assessment__province", "indicator__parent")
     )
     if filters.main_indicator is not None:
-        main = filters.main_indicator.pk
-        weak = weak.filter(Q(indicator_id=main) | Q(indicator__parent_id=main))
+        weak = weak.filter(under_main_indicator_q(filters.main_indicator.pk))
     rows = attach_tasks(
-        with_coverage(weak).order_by("covered", "-recoverable_points", "indicator__sort_key")
+        with_coverage(weak).order_by(
+            "covered",
+            F("recoverable_points").desc(nulls_last=True),  # none when known by value only
+            "indicator__sort_key",
+        )
     )
-    return Coverage(province=province, year=year, rows=rows)
+    [reading] = years_read_under([year])
+    return Coverage(province=province, year=year, rows=rows, reading=reading)
 
 
 # --- Overdue ---------------------------------------------------------------------------------

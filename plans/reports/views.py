@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from plans.models import ItemStatus, SelfAssessmentRound
+from plans.periods import parse_month, previous_month
 from plans.reports import charts, exports, queries
 from plans.reports.filters import ReportFilters, ReportFilterSet
 from plans.self_assessment import readiness
@@ -223,13 +224,14 @@ def trend(request: HttpRequest) -> HttpResponse:
         dti_chart = charts.lines(
             [str(y.year) for y in data.years],
             [
-                (series[0], [y.dti.value if y.dti else None for y in data.years]),
+                (series[0], [y.dti.official_value if y.dti else None for y in data.years]),
                 (series[1], [y.dti_mean for y in data.years]),
             ],
             title=_("DTI value by year"),
             notes=[
-                _("rank %(rank)s/%(of)s") % {"rank": y.dti.rank, "of": y.dti.out_of}
-                if y.dti and y.dti.rank
+                _("rank %(rank)s/%(of)s")
+                % {"rank": y.dti.official_rank, "of": y.dti.official_out_of}
+                if y.dti and y.dti.official_rank
                 else ""
                 for y in data.years
             ],
@@ -265,12 +267,10 @@ def period_of(value: str | None, now: dt.datetime) -> dt.date:
     working day of June is May's)."""
     if value:
         try:
-            year, month = (int(part) for part in value.split("-"))
-            return dt.date(year, month, 1)
+            return parse_month(value)
         except ValueError:
             pass
-    first = timezone.localdate(now).replace(day=1)
-    return (first - dt.timedelta(days=1)).replace(day=1)
+    return previous_month(timezone.localdate(now))
 
 
 @reports_view

@@ -11,7 +11,9 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 from django.utils.translation import gettext as _
 from import_export.command_utils import get_resource_class
 from import_export.formats.base_formats import CSV, XLSX
@@ -32,6 +34,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Cells the resource words (e.g. "Dự thảo: …") are in the site's language, whatever
+        # language the calling process happens to have active.
+        with translation.override(settings.LANGUAGE_CODE):
+            self._export(options)
+
+    def _export(self, options: dict[str, Any]) -> None:
         name = options["format"].upper()
         if name not in ("CSV", "XLSX"):
             raise CommandError(_("Export as CSV or XLSX."))

@@ -7,25 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
-from notifications.services import reminders_preview, reminders_send_due
-
-
-def parse_now(value: str) -> dt.datetime:
-    """ISO date-time; without an offset it is Asia/Ho_Chi_Minh time; a bare date means 08:00,
-    the time of the scheduled sweep (``parse_datetime`` alone would read it as midnight)."""
-    try:
-        day = parse_date(value) if len(value.strip()) == 10 else None
-        parsed = dt.datetime.combine(day, dt.time(8, 0)) if day else parse_datetime(value)
-    except ValueError:  # well-formed but impossible, e.g. 2026-02-30
-        parsed = None
-    if parsed is None:
-        raise CommandError(
-            f"--now {value!r} is not an ISO date or date-time, e.g. 2026-11-23, "
-            "2026-11-23T08:00 or 2026-11-23T08:00+07:00."
-        )
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+from notifications.clock import now_option
+from notifications.preview import reminders_preview
+from notifications.services import reminders_send_due
 
 
 class Command(BaseCommand):
@@ -42,8 +27,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--now",
-            type=parse_now,
-            help="Run as if it were this time (ISO, local time unless an offset is given).",
+            type=now_option,
+            help=(
+                "Run as if it were this time: ISO, local time unless an offset is given; "
+                "a bare date means 08:00 that day."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

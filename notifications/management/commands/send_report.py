@@ -1,22 +1,17 @@
-"""``manage.py send_report --period YYYY-MM [--dry-run]``: the monthly pack, by hand."""
+"""``manage.py send_report [--period YYYY-MM] [--now ISO] [--dry-run]``: the monthly pack, by
+hand."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from notifications.monthly_report import report_preview, report_send
-
-
-def parse_period(value: str) -> dt.date:
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", value.strip())
-    if not match or not 1 <= int(match[2]) <= 12:
-        raise CommandError(f"--period {value!r} is not a month such as 2026-05.")
-    return dt.date(int(match[1]), int(match[2]), 1)
+from notifications.clock import now_option
+from notifications.preview import report_preview
+from notifications.services import report_send
+from plans.periods import parse_month, previous_month
 
 
 class Command(BaseCommand):
@@ -27,7 +22,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--period", required=True, help="The month reported on: YYYY-MM.")
+        parser.add_argument(
+            "--period", help="The month reported on: YYYY-MM (default: the month before --now)."
+        )
+        parser.add_argument(
+            "--now",
+            type=now_option,
+            help=(
+                "Report as of this time: ISO, local time unless an offset is given; a bare "
+                "date means 08:00 that day (default: now)."
+            ),
+        )
         parser.add_argument(
             "--dry-run",
             action="store_true",
@@ -35,7 +40,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        period = parse_period(options["period"])
+        now = options["now"] or timezone.now()
+        try:
+            period = (
+                parse_month(options["period"])
+                if options["period"]
+                else previous_month(timezone.localdate(now))
+            )
+        except ValueError as exc:
+            raise CommandError(f"--period {exc}") from exc
         label = f"{period:%m/%Y}"
         if options["dry_run"]:
             to_send, sent = report_preview(period=period)
@@ -47,7 +60,7 @@ class Command(BaseCommand):
             if not to_send and not sent:
                 self.stdout.write("The steering committee has no member with an e-mail address.")
             return
-        result = report_send(period=period, now=timezone.now())
+        result = report_send(period=period, now=now)
         self.stdout.write(
             f"The pack for {label}: {len(result.recipients)} committee members, "
             f"{result.created} new, {result.sent} sent, {result.failed} failed."

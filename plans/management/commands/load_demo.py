@@ -1,8 +1,9 @@
 """``manage.py load_demo``: a small demo province for a first look (``make run``).
 
 It loads units with focal points, this year's plan and five tasks on main indicators of the
-DTI 2022 set (one overdue, one due soon, one completed), each main indicator's presiding and
-monitoring units, this year's self-assessment round, and creates the demo coordinator account.
+DTI 2024 set (one overdue, one due soon, one completed), each main indicator's presiding and
+monitoring units (and this year's self-assessment round when the set has max points), and
+creates the demo coordinator account.
 It is idempotent: the demo data is loaded only into a database without units or plans, so a
 second run, or a run after someone has started real work, changes nothing; the coordinator is
 created once and its generated password is printed only then.
@@ -26,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from indicators.models import Indicator, Province, WeakRule
+from indicators.models import Indicator, IndicatorSet, Province, WeakRule
 from plans.models import (
     Assignment,
     Plan,
@@ -36,14 +37,14 @@ from plans.models import (
     UnitMembership,
     User,
 )
-from plans.owners import indicator_owner_set
 from plans.roles import COORDINATOR, FOCAL_POINT, ensure_groups
-from plans.self_assessment import self_assessment_open
+from plans.self_assessment import scored_leaves, self_assessment_open
+from plans.services import indicator_owner_set
 
 COORDINATOR_USERNAME = "coordinator"
 # A focal point of the unit leading the overdue task, to try the portal as a unit sees it.
 FOCAL_POINT_USERNAME = "focalpoint"
-INDICATOR_SET = "DTI2022"
+INDICATOR_SET = "DTI2024"  # in force from the 2024 assessment until a later set is imported
 PROVINCE = "Lạng Sơn"
 # Made-up main-indicator results, the file docs/spreadsheets.md offers as an import example.
 SAMPLE_SCORES = Path(settings.BASE_DIR) / "docs" / "examples" / "scores.csv"
@@ -74,7 +75,7 @@ class DemoUnit:
 
 @dataclass(frozen=True)
 class DemoTask:
-    indicator_code: str  # a main indicator of the DTI 2022 set (components are user data)
+    indicator_code: str  # a main indicator of the DTI 2024 set (components are user data)
     title: str
     expected_output: str
     lead: str
@@ -161,7 +162,7 @@ TASKS = (
         progress_note="Kế hoạch đã được UBND tỉnh ký ban hành; gửi kèm văn bản.",
     ),
     DemoTask(
-        "7",
+        "6",
         "Nâng tỷ lệ hồ sơ thủ tục hành chính được xử lý trực tuyến toàn trình",
         "Tối thiểu 60% hồ sơ của các thủ tục đủ điều kiện được tiếp nhận và giải quyết "
         "trực tuyến toàn trình trên Cổng dịch vụ công của tỉnh.",
@@ -428,7 +429,8 @@ class Command(BaseCommand):
         coordinator: User,
     ) -> None:
         """Each task's main indicator presided over by the task's lead and checked by its
-        monitoring unit, and this year's self-assessment round open (docs/self-assessment.md)."""
+        monitoring unit, and this year's self-assessment round open when the year's set has
+        max points to score against (docs/self-assessment.md)."""
         for demo in TASKS:
             monitoring = units[demo.monitoring] if demo.monitoring != demo.lead else None
             indicator_owner_set(
@@ -443,6 +445,14 @@ class Command(BaseCommand):
                 ],
                 by=coordinator,
             )
+        indicator_set = IndicatorSet.objects.for_year(today.year)
+        if indicator_set is None or not scored_leaves(indicator_set).exists():
+            # Items are scored against max points; a set published without them (2024) has none.
+            self.stdout.write(
+                f"No self-assessment round opened: the indicator set of {today.year} has no "
+                "max points."
+            )
+            return
         opened = self_assessment_open(
             year=today.year, deadline=dt.date(today.year + 1, 1, 15), plan=plan, by=coordinator
         )

@@ -12,8 +12,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('indicators', '0006_weakness_rule_label'),
-        ('plans', '0004_progress_task_latest_index'),
+        ('indicators', '0008_dti2024_set_and_years'),
+        ('plans', '0005_decided_request_base'),
     ]
 
     operations = [
