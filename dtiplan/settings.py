@@ -286,6 +286,12 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
+# The largest table an import reads (admin and `manage.py import`, which can raise them with
+# --max-rows/--max-columns): a file declaring or holding a cell beyond is refused before it is
+# read into memory. The unpacked size bounds what an XLSX or DOCX (a zip) may expand to.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000, minimum=10)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 100, minimum=5)
+IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", 100 * 1024 * 1024, minimum=1024)
 
 # --- History (django-simple-history) -------------------------------------------------------
 # History is a record, not a way to edit: no "revert" from the admin's history pages.

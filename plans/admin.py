@@ -22,6 +22,7 @@ from dtiplan.spreadsheets.admin import SafeImportMixin
 # admin_owners the indicator owners.
 from plans import admin_owners, admin_weak_indicators, roles  # noqa: F401
 from plans.admin_filters import MainIndicatorFilter
+from plans.admin_imports import PlanChoiceImportMixin
 from plans.models import (
     Acknowledgement,
     Assignment,
@@ -244,9 +245,12 @@ class TaskAdminForm(PrintableTextMixin, forms.ModelForm):
             "title",
             "description",
             "expected_output",
+            "note",
             "lead_unit",
             "start_date",
             "deadline",
+            "deadline_text",
+            "reporting_period",
             "status",
             "percent_done",
         ]
@@ -393,7 +397,9 @@ class UnitFilter(admin.SimpleListFilter):
 
 
 @admin.register(Task)
-class TaskAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
+class TaskAdmin(
+    PlanChoiceImportMixin, SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin
+):
     resource_classes = [TaskResource]
     form = TaskAdminForm
     list_display = [
@@ -419,10 +425,22 @@ class TaskAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
     ]
     readonly_fields = ["original_deadline", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["plan", "indicator", "title", "description", "expected_output"]}),
+        (
+            None,
+            {"fields": ["plan", "indicator", "title", "description", "expected_output", "note"]},
+        ),
         (
             _("Responsibility and time"),
-            {"fields": ["lead_unit", "start_date", "deadline", "original_deadline"]},
+            {
+                "fields": [
+                    "lead_unit",
+                    "start_date",
+                    "deadline",
+                    "deadline_text",
+                    "reporting_period",
+                    "original_deadline",
+                ]
+            },
         ),
         (_("State"), {"fields": ["status", "percent_done", "created_at", "updated_at"]}),
     ]

@@ -80,6 +80,14 @@ class Unit(models.Model):
         verbose_name=_("parent unit"),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    aliases = models.TextField(
+        _("other names"),
+        blank=True,
+        help_text=_(
+            "One per line: how plans write this unit besides its name and short name, "
+            "e.g. “Sở KH&CN” or “CA tỉnh”. Imports match these too."
+        ),
+    )
     members = models.ManyToManyField(
         User, through="UnitMembership", related_name="units", verbose_name=_("people")
     )
@@ -92,6 +100,30 @@ class Unit(models.Model):
             models.UniqueConstraint(Lower("name"), name="unit_name_unique_ci"),
             models.CheckConstraint(condition=~Q(parent=F("id")), name="unit_not_its_own_parent"),
         ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UnitGroup(models.Model):
+    """A named set of units a plan may name at once ("UBND các xã, phường", "Các sở, ban,
+    ngành"): an import expands it to its members."""
+
+    name = models.CharField(_("name"), max_length=255)
+    aliases = models.TextField(
+        _("other names"),
+        blank=True,
+        help_text=_("One per line: other ways plans write this group."),
+    )
+    members = models.ManyToManyField(
+        Unit, related_name="unit_groups", blank=True, verbose_name=_("units")
+    )
+
+    class Meta:
+        verbose_name = _("unit group")
+        verbose_name_plural = _("unit groups")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="unit_group_name_unique_ci")]
 
     def __str__(self) -> str:
         return self.name
@@ -322,6 +354,14 @@ class TaskRole(models.TextChoices):
 REPORTING_ROLES = frozenset({TaskRole.LEAD, TaskRole.IMPLEMENTING})
 
 
+class ReportingPeriod(models.TextChoices):
+    """How often an ongoing task is reported on (the values of ``periods.Every``)."""
+
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+    YEAR = "year", _("Year")
+
+
 class Task(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -348,6 +388,7 @@ class Task(models.Model):
     title = models.CharField(_("title"), max_length=500)
     description = models.TextField(_("description"), blank=True)
     expected_output = models.TextField(_("expected output"), blank=True)
+    note = models.TextField(_("note"), blank=True, help_text=_("The plan's “Ghi chú”."))
     lead_unit = models.ForeignKey(
         Unit,
         on_delete=models.PROTECT,
@@ -357,6 +398,22 @@ class Task(models.Model):
     )
     start_date = models.DateField(_("start date"), null=True, blank=True)
     deadline = models.DateField(_("deadline"))
+    deadline_text = models.CharField(
+        _("deadline as written"),
+        max_length=100,
+        blank=True,
+        help_text=_("The plan's wording, e.g. “Quý III/2026”, kept beside the date it means."),
+    )
+    reporting_period = models.CharField(
+        _("reported every"),
+        max_length=10,
+        choices=ReportingPeriod.choices,
+        blank=True,
+        help_text=_(
+            "For an ongoing task (“Thường xuyên”, “Hằng quý”): its deadline is the end of the "
+            "current period and moves to the next one when the period is reported."
+        ),
+    )
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.NEW, db_index=True
     )

@@ -7,6 +7,7 @@ names from those dicts, so an import's query count grows with the number of tabl
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -23,8 +24,17 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from dtiplan.spreadsheets.cells import CellError, parse_choice, parse_date, parse_int
 from dtiplan.spreadsheets.errors import RowErrors
 from dtiplan.spreadsheets.names import NameIndex, unknown_message
+from dtiplan.spreadsheets.periods import parse_deadline
 from dtiplan.spreadsheets.resources import StrictResource, related
-from dtiplan.spreadsheets.text import clean_text, name_key, single_line, split_emails, split_names
+from dtiplan.spreadsheets.tables import same_text
+from dtiplan.spreadsheets.text import (
+    clean_text,
+    name_key,
+    single_line,
+    spelling_key,
+    split_emails,
+    split_names,
+)
 from indicators.models import Indicator, IndicatorSet, WeakIndicator, rules_in_force, set_in_force
 from indicators.resources import ExportOnlyResource
 from plans.coverage import attach_tasks, with_coverage
@@ -34,11 +44,14 @@ from plans.models import (
     IndicatorOwnerUnit,
     OwnerRole,
     Plan,
+    ReportingPeriod,
     Task,
     Unit,
+    UnitGroup,
     UnitMembership,
     User,
 )
+from plans.ongoing import first_report_date
 from plans.owners import check_owner_units
 from plans.services import (
     FocalPointsNow,
@@ -54,6 +67,7 @@ from plans.services import (
     unit_focal_points_set,
     unit_parent_check,
 )
+from plans.unit_names import UnitDirectory
 
 # --- The headers of plans' tables ------------------------------------------------------------
 # The Vietnamese headers of real plan tables, each to the column it means.
@@ -73,24 +87,63 @@ UNIT_HEADERS: dict[str, str] = {
     "Đơn vị cấp trên": "parent",
     "Đầu mối": "focal_points",
     "Cán bộ đầu mối": "focal_points",
+    "Tên khác": "aliases",
+    "Tên gọi khác": "aliases",
 }
 
+# The headers of the appendix tables provinces publish. A two-row header ("Đơn vị thực hiện"
+# merged over "Chủ trì" and "Phối hợp") is read as the upper and lower text together, then as
+# the lower one alone.
 TASK_HEADERS: dict[str, str] = {
     "Kế hoạch": "plan",
     "Mã chỉ số": "indicator_code",
     "Chỉ số": "indicator_code",
+    "Tên chỉ số": "indicator_code",
+    "Chỉ số thành phần": "indicator_code",
+    "Chỉ số DTI": "indicator_code",
     "Tiêu đề": "title",
     "Nhiệm vụ": "title",
     "Tên nhiệm vụ": "title",
+    "Nội dung nhiệm vụ": "title",
+    "Nội dung": "title",
+    "Nội dung công việc": "title",
+    "Nhiệm vụ, giải pháp": "title",
     "Đơn vị chủ trì": "lead_unit",
+    "Cơ quan chủ trì": "lead_unit",
+    "Đơn vị chủ trì thực hiện": "lead_unit",
+    "Cơ quan, đơn vị chủ trì": "lead_unit",
+    "Chủ trì": "lead_unit",
+    "Đơn vị thực hiện Chủ trì": "lead_unit",
+    "Cơ quan thực hiện Chủ trì": "lead_unit",
     "Đơn vị thực hiện": "implementing_units",
     "Đơn vị phối hợp": "coordinating_units",
+    "Cơ quan phối hợp": "coordinating_units",
+    "Cơ quan, đơn vị phối hợp": "coordinating_units",
+    "Đơn vị phối hợp thực hiện": "coordinating_units",
+    "Phối hợp": "coordinating_units",
+    "Đơn vị thực hiện Phối hợp": "coordinating_units",
+    "Cơ quan thực hiện Phối hợp": "coordinating_units",
     "Đơn vị đầu mối theo dõi": "monitoring_unit",
+    "Đơn vị theo dõi": "monitoring_unit",
     "Ngày bắt đầu": "start_date",
     "Thời hạn": "deadline",
     "Thời hạn hoàn thành": "deadline",
+    "Thời gian hoàn thành": "deadline",
+    "Thời gian thực hiện": "deadline",
+    "Thời gian": "deadline",
+    "Tiến độ": "deadline",
+    "Tiến độ thực hiện": "deadline",
+    "Tiến độ hoàn thành": "deadline",
+    "Thời hạn (như văn bản)": "deadline_text",
+    "Báo cáo định kỳ": "reporting_period",
     "Sản phẩm": "expected_output",
     "Kết quả dự kiến": "expected_output",
+    "Kết quả/Sản phẩm": "expected_output",
+    "Kết quả, sản phẩm": "expected_output",
+    "Sản phẩm đầu ra": "expected_output",
+    "Sản phẩm dự kiến": "expected_output",
+    "Kết quả": "expected_output",
+    "Ghi chú": "note",
 }
 
 OWNER_HEADERS: dict[str, str] = {
@@ -193,13 +246,14 @@ class UnitResource(StrictResource):
     email = Field(attribute="email", column_name="email")
     parent = Field(attribute="parent", column_name="parent")
     focal_points = Field(column_name="focal_points")
+    aliases = Field(attribute="aliases", column_name="aliases")
 
     required_columns = ("name",)
     column_aliases: ClassVar[dict[str, str]] = UNIT_HEADERS
 
     class Meta:
         model = Unit
-        fields = ("name", "short_name", "kind", "email", "parent", "focal_points")
+        fields = ("name", "short_name", "kind", "email", "parent", "focal_points", "aliases")
         import_id_fields = ("name",)
 
     def filter_export(self, queryset: QuerySet[Unit], **kwargs: Any) -> QuerySet[Unit]:
@@ -285,6 +339,9 @@ class UnitResource(StrictResource):
                     values["kind"] = kind
         if "parent" in row:
             values["parent"] = self._parent(name, existing, row["parent"], errors)
+        if "aliases" in row and (clean_text(row["aliases"]) or existing is None):
+            # Other names plans use ("Sở KH&CN"), separated by ";" or line breaks.
+            values["aliases"] = "\n".join(split_names(row["aliases"]))
         # An empty cell keeps the unit's focal points: a sheet that lists only some units'
         # people must not remove everyone else's (remove a person on the unit's page).
         if "focal_points" in row and single_line(row["focal_points"]):
@@ -370,6 +427,9 @@ class UnitResource(StrictResource):
         parent = related(unit, "parent")
         return parent.name if parent else ""
 
+    def dehydrate_aliases(self, unit: Unit) -> str:
+        return "; ".join(line.strip() for line in unit.aliases.splitlines() if line.strip())
+
     def dehydrate_focal_points(self, unit: Unit) -> str:
         if getattr(unit, "_sheet_focal", None) is not None:
             emails = unit._sheet_focal
@@ -384,20 +444,19 @@ class UnitResource(StrictResource):
 # --- Rows that name a plan and an indicator (tasks, indicator owners) -------------------------
 
 
-def _units_index() -> NameIndex[Unit]:
-    return NameIndex(Unit.objects.all(), lambda u: u.name)
-
-
 class PlanIndicatorColumns:
     """The ``plan`` and ``indicator_code`` columns: the plan by its title, the indicator by its
-    code in the set in force in the plan's year; units by name. Loaded once per import."""
+    code in the set in force in the plan's year; units as plans write them (``UnitDirectory``).
+    Loaded once per import."""
 
     def load_plans_and_indicators(self, dataset: Any) -> dict[int, Plan]:
         """Plans, units, sets and the indicators of the sets the file's plans need: one query
         each. Returns the file's plans by id."""
         self.plans: NameIndex[Plan] = NameIndex(Plan.objects.all(), lambda p: p.title)
-        self.units: NameIndex[Unit] = _units_index()
-        self.units_by_id = {unit.pk: unit for unit in self.units.values()}
+        units = list(Unit.objects.all())
+        # Units as plans write them (name, short name, other name, group): the task import's.
+        self.directory = UnitDirectory(units, UnitGroup.objects.prefetch_related("members"))
+        self.units_by_id = {unit.pk: unit for unit in units}
         self.sets = list(IndicatorSet.objects.all())
         plans = {
             p.pk: p for title in set(dataset["plan"]) if (p := self.plans.get(clean_text(title)))
@@ -410,10 +469,23 @@ class PlanIndicatorColumns:
         return plans
 
     def no_plan_message(self) -> str:
-        return _("Name the plan the task belongs to.")
+        return _("Name the plan.")
 
     def no_indicator_message(self) -> str:
-        return _("Give the code of the indicator the task improves.")
+        return _("Give the code of the indicator.")
+
+    def _read_units(self, cell: Any, column: str, errors: RowErrors) -> list[Unit]:
+        """The units a cell names (a group stands for its members); unknown ones are errors."""
+        matches, unknown = self.directory.read(cell)
+        for missing in unknown:
+            errors.add(
+                column,
+                unknown_message(_("unit"), missing.written, missing.suggestions, _unit_hint()),
+            )
+        units: list[Unit] = []
+        for match in matches:
+            units += [unit for unit in match.units if unit not in units]
+        return units
 
     def _set_for_year(self, year: int) -> IndicatorSet | None:
         return set_in_force(self.sets, year)
@@ -474,6 +546,27 @@ class PlanIndicatorColumns:
 
 # --- Tasks -----------------------------------------------------------------------------------
 
+# "I", "II.", "IV" in an STT column: a group row.
+_ROMAN_ORDINAL = re.compile(r"^[IVXLC]+\.?$")
+# "1.2", "Chỉ số 1.2", "1.2. Tên chỉ số", "Chỉ số 3: Tên".
+_INDICATOR_CODE = re.compile(
+    r"^(?:chỉ\s*số\s*)?(?P<code>\d+(?:\.\d+)*)\.?(?:\s*[:.\-–—]\s*|\s+|$)(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+_CODE_ONLY = re.compile(r"^\d+(?:\.\d+)*$")
+_HEADING_PREFIX = re.compile(r"^(?:[IVXLC]+|[A-Z]|\d+)[.)]\s*", re.IGNORECASE)
+
+
+def _heading_name(text: str) -> str:
+    """A group row's indicator: "I. CHỈ SỐ NHẬN THỨC SỐ" → "CHỈ SỐ NHẬN THỨC SỐ"."""
+    return _HEADING_PREFIX.sub("", single_line(text), count=1)
+
+
+def _without_prefix(text: str) -> str:
+    """ "Chỉ số nhận thức số" → "nhận thức số": names are listed without the word."""
+    return re.sub(r"^chỉ\s*số\s+(?:thành\s*phần\s+)?", "", single_line(text), flags=re.IGNORECASE)
+
+
 ROLE_COLUMNS = {
     "implementing_units": Assignment.Role.IMPLEMENTING,
     "coordinating_units": Assignment.Role.COORDINATING,
@@ -483,7 +576,7 @@ ROLE_COLUMNS = {
 ROLE_FIELDS = {str(role): column for column, role in ROLE_COLUMNS.items()}
 
 
-class TaskResource(PlanIndicatorColumns, StrictResource):
+class TaskResource(StrictResource):
     plan = Field(attribute="plan", column_name="plan")
     indicator_code = Field(attribute="indicator", column_name="indicator_code")
     title = Field(attribute="title", column_name="title")
@@ -493,10 +586,22 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
     monitoring_unit = Field(column_name="monitoring_unit")
     start_date = Field(attribute="start_date", column_name="start_date")
     deadline = Field(attribute="deadline", column_name="deadline")
+    deadline_text = Field(attribute="deadline_text", column_name="deadline_text")
+    reporting_period = Field(attribute="reporting_period", column_name="reporting_period")
     expected_output = Field(attribute="expected_output", column_name="expected_output")
+    note = Field(attribute="note", column_name="note")
 
     required_columns = ("plan", "indicator_code", "title", "lead_unit", "deadline")
     column_aliases: ClassVar[dict[str, str]] = TASK_HEADERS
+    # A plan's appendix carries columns of its own (a budget, a legal basis): left out, listed.
+    unknown_columns_ignored = True
+
+    def __init__(self, *, plan: str | None = None, **kwargs: Any) -> None:
+        """``plan``: the title of the plan every row goes into, for a table without a plan
+        column (the admin import form's choice, ``manage.py import --plan``)."""
+        super().__init__(**kwargs)
+        self.plan_title = single_line(plan) if plan else ""
+        self._headings: list[tuple[int, str]] = []
 
     class Meta:
         model = Task
@@ -510,7 +615,10 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
             "monitoring_unit",
             "start_date",
             "deadline",
+            "deadline_text",
+            "reporting_period",
             "expected_output",
+            "note",
         )
         import_id_fields = ("plan", "indicator_code", "title")
         # Rows only build objects; they are written in batches (bulk_create/bulk_update) and
@@ -538,7 +646,10 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
             "start_date",
             "deadline",
             "original_deadline",
+            "deadline_text",
+            "reporting_period",
             "expected_output",
+            "note",
             "updated_at",
         ]
 
@@ -587,6 +698,28 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
             finally:
                 self.update_instances.clear()
 
+    def columns_given(self) -> set[str]:
+        return {"plan"} if self.plan_title else set()
+
+    def import_data(self, dataset: Any, *args: Any, **kwargs: Any) -> Result:
+        self._headings = []  # filled again as the file's rows are read
+        return super().import_data(dataset, *args, **kwargs)
+
+    def heading_row(self, number: int, cells: dict[str, Any], ordinal: str) -> bool:
+        """A group row: one text across the row ("I. CHỈ SỐ NHẬN THỨC SỐ", merged over the
+        table or in one cell), or a roman numeral in the "STT" column over a row that names no
+        lead unit. It sets the main indicator of the rows below that name none."""
+        text = same_text(cells.values())
+        roman = bool(_ROMAN_ORDINAL.match(ordinal))
+        if text is None and roman and not clean_text(cells.get("lead_unit")):
+            text = clean_text(cells.get("title")) or clean_text(cells.get("indicator_code"))
+        if not text:
+            return False
+        self._headings.append(
+            (number, f"{ordinal} {text}" if roman and ordinal not in text else text)
+        )
+        return True
+
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
         # Only coordinators import (the admin asks for plans.add_task; `manage.py import` is
         # an operator's). A person who may not add tasks is refused here too, whatever door
@@ -594,7 +727,30 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
         self.import_user = kwargs.get("user")
         if self.import_user is not None and not self.import_user.has_perm("plans.add_task"):
             raise PermissionDenied(_("Only coordinators import plan tasks."))
-        plans = self.load_plans_and_indicators(dataset)
+        self.plans: NameIndex[Plan] = NameIndex(Plan.objects.all(), lambda p: p.title)
+        units = list(Unit.objects.all())
+        self.units: NameIndex[Unit] = NameIndex(units, lambda u: u.name)
+        self.directory = UnitDirectory(units, UnitGroup.objects.prefetch_related("members"))
+        self.units_by_id = {unit.pk: unit for unit in units}
+        self.sets = list(IndicatorSet.objects.all())
+        titles = [self.plan_title] if self.plan_title else set(dataset["plan"])
+        plans = {p.pk: p for title in titles if (p := self.plans.get(clean_text(title)))}
+        in_force = (set_in_force(self.sets, p.year) for p in plans.values())
+        set_ids = {s.pk for s in in_force if s is not None}
+        self.indicators: dict[tuple[int, str], Indicator] = {
+            (i.indicator_set_id, i.code): i
+            for i in Indicator.objects.filter(indicator_set__in=set_ids)
+        }
+        self.indicators_by_id = {i.pk: i for i in self.indicators.values()}
+        # Names as documents write them: the same comparison as unit names.
+        self.indicator_names: dict[int, NameIndex[Indicator]] = defaultdict(
+            lambda: NameIndex([], lambda i: i.name_vi, key=spelling_key)
+        )
+        for indicator in self.indicators.values():
+            names = self.indicator_names[indicator.indicator_set_id]
+            names.add(indicator)
+            if indicator.name_en:
+                names.add_name(indicator.name_en, indicator)
         self.tasks: dict[tuple[int, int, str], Task] = {
             (t.plan_id, t.indicator_id, name_key(t.title)): t
             for t in Task.objects.filter(plan__in=list(plans)).select_related(
@@ -611,11 +767,54 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
             for task_id, roles in self.units_now.items()
         }
         self.roles_wanted: list[tuple[Task, dict[str, list[Unit]]]] = []
+        self.the_plan: Plan | None = None
+        self.heading_mains: dict[tuple[int, int | None], Indicator | None] = {}
+        self.heading_problems: dict[int, str] = {}
+        self.row_notes: dict[int, list[str]] = {}
+        if self.plan_title:
+            self.the_plan = self.plans.get(self.plan_title)
+            if self.the_plan is None:
+                raise ValidationError(self._unknown_plan(self.plan_title))
+
+    def _heading_over(self, number: int, plan: Plan) -> tuple[int, Indicator | None] | None:
+        """The group row above row ``number`` and its main indicator (None when it names none
+        we know: an error on the group row, reported once with the rows' errors)."""
+        above = [(n, text) for n, text in self._headings if n < number]
+        if not above:
+            return None
+        heading, text = above[-1]
+        indicator_set = set_in_force(self.sets, plan.year)
+        key = (heading, indicator_set.pk if indicator_set else None)
+        if key not in self.heading_mains:
+            found = (
+                self._indicator_named(indicator_set, _heading_name(text)) if indicator_set else None
+            )
+            if found is not None and found.parent_id is not None:
+                found = self.indicators_by_id.get(found.parent_id)  # a component: its main
+            self.heading_mains[key] = found
+            if found is None:
+                mains = [
+                    i
+                    for i in self.indicators.values()
+                    if indicator_set and i.indicator_set_id == indicator_set.pk and not i.parent_id
+                ]
+                names = NameIndex(mains, lambda i: i.name_vi, key=spelling_key)
+                self.heading_problems[heading] = unknown_message(
+                    _("main indicator"),
+                    text,
+                    names.suggest(_heading_name(text)),
+                    _(
+                        "A group row names the main indicator of the rows under it, e.g. "
+                        "“I. Chỉ số 1: Nhận thức số”."
+                    ),
+                )
+        return heading, self.heading_mains[key]
 
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        plan = self._plan(row["plan"], errors)
-        indicator = self._indicator(plan, row["indicator_code"], errors) if plan else None
+        self._notes: list[str] = []
+        plan = self.the_plan or self._plan(row.get("plan"), errors)
+        indicator = self._indicator(plan, row.get("indicator_code"), errors) if plan else None
         title = single_line(row["title"])
         if not title:
             errors.add("title", _("Every task needs a title."))
@@ -623,9 +822,7 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
         self._roles: dict[str, list[Unit]] = {}
         for column, role in ROLE_COLUMNS.items():
             if column in row:
-                self._roles[role] = _lookup_units(
-                    self.units, split_names(row[column]), column, errors
-                )
+                self._roles[role] = self._units(row[column], column, errors)
         key = (plan.pk, indicator.pk, name_key(title)) if plan and indicator and title else None
         existing = self.tasks.get(key) if key else None
         if lead is not None:
@@ -637,23 +834,121 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
                 _("This task (same plan, indicator and title) is already on row %(row)s.")
                 % {"row": earlier},
             )
-        self._dates(row, existing, values, errors)
-        if "expected_output" in row:
-            values["expected_output"] = clean_text(row["expected_output"])
+        self._dates(row, plan, existing, values, errors)
+        for column in ("expected_output", "note"):
+            if column in row:
+                values[column] = clean_text(row[column])
         if key:
             # An existing task keeps its title's spelling (rows find it ignoring case).
             title = existing.title if existing else title
             values.update(plan=plan, indicator=indicator, title=title, key=key)
         if lead is not None:
             values["lead_unit"] = lead
+        self.row_notes[self.sheet_row] = self._notes
         return values
 
+    def _unknown_plan(self, title: str) -> str:
+        return unknown_message(
+            _("plan"), title, self.plans.suggest(title), _("Create or import the plan first.")
+        )
+
+    def _plan(self, cell: Any, errors: RowErrors) -> Plan | None:
+        title = single_line(cell)
+        if not title:
+            errors.add("plan", _("Name the plan the task belongs to."))
+            return None
+        plan = self.plans.get(title)
+        if plan is None:
+            errors.add("plan", self._unknown_plan(title))
+        return plan
+
+    def _indicator(self, plan: Plan, cell: Any, errors: RowErrors) -> Indicator | None:
+        written = single_line(cell)
+        heading = self._heading_over(self.sheet_row, plan)
+        if not written:
+            if heading is not None:
+                if heading[1] is not None:
+                    self._notes.append(
+                        _("Indicator from the group row %(row)s: %(indicator)s")
+                        % {"row": heading[0], "indicator": heading[1]}
+                    )
+                return heading[1]  # None: the group row carries the error
+            errors.add(
+                "indicator_code",
+                _("Give the indicator the task improves (its code or its name)."),
+            )
+            return None
+        indicator_set = set_in_force(self.sets, plan.year)
+        if indicator_set is None:
+            errors.add(
+                "indicator_code",
+                _("No indicator set is in force in %(year)s, the year of plan “%(plan)s”.")
+                % {"year": plan.year, "plan": plan.title},
+            )
+            return None
+        twins = [s.code for s in self.sets if s.first_year == indicator_set.first_year]
+        if len(twins) > 1:
+            errors.add(
+                "indicator_code",
+                _("Indicator sets %(sets)s all start in %(year)s; it is unclear which applies.")
+                % {"sets": ", ".join(twins), "year": indicator_set.first_year},
+            )
+            return None
+        indicator = self._indicator_named(indicator_set, written)
+        if indicator is None:
+            codes = [c for (set_id, c) in self.indicators if set_id == indicator_set.pk]
+            names = self.indicator_names[indicator_set.pk]
+            errors.add(
+                "indicator_code",
+                unknown_message(
+                    _("indicator code") if _CODE_ONLY.match(written) else _("indicator"),
+                    written,
+                    NameIndex(codes, str).suggest(written) or names.suggest(written),
+                    _("It is not an indicator of %(set)s.") % {"set": indicator_set.code},
+                ),
+            )
+        elif written != indicator.code:
+            self._notes.append(
+                _("Indicator “%(written)s” → %(indicator)s")
+                % {"written": written, "indicator": indicator}
+            )
+        return indicator
+
+    def _indicator_named(self, indicator_set: IndicatorSet, written: str) -> Indicator | None:
+        """By code ("1.2", "Chỉ số 1.2", "1.2. Tên ...") or by name (Vietnamese or English)."""
+        found = self.indicators.get((indicator_set.pk, written))
+        if found is not None:
+            return found
+        match = _INDICATOR_CODE.match(written)
+        if match and (found := self.indicators.get((indicator_set.pk, match["code"]))):
+            return found
+        names = self.indicator_names[indicator_set.pk]
+        for candidate in (written, match["rest"] if match else "", _without_prefix(written)):
+            if candidate and (found := names.get(candidate)):
+                return found
+        return None
+
+    def _units(self, cell: Any, column: str, errors: RowErrors) -> list[Unit]:
+        matches, unknown = self.directory.read(cell)
+        for missing in unknown:
+            errors.add(
+                column,
+                unknown_message(_("unit"), missing.written, missing.suggestions, _unit_hint()),
+            )
+        units: list[Unit] = []
+        for match in matches:
+            if match.describe() != match.written:
+                self._notes.append(f"{self.user_column(column)}: {match.describe()}")
+            units += [unit for unit in match.units if unit not in units]
+        return units
+
     def _lead(self, cell: Any, errors: RowErrors) -> Unit | None:
-        names = split_names(cell)
-        if not names:
+        matches, unknown = self.directory.read(cell)
+        written = [m.written for m in matches] + [u.written for u in unknown]
+        if not written:
             errors.add("lead_unit", _("Every task needs exactly one lead unit."))
             return None
-        if len(names) > 1:
+        if len(written) > 1 or any(len(m.units) != 1 for m in matches):
             errors.add(
                 "lead_unit",
                 _(
@@ -661,14 +956,14 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
                     'Put the others under "%(implementing)s" or "%(coordinating)s".'
                 )
                 % {
-                    "count": len(names),
-                    "names": "; ".join(names),
+                    "count": max(len(written), sum(len(m.units) for m in matches)),
+                    "names": "; ".join(written),
                     "implementing": self.user_column("implementing_units"),
                     "coordinating": self.user_column("coordinating_units"),
                 },
             )
             return None
-        units = _lookup_units(self.units, names, "lead_unit", errors)
+        units = self._units(cell, "lead_unit", errors)
         return units[0] if units else None
 
     def _check_roles(
@@ -690,20 +985,56 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
                     errors.add(column if column in row else "lead_unit", message)
 
     def _dates(
-        self, row: dict[str, Any], existing: Task | None, values: dict[str, Any], errors: RowErrors
+        self,
+        row: dict[str, Any],
+        plan: Plan | None,
+        existing: Task | None,
+        values: dict[str, Any],
+        errors: RowErrors,
     ) -> None:
-        parsed: dict[str, dt.date | None] = {}
-        for column in ("start_date", "deadline"):
-            if column in row:
-                try:
-                    parsed[column] = values[column] = parse_date(row[column])
-                except CellError as exc:
-                    errors.add(column, str(exc))
-        if "deadline" in parsed and parsed["deadline"] is None:
+        start: dt.date | None = existing.start_date if existing else None
+        if "start_date" in row:
+            try:
+                start = values["start_date"] = parse_date(row["start_date"])
+            except CellError as exc:
+                errors.add("start_date", str(exc))
+        if "deadline" not in row:
+            return
+        try:
+            written = parse_deadline(row["deadline"], year=plan.year if plan else None)
+        except CellError as exc:
+            errors.add("deadline", str(exc))
+            return
+        if written is None:
             errors.add("deadline", _("Every task needs a deadline."))
-        start = parsed.get("start_date", existing.start_date if existing else None)
-        deadline = parsed.get("deadline")
-        if start and deadline and deadline < start:
+            return
+        deadline = written.date
+        values["deadline_text"] = written.text or clean_text(row.get("deadline_text"))
+        values["reporting_period"] = written.every or ""
+        if not written.every and clean_text(row.get("reporting_period")):
+            try:  # a file exported from here: the date, and the period in its own column
+                values["reporting_period"] = parse_choice(row["reporting_period"], ReportingPeriod)
+            except CellError as exc:
+                errors.add("reporting_period", str(exc))
+        if written.every and plan is not None:
+            deadline = first_report_date(plan, written.every, timezone.localdate())
+            self._notes.append(
+                _("Ongoing (%(written)s): reported every %(period)s, first on %(date)s")
+                % {
+                    "written": written.text,
+                    "period": ReportingPeriod(written.every).label.lower(),
+                    "date": deadline.strftime("%d/%m/%Y"),
+                }
+            )
+        elif written.text:
+            self._notes.append(
+                _("Deadline “%(written)s” → %(date)s")
+                % {"written": written.text, "date": deadline.strftime("%d/%m/%Y")}
+            )
+        if deadline is None:
+            return
+        values["deadline"] = deadline
+        if start and deadline < start:
             errors.add(
                 "deadline",
                 _("The deadline %(deadline)s is before the start date %(start)s.")
@@ -744,8 +1075,15 @@ class TaskResource(PlanIndicatorColumns, StrictResource):
         if self._roles:
             self.roles_wanted.append((instance, self._roles))
 
+    def after_import_row(self, row: dict[str, Any], row_result: Any, **kwargs: Any) -> None:
+        # What the preview shows under the row: how its units, indicator and deadline were read.
+        row_result.sheet_row = self.sheet_row
+        row_result.notes = self.row_notes.get(self.sheet_row, [])
+
     def after_import(self, dataset: Any, result: Result, **kwargs: Any) -> None:
         super().after_import(dataset, result, **kwargs)
+        for number, message in sorted(self.heading_problems.items()):
+            self.add_sheet_problem(result, number, "title", message)
         if _has_errors(result):
             return
         task_units_set_many(
@@ -823,12 +1161,6 @@ class IndicatorOwnerResource(PlanIndicatorColumns, StrictResource):
         )
         import_id_fields = ("plan", "indicator_code")
 
-    def no_indicator_message(self) -> str:
-        return _("Give the code of the indicator.")
-
-    def no_plan_message(self) -> str:
-        return _("Name the plan.")
-
     def filter_export(
         self, queryset: QuerySet[IndicatorOwner], **kwargs: Any
     ) -> QuerySet[IndicatorOwner]:
@@ -866,9 +1198,7 @@ class IndicatorOwnerResource(PlanIndicatorColumns, StrictResource):
         indicator = self._indicator(plan, row["indicator_code"], errors) if plan else None
         presiding = self._one_unit(row, "presiding_unit", errors, required=True)
         monitoring = self._one_unit(row, "monitoring_unit", errors, required=False)
-        coordinating = _lookup_units(
-            self.units, split_names(row.get("coordinating_units")), "coordinating_units", errors
-        )
+        coordinating = self._read_units(row.get("coordinating_units"), "coordinating_units", errors)
         if presiding is not None:
             for column, messages in check_owner_units(presiding, monitoring, coordinating).items():
                 for message in messages:
@@ -893,19 +1223,21 @@ class IndicatorOwnerResource(PlanIndicatorColumns, StrictResource):
     def _one_unit(
         self, row: dict[str, Any], column: str, errors: RowErrors, *, required: bool
     ) -> Unit | None:
-        names = split_names(row.get(column))
-        if not names:
+        matches, unknown = self.directory.read(row.get(column))
+        written = [m.written for m in matches] + [u.written for u in unknown]
+        if not written:
             if required:
                 errors.add(column, _("Every indicator needs exactly one presiding unit."))
             return None
-        if len(names) > 1:
+        if len(written) > 1 or any(len(m.units) != 1 for m in matches):
+            names = [unit.name for m in matches for unit in m.units] + [u.written for u in unknown]
             errors.add(
                 column,
                 _("Name one unit here; this cell names %(count)s: %(names)s.")
                 % {"count": len(names), "names": "; ".join(names)},
             )
             return None
-        units = _lookup_units(self.units, names, column, errors)
+        units = self._read_units(row.get(column), column, errors)
         return units[0] if units else None
 
     def existing_instance(self, values: dict[str, Any]) -> IndicatorOwner | None:

@@ -50,6 +50,7 @@ from plans.models import (
     UnitMembership,
     User,
 )
+from plans.ongoing import next_report_date
 from plans.owners import Owners, check_indicator_in_plan_year, check_owner_units, owners_for
 from plans.uploads import validate_evidence_file
 
@@ -183,6 +184,10 @@ def progress_report(
     if task.status == Task.Status.NEW:
         task.status = Task.Status.IN_PROGRESS
         fields.append("status")
+    if (following := next_report_date(task)) is not None:
+        # An ongoing task: this period is reported, the next report date is its deadline.
+        task.deadline = following
+        fields.append("deadline")
     task._history_user = author  # type: ignore[attr-defined]
     task.save(update_fields=fields)
     return update

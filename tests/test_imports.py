@@ -513,17 +513,15 @@ def test_unknown_indicator_code_suggests_codes_of_the_plans_set(
     assert 'Did you mean "7.12"' in printed
 
 
-def test_unknown_and_missing_columns_are_named_with_the_expected_ones(tmp_path: Path) -> None:
+def test_unknown_columns_are_left_out_and_missing_ones_named(tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "t.csv", [["Kế hoạch", "Nhiệm vụ", "Đơn vị chủ trì", "Hạn chót"], ["x"] * 4]
     )
 
     _message, printed = failed_import(TASKS, str(path))
 
-    expected = ", ".join(TASK_HEADER)
-    assert f'Row 1, column "Hạn chót": Unknown column "Hạn chót". The columns are: {expected}.' in (
-        printed
-    )
+    # A plan's table carries columns of its own: one nobody knows is left out and said so.
+    assert 'Left out, not a column we know: "Hạn chót".' in printed
     assert 'Row 1, column "indicator_code": The required column "indicator_code" is missing.' in (
         printed
     )
@@ -748,7 +746,8 @@ def test_exported_tasks_import_back_unchanged(tmp_path: Path, units: dict[str, U
     path.write_bytes(export_bytes("CSV", TASKS))
 
     lines = path.read_bytes().decode("utf-8-sig").splitlines()
-    assert lines[0] == ",".join(TASK_HEADER)
+    exported = [*TASK_HEADER[:9], "deadline_text", "reporting_period", "expected_output", "note"]
+    assert lines[0] == ",".join(exported)
     assert "Sở Tài chính; Văn phòng UBND tỉnh" in lines[1]
     assert ",2026-01-05,2026-06-30," in lines[1]
 
@@ -818,7 +817,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 # In this order: tasks name the sample indicators, the units and the plan.
 EXAMPLE_FILES = [
     (INDICATORS, "indicators_indicator", "indicators.csv", 3),
-    (UNITS, "plans_unit", "units.csv", 7),
+    (UNITS, "plans_unit", "units.csv", 9),
     (PLANS, "plans_plan", "plan.csv", 1),
     (TASKS, "plans_task", "tasks.csv", 3),
 ]
@@ -977,11 +976,11 @@ def test_admin_says_so_when_an_xlsx_is_uploaded_as_csv(superuser_client: Client)
     ]
 
 
-def test_admin_offers_only_csv_and_xlsx(superuser_client: Client) -> None:
+def test_admin_reads_csv_xlsx_and_word_tables(superuser_client: Client) -> None:
     response = superuser_client.get(reverse("admin:plans_plan_import"))
 
     choices = [label for value, label in response.context["form"].fields["format"].choices if value]
-    assert choices == ["csv", "xlsx"]
+    assert choices == ["csv", "xlsx", "docx"]
 
 
 def test_admin_refuses_a_file_over_the_size_limit_before_reading_it(
@@ -1024,12 +1023,13 @@ def test_task_import_costs_the_same_number_of_queries_for_10_and_50_rows(
     """Lookups are one query per table, rows are written in bulk and assignments in one
     DELETE and one INSERT: the count does not grow with the rows.
 
-    Measured on SQLite, 18 for 10 new rows: 6 lookups (plans, units, indicator sets,
-    indicators, existing tasks, their assignments), 1 INSERT of tasks, 1 INSERT of assignments,
-    1 INSERT each of their history rows (django-simple-history), and 8 SAVEPOINT/RELEASE
-    statements of the library's nested transactions. Django batches an INSERT on SQLite at 999
-    parameters, so the history of 200 assignments (50 rows) takes two INSERTs: 19 for 50 rows.
-    That is one query per ~100 assignments, not per row; PostgreSQL batches at 65,535."""
+    Measured on SQLite, 19 for 10 new rows: 7 lookups (plans, units, unit groups, indicator
+    sets, indicators, existing tasks, their assignments), 1 INSERT of tasks, 1 INSERT of
+    assignments, 1 INSERT each of their history rows (django-simple-history), and 8
+    SAVEPOINT/RELEASE statements of the library's nested transactions. Django batches an INSERT
+    on SQLite at 999 parameters, so the history of 50 tasks and of 200 assignments take two
+    INSERTs each: 21 for 50 rows. That is one query per ~40 rows, not per row; PostgreSQL
+    batches at 65,535."""
 
     def import_rows(count: int) -> int:
         plan = PlanFactory()
@@ -1053,13 +1053,13 @@ def test_task_import_costs_the_same_number_of_queries_for_10_and_50_rows(
         return len(queries)
 
     few, many = import_rows(10), import_rows(50)
-    assert many - few <= 1, (few, many)
+    assert many - few <= 2, (few, many)
     plan = PlanFactory()
     rows = [
         task_row(plan, "7", f"N {n}", units["Sở Nội vụ"], coordinating_units="Sở Tài chính")
         for n in range(50)
     ]
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(20):
         TaskResource().import_data(tablib.Dataset(*rows, headers=TASK_HEADER))
     assert Assignment.objects.filter(task__plan=plan).count() == 50
 

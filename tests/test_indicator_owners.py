@@ -391,3 +391,14 @@ def test_admin_imports_owners_with_a_preview_and_exports_them_back(
     assert exported.status_code == 200
     body = exported.content.decode("utf-8-sig")
     assert "Sở Tài chính; Văn phòng UBND tỉnh" in body
+
+
+def test_import_reads_units_as_plans_write_them_short_names_and_abbreviations(plan, units):
+    units["vp"].short_name = "VP UBND"
+    units["vp"].save()
+    data = owner_file(["Kế hoạch DTI 2026", "7", "Sở KH&CN", "", "VP UBND; Sở Tài chính"])
+    assert not import_problems(IndicatorOwnerResource().import_data(data))
+    assert roles_of(plan, "7") == {
+        "coordinating": ["Sở Tài chính", "Văn phòng UBND tỉnh"],
+        "presiding": ["Sở Khoa học và Công nghệ"],
+    }

@@ -19,26 +19,38 @@ class NameIndex(Generic[T]):
     Built once per import from one query, so resolving a name costs no query per row.
     """
 
-    def __init__(self, objects: Iterable[T], name: Callable[[T], str]) -> None:
+    def __init__(
+        self,
+        objects: Iterable[T],
+        name: Callable[[T], str],
+        key: Callable[[object], str] = name_key,
+    ) -> None:
+        """``key``: how names compare (:func:`name_key`; ``spelling_key`` for names people
+        write in documents, where the tone mark may sit on either vowel)."""
         self._name = name
+        self._key = key
         self._by_key: dict[str, T] = {}
         for obj in objects:
             self.add(obj)
 
     def add(self, obj: T) -> None:
-        self._by_key[name_key(self._name(obj))] = obj
+        self._by_key[self._key(self._name(obj))] = obj
+
+    def add_name(self, name: str, obj: T) -> None:
+        """Another name ``obj`` is found by (it is suggested by its own name)."""
+        self._by_key.setdefault(self._key(name), obj)
 
     def get(self, name: str) -> T | None:
-        return self._by_key.get(name_key(name))
+        return self._by_key.get(self._key(name))
 
     def __contains__(self, name: str) -> bool:
-        return name_key(name) in self._by_key
+        return self._key(name) in self._by_key
 
     def values(self) -> Iterable[T]:
         return self._by_key.values()
 
     def suggest(self, name: str, limit: int = 3) -> list[str]:
-        keys = difflib.get_close_matches(name_key(name), list(self._by_key), n=limit, cutoff=0.6)
+        keys = difflib.get_close_matches(self._key(name), list(self._by_key), n=limit, cutoff=0.6)
         return [self._name(self._by_key[key]) for key in keys]
 
 

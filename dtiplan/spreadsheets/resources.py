@@ -18,9 +18,15 @@ from django.utils.translation import gettext as _
 from import_export import resources
 from import_export.results import Result
 
-from dtiplan.spreadsheets.errors import ImportProblem, RowErrors, SpreadsheetResult
+from dtiplan.spreadsheets.errors import (
+    ImportProblem,
+    RowErrors,
+    SpreadsheetResult,
+    import_problems,
+)
 from dtiplan.spreadsheets.exports import render_cell, unescape_formula
 from dtiplan.spreadsheets.headers import IGNORED_HEADERS, header_key
+from dtiplan.spreadsheets.tables import find_table
 from dtiplan.spreadsheets.text import clean_text
 
 
@@ -47,6 +53,9 @@ class StrictResource(resources.ModelResource):
 
     #: Columns a file must have.
     required_columns: ClassVar[tuple[str, ...]] = ()
+    #: Whether a column nobody knows is left out (listed in ``ignored_columns``) rather than
+    #: refused: tables laid out for people carry columns of their own.
+    unknown_columns_ignored: ClassVar[bool] = False
     #: The headers people write for these columns (e.g. the Vietnamese headers of real tables),
     #: each to the column it means; declared by each app next to its resources.
     column_aliases: ClassVar[dict[str, str]] = {}
@@ -64,6 +73,7 @@ class StrictResource(resources.ModelResource):
         self._values: dict[str, Any] = {}
         self._seen: dict[Any, int] = {}
         self.sheet_row = 0
+        self.ignored_columns: list[str] = []
 
     def earlier_row(self, key: Any) -> int | None:
         """The sheet row where ``key`` (what identifies a row's object) already stood in this
@@ -89,7 +99,10 @@ class StrictResource(resources.ModelResource):
         self._seen = {}
         prepared, problems = self._prepare(dataset)
         if problems:
-            return self._problem_result(problems)
+            result = self._problem_result(problems)
+            result.ignored_columns = self.ignored_columns
+            result.problems = import_problems(result)
+            return result
         result = super().import_data(
             prepared,
             dry_run=dry_run,
@@ -100,6 +113,8 @@ class StrictResource(resources.ModelResource):
             **kwargs,
         )
         self._relabel(result)
+        result.ignored_columns = self.ignored_columns
+        result.problems = import_problems(result)  # what the admin page lists in full
         return result
 
     @classmethod
@@ -130,37 +145,54 @@ class StrictResource(resources.ModelResource):
 
     def _prepare(self, dataset: tablib.Dataset) -> tuple[tablib.Dataset, list[ImportProblem]]:
         """Headers to our column names, blank rows out, cells cleaned, spreadsheet row numbers
-        remembered; or the header problems, which make reading the rows pointless."""
-        headers = list(dataset.headers or [])
+        remembered; or the header problems, which make reading the rows pointless.
+
+        The header is found below any title rows, over one or two rows (``tables``); a
+        column numbering row under it and the header repeated on a later page are skipped.
+        """
         expected = ", ".join(self.columns())
-        if not headers:
-            return dataset, [ImportProblem(1, None, _("The file is empty: it has no header row."))]
         accepted = self.header_map()
+
+        def recognise(text: str) -> str | None:
+            key = header_key(text)
+            return None if key in IGNORED_HEADERS else accepted.get(key)
+
+        grids = getattr(dataset, "grids", None)
+        if grids is None:  # a dataset built by code: its headers are the header row
+            grids = [[list(dataset.headers or []), *(list(row) for row in dataset)]]
+        table = find_table(grids, recognise)
+        if table is None or not any(clean_text(c.header) for c in table.columns):
+            return dataset, [ImportProblem(1, None, _("The file is empty: it has no header row."))]
+        header_row = table.header_row
         problems: list[ImportProblem] = []
         keep: list[tuple[int, str]] = []  # (position in the file, our column)
+        ordinal: int | None = None  # the position of an "STT" column
         self._user_headers = {}
-        rows = [list(row) for row in dataset]
-        for position, header in enumerate(headers):
-            text = clean_text(header)
+        self.ignored_columns = []
+        for spec in table.columns:
+            position, text = spec.position, clean_text(spec.header)
             if not text:
-                if any(clean_text(row[position]) for row in rows):
+                if any(clean_text(row[position]) for _number, row in table.rows):
                     problems.append(
                         ImportProblem(
-                            1,
+                            header_row,
                             None,
                             _("Column %(number)s has data but no header.")
                             % {"number": position + 1},
                         )
                     )
                 continue
-            key = header_key(text)
-            if key in IGNORED_HEADERS:
+            if spec.ordinal:
+                ordinal = position if ordinal is None else ordinal
                 continue
-            column = accepted.get(key)
+            column = spec.column
             if column is None:
+                if self.unknown_columns_ignored:
+                    self.ignored_columns.append(text)
+                    continue
                 problems.append(
                     ImportProblem(
-                        1,
+                        header_row,
                         text,
                         _('Unknown column "%(header)s". The columns are: %(expected)s.')
                         % {"header": text, "expected": expected},
@@ -170,7 +202,7 @@ class StrictResource(resources.ModelResource):
             if column in self._user_headers:
                 problems.append(
                     ImportProblem(
-                        1,
+                        header_row,
                         text,
                         _('Columns "%(first)s" and "%(second)s" both mean %(column)s.')
                         % {"first": self._user_headers[column], "second": text, "column": column},
@@ -180,10 +212,10 @@ class StrictResource(resources.ModelResource):
             self._user_headers[column] = text
             keep.append((position, column))
         for column in self.required_columns:
-            if column not in self._user_headers:
+            if column not in self._user_headers and column not in self.columns_given():
                 problems.append(
                     ImportProblem(
-                        1,
+                        header_row,
                         column,
                         _(
                             'The required column "%(column)s" is missing. The columns are: '
@@ -196,18 +228,36 @@ class StrictResource(resources.ModelResource):
             return dataset, problems
 
         numbered: list[tuple[int, dict[str, Any]]] = []
-        for index, row in enumerate(rows):
+        for number, row in table.rows:
             cells = {column: self._clean_cell(row[position]) for position, column in keep}
-            if any(value not in ("", None) for value in cells.values()):
-                numbered.append((index + 2, cells))
+            if not any(value not in ("", None) for value in cells.values()):
+                continue
+            stt = clean_text(row[ordinal]) if ordinal is not None else ""
+            if self.heading_row(number, cells, stt):
+                continue
+            numbered.append((number, cells))
         if not numbered:
-            return dataset, [ImportProblem(2, None, _("The file has no rows under its header."))]
+            return dataset, [
+                ImportProblem(header_row + 1, None, _("The file has no rows under its header."))
+            ]
         numbered = self.order_rows(numbered)
         self._sheet_rows = [number for number, _cells in numbered]
-        prepared = tablib.Dataset(headers=[column for _position, column in keep])
+        given = sorted(self.columns_given() - set(self._user_headers))
+        prepared = tablib.Dataset(headers=[column for _position, column in keep] + given)
         for _number, cells in numbered:
-            prepared.append([cells[column] for column in prepared.headers])
+            prepared.append([cells[column] for _position, column in keep] + [""] * len(given))
         return prepared, []
+
+    def columns_given(self) -> set[str]:
+        # Present in the prepared rows, empty: the resource reads them from where it got them.
+        """Hook: columns the import is given otherwise than in the file (e.g. the plan chosen
+        on the import form), so that the file need not have them."""
+        return set()
+
+    def heading_row(self, number: int, cells: dict[str, Any], ordinal: str) -> bool:
+        """Hook: whether a row is a heading over the rows below it rather than data (the
+        resource remembers what it says). ``ordinal`` is the row's "STT" text."""
+        return False
 
     @staticmethod
     def _clean_cell(value: Any) -> Any:
@@ -222,6 +272,20 @@ class StrictResource(resources.ModelResource):
     ) -> list[tuple[int, dict[str, Any]]]:
         """Hook: the order rows are imported in (e.g. main indicators before components)."""
         return rows
+
+    def column_label(self, column: str) -> str:
+        """A column's header in the preview: as the file wrote it when it used its own words,
+        else the model field's name in the UI language ("hạn chót" rather than "deadline")."""
+        header = self._user_headers.get(column)
+        if header and header_key(header) != header_key(column):
+            return header
+        field = self.fields.get(column)
+        model = self._meta.model
+        names = {f.name: f for f in model._meta.get_fields()} if model is not None else {}
+        model_field = names.get(field.attribute) if field is not None and field.attribute else None
+        if model_field is not None and hasattr(model_field, "verbose_name"):
+            return str(model_field.verbose_name)
+        return header or column
 
     def user_column(self, column: str) -> str:
         return self._user_headers.get(column, column)
@@ -246,6 +310,8 @@ class StrictResource(resources.ModelResource):
             field.attribute: field.column_name for field in self.fields.values() if field.attribute
         }
         for invalid in result.invalid_rows:
+            if getattr(invalid, "sheet_numbered", False):
+                continue
             invalid.number = self.row_of(invalid.number)
             relabelled: dict[str, list[str]] = OrderedDict()
             for key, messages in invalid.error_dict.items():
@@ -255,7 +321,14 @@ class StrictResource(resources.ModelResource):
             invalid.error_dict = relabelled
         for error_row in result.error_rows:
             error_row.number = self.row_of(error_row.number)
-        result.diff_headers = [self.user_column(c) for c in result.diff_headers]
+        result.diff_headers = [self.column_label(c) for c in result.diff_headers]
+
+    def add_sheet_problem(self, result: Result, row: int, column: str, message: str) -> None:
+        """A problem of a row the import does not read as data (e.g. a heading), numbered as
+        the spreadsheet shows it; added before the import ends, it rolls the import back."""
+        header = self.user_column(column)
+        result.append_invalid_row(row, {}, ValidationError({header: [message]}))
+        result.invalid_rows[-1].sheet_numbered = True
 
     def after_import(self, dataset: tablib.Dataset, result: Result, **kwargs: Any) -> None:
         """Nothing by default. ModelResource resets the table's id sequence here, which only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from dtiplan.text import printable
@@ -55,3 +56,22 @@ def split_emails(value: object) -> list[str]:
         if part and part.lower() not in {e.lower() for e in emails}:
             emails.append(part)
     return emails
+
+
+# The five tone marks of Vietnamese, as combining characters after NFD decomposition. The
+# vowel marks (circumflex, breve, horn) change the letter and stay where they are.
+_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
+_PUNCTUATION = re.compile(r"[\s\-‐‑–—.,;:()\"“”'‘’/]+")
+
+
+def spelling_key(value: object) -> str:
+    """How two spellings of one name compare when people type them: case, spaces,
+    punctuation and where the tone mark sits ("Hòa"/"Hoà", "Ủy"/"Uỷ", both correct) aside;
+    every diacritic kept ("So Tai chinh" is not "Sở Tài chính")."""
+    text = _PUNCTUATION.sub(" ", single_line(value).casefold())
+    words = []
+    for word in unicodedata.normalize("NFD", text).split():
+        tones = "".join(sorted(c for c in word if c in _TONES))
+        letters = "".join(c for c in word if c not in _TONES)
+        words.append(unicodedata.normalize("NFC", letters) + tones)
+    return " ".join(words)

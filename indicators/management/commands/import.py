@@ -1,9 +1,12 @@
-"""``manage.py import RESOURCE FILE [--no-input] [--dry-run]``, all or nothing.
+"""``manage.py import RESOURCE FILE [--no-input] [--dry-run] [--plan TITLE]``, all or nothing.
 
 Replaces django-import-export's command of the same name (our apps come first in
 INSTALLED_APPS). The library's command ignores validation errors: it prints "Import finished"
 while the bad rows were left out and the good ones saved. This one imports everything or
 nothing, prints every problem as ``Row N, column "X": message`` and exits with status 1.
+
+It reads CSV, XLSX and the tables of a Word document (.docx), with the size limits of the
+admin (``--max-rows``/``--max-columns`` raise them for one run).
 """
 
 from __future__ import annotations
@@ -22,24 +25,27 @@ from import_export.results import RowResult
 
 from dtiplan.spreadsheets.errors import import_problems
 from dtiplan.spreadsheets.files import (
+    FORMATS_BY_NAME,
     CSVFormat,
     SpreadsheetReadError,
-    XLSXFormat,
+    TableLimits,
     format_for_file,
 )
 
 
 class Command(BaseCommand):
     help = (
-        "Import a CSV or XLSX file, all or nothing, e.g. "
-        "`import plans.resources.TaskResource tasks.csv --no-input`."
+        "Import a CSV, XLSX or Word (.docx) table, all or nothing, e.g. "
+        "`import plans.resources.TaskResource appendix.docx --plan 'Kế hoạch 2026' --no-input`."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "resource", help="Resource class as a dotted path, e.g. plans.resources.UnitResource."
         )
-        parser.add_argument("import_file_name", help='The .csv or .xlsx file ("-" for stdin).')
+        parser.add_argument(
+            "import_file_name", help='The .csv, .xlsx or .docx file ("-" for stdin).'
+        )
         parser.add_argument(
             "--noinput",
             "--no-input",
@@ -52,8 +58,24 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--format",
-            choices=["csv", "xlsx", "CSV", "XLSX"],
-            help="The file's format when its name does not end in .csv or .xlsx (or for stdin).",
+            type=str.lower,
+            choices=sorted(FORMATS_BY_NAME),
+            help="The file's format when its name does not say it (or for stdin).",
+        )
+        parser.add_argument(
+            "--plan",
+            help="The plan every row goes into, for a task table without a plan column "
+            "(its title).",
+        )
+        parser.add_argument(
+            "--max-rows",
+            type=int,
+            help="Refuse a table with more rows (default: the IMPORT_MAX_ROWS setting).",
+        )
+        parser.add_argument(
+            "--max-columns",
+            type=int,
+            help="Refuse a table with more columns (default: the IMPORT_MAX_COLUMNS setting).",
         )
         parser.add_argument(
             "--encoding",
@@ -71,8 +93,20 @@ class Command(BaseCommand):
             if answer != "yes":
                 raise CommandError(_("Import cancelled."))
 
-        resource = get_resource_class(options["resource"])()
+        resource_class = get_resource_class(options["resource"])
+        try:
+            resource = (
+                resource_class(plan=options["plan"]) if options["plan"] else resource_class()
+            )
+        except TypeError as exc:
+            raise CommandError(_("This resource takes no --plan.")) from exc
         input_format = self._format(file_name, options["format"])
+        default = TableLimits.from_settings()
+        input_format.limits = TableLimits(
+            rows=options["max_rows"] or default.rows,
+            columns=options["max_columns"] or default.columns,
+            unpacked_bytes=default.unpacked_bytes,
+        )
         data = self._read(file_name)
         if options["encoding"] and isinstance(input_format, CSVFormat):
             try:
@@ -92,6 +126,12 @@ class Command(BaseCommand):
             use_transactions=True,
             rollback_on_validation_errors=True,
         )
+        ignored = getattr(result, "ignored_columns", [])
+        if ignored:
+            self.stderr.write(
+                _("Left out, not a column we know: %(columns)s.")
+                % {"columns": ", ".join(f'"{c}"' for c in ignored)}
+            )
         problems = import_problems(result)
         if problems:
             for problem in problems:
@@ -104,15 +144,15 @@ class Command(BaseCommand):
                 )
                 % {"count": len(problems)}
             )
-        self._report(resource, result, dry_run=options["dry_run"])
+        self._report(
+            resource, result, dry_run=options["dry_run"], verbosity=options["verbosity"]
+        )
 
     def _format(self, file_name: str, format_name: str | None) -> Format:
-        if format_name:
-            return CSVFormat() if format_name.lower() == "csv" else XLSXFormat()
-        if file_name == "-":
-            raise CommandError(_("Reading from stdin needs --format csv or --format xlsx."))
+        if file_name == "-" and not format_name:
+            raise CommandError(_("Reading from stdin needs --format csv, xlsx or docx."))
         try:
-            return format_for_file(file_name)
+            return format_for_file(file_name, format_name)
         except SpreadsheetReadError as exc:
             raise CommandError(str(exc)) from exc
 
@@ -126,7 +166,8 @@ class Command(BaseCommand):
                 _("Cannot read %(file)s: %(error)s") % {"file": file_name, "error": exc.strerror}
             ) from exc
 
-    def _report(self, resource: Any, result: Any, *, dry_run: bool) -> None:
+    def _report(self, resource: Any, result: Any, *, dry_run: bool, verbosity: int) -> None:
+        """The counts; with --dry-run (a preview) or -v 2, how each row was read too."""
         totals = result.totals
         counts = _("%(new)d new, %(updated)d updated, %(unchanged)d unchanged %(things)s.") % {
             "new": totals[RowResult.IMPORT_TYPE_NEW],
@@ -138,6 +179,13 @@ class Command(BaseCommand):
             self.stdout.write(_("Dry run, nothing was saved. The file would give: %s") % counts)
         else:
             self.stdout.write(self.style.SUCCESS(_("Imported: %s") % counts))
+        for row in result.valid_rows():
+            notes = getattr(row, "notes", None)
+            if notes and (dry_run or verbosity >= 2):
+                self.stdout.write(
+                    _("Row %(row)s: %(notes)s")
+                    % {"row": row.sheet_row, "notes": "; ".join(str(n) for n in notes)}
+                )
         accounts = getattr(resource, "new_accounts", [])
         if accounts:
             self.stdout.write(

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('indicators', '0008_dti2024_set_and_years'),
-        ('plans', '0005_decided_request_base'),
+        ('plans', '0006_unit_aliases_groups_task_note_written_deadline'),
     ]
 
     operations = [
