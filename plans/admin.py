@@ -18,8 +18,9 @@ from simple_history.admin import SimpleHistoryAdmin
 from dtiplan.forms import PrintableTextMixin
 from dtiplan.spreadsheets.admin import SafeImportMixin
 
-# admin_weak_indicators registers the weak-indicator list (shown under DTI indicators).
-from plans import admin_weak_indicators, roles  # noqa: F401
+# admin_weak_indicators registers the weak-indicator list (shown under DTI indicators);
+# admin_owners the indicator owners.
+from plans import admin_owners, admin_weak_indicators, roles  # noqa: F401
 from plans.admin_decisions import DecisionAdmin
 from plans.admin_filters import MainIndicatorFilter
 from plans.admin_imports import PlanChoiceImportMixin
@@ -656,3 +657,7 @@ class EvidenceAdmin(TaskScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# The self-assessment's admin builds on the classes above.
+from plans import admin_self_assessment  # noqa: E402, F401

@@ -10,6 +10,7 @@ portal; the admin page and the portal's decide page link to each other.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -33,6 +34,23 @@ from plans.models import DecidedRequest, User
 
 def _error_text(error: ValidationError | PermissionDenied) -> str:
     return " ".join(getattr(error, "messages", None) or [str(error)])
+
+
+def rows_apply(
+    request: HttpRequest, rows: Iterable[Any], action: Callable[[Any], object], done: str
+) -> None:
+    """An admin bulk action's loop: ``action`` on each row, a row's refusal shown as its error
+    message, ``done`` (with ``%(count)d``) for the rows it succeeded on."""
+    count = 0
+    for row in rows:
+        try:
+            action(row)
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, f"{row}: {_error_text(error)}")
+        else:
+            count += 1
+    if count:
+        messages.success(request, done % {"count": count})
 
 
 class DecisionAdmin(admin.ModelAdmin):

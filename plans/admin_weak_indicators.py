@@ -32,6 +32,7 @@ from indicators.models import Province, WeakIndicator
 from plans.admin_filters import MainIndicatorFilter
 from plans.coverage import Coverage, attach_tasks, with_coverage
 from plans.models import Plan, Unit
+from plans.owners import attach_owners
 from plans.resources import WeakIndicatorResource
 from plans.services import draft_tasks_create
 
@@ -83,8 +84,10 @@ class DraftTasksForm(forms.Form):
         label=_("Provisional lead unit"),
         queryset=Unit.objects.filter(is_active=True),
         help_text=_(
-            "Every task has exactly one lead unit, drafts too. Choose the unit that will sort "
-            "them out (usually your own department) and reassign each task when you assign it."
+            "Every task has exactly one lead unit, drafts too. A task takes its indicator's "
+            "presiding unit in the plan; for indicators without one, choose the unit that will "
+            "sort them out (usually your own department) and reassign each task when you "
+            "assign it."
         ),
     )
     deadline = forms.DateField(
@@ -120,6 +123,7 @@ class _ChangeList(ChangeList):
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
         attach_tasks(self.result_list)  # one query for the page
+        attach_owners(self.result_list)  # two for the page
 
 
 @admin.register(WeakIndicator)
@@ -135,6 +139,7 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
         "year",
         "indicator_display",
         "open_tasks_display",
+        "owner_display",
         "points",
         "max_points",
         "value",
@@ -208,6 +213,20 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
         if obj.last_year_points is None:
             return "–"
         return format_html("{}", Decimal(obj.last_year_points).quantize(Decimal("0.01")))
+
+    @admin.display(description=_("presiding unit"))
+    def owner_display(self, obj: WeakIndicator) -> str:
+        owners = obj.owners
+        if owners is None or owners.presiding is None:
+            return "–"
+        if owners.monitoring is None:
+            return owners.presiding.name
+        return format_html(
+            "{}<br><small>{}: {}</small>",
+            owners.presiding.name,
+            _("monitoring"),
+            owners.monitoring.name,
+        )
 
     @admin.display(description=_("tasks"), ordering="coverage")
     def open_tasks_display(self, obj: WeakIndicator) -> str:

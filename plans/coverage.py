@@ -85,7 +85,7 @@ def attach_tasks(scores: Iterable[Score]) -> list[Score]:
     rows = list(scores)
     provinces: set[int] = set()
     for score in rows:
-        provinces.update(_provinces_of(score))
+        provinces.update(provinces_of(score))
     by_key: dict[tuple[int, int], list[Task]] = defaultdict(list)
     if rows:
         tasks = (
@@ -103,7 +103,7 @@ def attach_tasks(scores: Iterable[Score]) -> list[Score]:
     for score in rows:
         found = [
             task
-            for province_id in _provinces_of(score)
+            for province_id in provinces_of(score)
             for task in by_key[(province_id, score.indicator_id)]
         ]
         # Live tasks before drafts, each group by deadline (``sorted`` keeps that order).
@@ -116,7 +116,8 @@ def is_draft(task: Task) -> bool:
     return task.status == Task.Status.DRAFT or task.plan.status == Plan.Status.DRAFT
 
 
-def _provinces_of(score: Score) -> list[int]:
+def provinces_of(score: Score) -> list[int]:
+    """The provinces whose plans address the score: its own and the one it merged into."""
     province = score.assessment.province
     return [province.pk] + ([province.successor_id] if province.successor_id else [])
 
@@ -132,4 +133,4 @@ def coverage_of(scores: Iterable[Score]) -> dict[int, str]:
 def plan_addresses(plan: Plan, score: Score) -> bool:
     """Whether ``plan``'s tasks count for ``score``: the plan is of the score's province (or
     of the province it merged into)."""
-    return plan.province_id is not None and plan.province_id in _provinces_of(score)
+    return plan.province_id is not None and plan.province_id in provinces_of(score)

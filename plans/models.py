@@ -939,3 +939,17 @@ class Evidence(models.Model):
         if self.link:
             return self.link
         return reverse("portal:evidence_download", args=[self.pk])
+
+
+# The assessment year's models (indicator owners, the self-assessment) live in their own module;
+# imported here so that Django registers them with the app and callers import them from here.
+from plans.models_assessment import (  # noqa: E402, F401
+    EDITABLE_STATUSES,
+    IndicatorOwner,
+    IndicatorOwnerUnit,
+    ItemStatus,
+    OwnerRole,
+    SelfAssessmentEvidence,
+    SelfAssessmentItem,
+    SelfAssessmentRound,
+)

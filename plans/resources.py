@@ -40,6 +40,9 @@ from indicators.resources import ExportOnlyResource
 from plans.coverage import attach_tasks, with_coverage
 from plans.models import (
     Assignment,
+    IndicatorOwner,
+    IndicatorOwnerUnit,
+    OwnerRole,
     Plan,
     ReportingPeriod,
     Task,
@@ -49,11 +52,13 @@ from plans.models import (
     User,
 )
 from plans.ongoing import first_report_date
+from plans.owners import check_owner_units
 from plans.services import (
     FocalPointsNow,
     TaskUnits,
     accounts_find,
     focal_point_emails_clean,
+    indicator_owner_units_set,
     task_deadline_move,
     task_units_check,
     task_units_read,
@@ -139,6 +144,21 @@ TASK_HEADERS: dict[str, str] = {
     "Sản phẩm dự kiến": "expected_output",
     "Kết quả": "expected_output",
     "Ghi chú": "note",
+}
+
+OWNER_HEADERS: dict[str, str] = {
+    "Kế hoạch": "plan",
+    "Mã chỉ số": "indicator_code",
+    "Chỉ số": "indicator_code",
+    "Chỉ số thành phần": "indicator_code",
+    "Đơn vị chủ trì": "presiding_unit",
+    "Cơ quan chủ trì": "presiding_unit",
+    "Đơn vị chủ trì thực hiện": "presiding_unit",
+    "Đơn vị theo dõi": "monitoring_unit",
+    "Đơn vị đầu mối theo dõi": "monitoring_unit",
+    "Đơn vị phối hợp": "coordinating_units",
+    "Cơ quan phối hợp": "coordinating_units",
+    "Cơ quan, đơn vị phối hợp": "coordinating_units",
 }
 
 
@@ -419,6 +439,109 @@ class UnitResource(StrictResource):
             memberships = getattr(self, "focal_now", {}).get(unit.pk, {}).values()
             emails = [m.user.email or m.user.username for m in memberships]
         return "; ".join(sorted(emails, key=str.lower))
+
+
+# --- Rows that name a plan and an indicator (tasks, indicator owners) -------------------------
+
+
+class PlanIndicatorColumns:
+    """The ``plan`` and ``indicator_code`` columns: the plan by its title, the indicator by its
+    code in the set in force in the plan's year; units as plans write them (``UnitDirectory``).
+    Loaded once per import."""
+
+    def load_plans_and_indicators(self, dataset: Any) -> dict[int, Plan]:
+        """Plans, units, sets and the indicators of the sets the file's plans need: one query
+        each. Returns the file's plans by id."""
+        self.plans: NameIndex[Plan] = NameIndex(Plan.objects.all(), lambda p: p.title)
+        units = list(Unit.objects.all())
+        # Units as plans write them (name, short name, other name, group): the task import's.
+        self.directory = UnitDirectory(units, UnitGroup.objects.prefetch_related("members"))
+        self.units_by_id = {unit.pk: unit for unit in units}
+        self.sets = list(IndicatorSet.objects.all())
+        plans = {
+            p.pk: p for title in set(dataset["plan"]) if (p := self.plans.get(clean_text(title)))
+        }
+        set_ids = {s.pk for p in plans.values() if (s := self._set_for_year(p.year)) is not None}
+        self.indicators: dict[tuple[int, str], Indicator] = {
+            (i.indicator_set_id, i.code): i
+            for i in Indicator.objects.filter(indicator_set__in=set_ids)
+        }
+        return plans
+
+    def no_plan_message(self) -> str:
+        return _("Name the plan.")
+
+    def no_indicator_message(self) -> str:
+        return _("Give the code of the indicator.")
+
+    def _read_units(self, cell: Any, column: str, errors: RowErrors) -> list[Unit]:
+        """The units a cell names (a group stands for its members); unknown ones are errors."""
+        matches, unknown = self.directory.read(cell)
+        for missing in unknown:
+            errors.add(
+                column,
+                unknown_message(_("unit"), missing.written, missing.suggestions, _unit_hint()),
+            )
+        units: list[Unit] = []
+        for match in matches:
+            units += [unit for unit in match.units if unit not in units]
+        return units
+
+    def _set_for_year(self, year: int) -> IndicatorSet | None:
+        return set_in_force(self.sets, year)
+
+    def _plan(self, cell: Any, errors: RowErrors) -> Plan | None:
+        title = single_line(cell)
+        if not title:
+            errors.add("plan", self.no_plan_message())
+            return None
+        plan = self.plans.get(title)
+        if plan is None:
+            errors.add(
+                "plan",
+                unknown_message(
+                    _("plan"),
+                    title,
+                    self.plans.suggest(title),
+                    _("Create or import the plan first."),
+                ),
+            )
+        return plan
+
+    def _indicator(self, plan: Plan, cell: Any, errors: RowErrors) -> Indicator | None:
+        code = single_line(cell)
+        if not code:
+            errors.add("indicator_code", self.no_indicator_message())
+            return None
+        indicator_set = self._set_for_year(plan.year)
+        if indicator_set is None:
+            errors.add(
+                "indicator_code",
+                _("No indicator set is in force in %(year)s, the year of plan “%(plan)s”.")
+                % {"year": plan.year, "plan": plan.title},
+            )
+            return None
+        twins = [s.code for s in self.sets if s.first_year == indicator_set.first_year]
+        if len(twins) > 1:
+            errors.add(
+                "indicator_code",
+                _("Indicator sets %(sets)s all start in %(year)s; it is unclear which applies.")
+                % {"sets": ", ".join(twins), "year": indicator_set.first_year},
+            )
+            return None
+        indicator = self.indicators.get((indicator_set.pk, code))
+        if indicator is None:
+            codes = [c for (set_id, c) in self.indicators if set_id == indicator_set.pk]
+            errors.add(
+                "indicator_code",
+                unknown_message(
+                    _("indicator code"),
+                    code,
+                    NameIndex(codes, str).suggest(code),
+                    _("It is not an indicator of %(set)s.") % {"set": indicator_set.code},
+                ),
+            )
+        return indicator
 
 
 # --- Tasks -----------------------------------------------------------------------------------
@@ -1008,6 +1131,217 @@ class TaskResource(StrictResource):
 
     def dehydrate_monitoring_unit(self, task: Task) -> str:
         return self._unit_names(task, Assignment.Role.MONITORING)
+
+
+# --- Indicator owners ------------------------------------------------------------------------
+
+
+class IndicatorOwnerResource(PlanIndicatorColumns, StrictResource):
+    """Who answers for each indicator in a plan: ``plan, indicator_code, presiding_unit,
+    monitoring_unit, coordinating_units``. A row gives the indicator exactly these units; the
+    rules are ``plans.owners``'s (one presiding unit, one role per unit)."""
+
+    plan = Field(attribute="plan", column_name="plan")
+    indicator_code = Field(attribute="indicator", column_name="indicator_code")
+    presiding_unit = Field(column_name="presiding_unit")
+    monitoring_unit = Field(column_name="monitoring_unit")
+    coordinating_units = Field(column_name="coordinating_units")
+
+    required_columns = ("plan", "indicator_code", "presiding_unit")
+    column_aliases: ClassVar[dict[str, str]] = OWNER_HEADERS
+
+    class Meta:
+        model = IndicatorOwner
+        fields = (
+            "plan",
+            "indicator_code",
+            "presiding_unit",
+            "monitoring_unit",
+            "coordinating_units",
+        )
+        import_id_fields = ("plan", "indicator_code")
+
+    def filter_export(
+        self, queryset: QuerySet[IndicatorOwner], **kwargs: Any
+    ) -> QuerySet[IndicatorOwner]:
+        if not queryset.query.order_by:  # see UnitResource.filter_export
+            queryset = queryset.order_by("plan__year", "plan__title", "indicator__sort_key", "pk")
+        # The admin's list prefetches the units its own way: this prefetch replaces it.
+        return (
+            queryset.select_related("plan", "indicator")
+            .prefetch_related(None)
+            .prefetch_related(
+                Prefetch("units", queryset=IndicatorOwnerUnit.objects.select_related("unit"))
+            )
+        )
+
+    def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        self.import_user = kwargs.get("user")
+        if self.import_user is not None and not self.import_user.has_perm(
+            "plans.add_indicatorowner"
+        ):
+            raise PermissionDenied(_("Only coordinators import indicator owners."))
+        plans = self.load_plans_and_indicators(dataset)
+        self.owners: dict[tuple[int, int], IndicatorOwner] = {
+            (o.plan_id, o.indicator_id): o
+            for o in IndicatorOwner.objects.filter(plan__in=list(plans)).select_related(
+                "plan", "indicator"
+            )
+        }
+        self.rows_now: dict[int, list[IndicatorOwnerUnit]] = defaultdict(list)
+        for row in IndicatorOwnerUnit.objects.filter(owner__plan__in=list(plans)):
+            self.rows_now[row.owner_id].append(row)
+        self.wanted: list[tuple[IndicatorOwner, dict[str, Any]]] = []
+
+    def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
+        plan = self._plan(row["plan"], errors)
+        indicator = self._indicator(plan, row["indicator_code"], errors) if plan else None
+        presiding = self._one_unit(row, "presiding_unit", errors, required=True)
+        monitoring = self._one_unit(row, "monitoring_unit", errors, required=False)
+        coordinating = self._read_units(row.get("coordinating_units"), "coordinating_units", errors)
+        if presiding is not None:
+            for column, messages in check_owner_units(presiding, monitoring, coordinating).items():
+                for message in messages:
+                    errors.add(column, message)
+        key = (plan.pk, indicator.pk) if plan and indicator else None
+        if key and (earlier := self.earlier_row(key)):
+            errors.add(
+                "indicator_code",
+                _("Indicator %(code)s of this plan is already on row %(row)s.")
+                % {"code": indicator.code, "row": earlier},
+            )
+        self._units = {
+            "presiding": presiding,
+            "monitoring": monitoring,
+            "coordinating": coordinating,
+            # Without the column, an indicator keeps its monitoring unit.
+            "has_monitoring": "monitoring_unit" in row,
+            "has_coordinating": "coordinating_units" in row,
+        }
+        return {"plan": plan, "indicator": indicator, "key": key} if key else {}
+
+    def _one_unit(
+        self, row: dict[str, Any], column: str, errors: RowErrors, *, required: bool
+    ) -> Unit | None:
+        matches, unknown = self.directory.read(row.get(column))
+        written = [m.written for m in matches] + [u.written for u in unknown]
+        if not written:
+            if required:
+                errors.add(column, _("Every indicator needs exactly one presiding unit."))
+            return None
+        if len(written) > 1 or any(len(m.units) != 1 for m in matches):
+            names = [unit.name for m in matches for unit in m.units] + [u.written for u in unknown]
+            errors.add(
+                column,
+                _("Name one unit here; this cell names %(count)s: %(names)s.")
+                % {"count": len(names), "names": "; ".join(names)},
+            )
+            return None
+        units = self._read_units(row.get(column), column, errors)
+        return units[0] if units else None
+
+    def existing_instance(self, values: dict[str, Any]) -> IndicatorOwner | None:
+        return self.owners.get(values["key"])
+
+    def import_instance(self, instance: IndicatorOwner, row: dict[str, Any], **kwargs: Any) -> None:
+        instance.plan = self._values["plan"]
+        instance.indicator = self._values["indicator"]
+        instance._sheet_units = self._units  # read by the dehydrators (admin preview)
+
+    def _roles_now(self, owner: IndicatorOwner) -> dict[str, list[int]]:
+        roles: dict[str, list[int]] = defaultdict(list)
+        for row in self.rows_now.get(owner.pk, []) if owner.pk else []:
+            roles[row.role].append(row.unit_id)
+        return roles
+
+    def _final_units(self, owner: IndicatorOwner) -> tuple[Unit, Unit | None, list[Unit]]:
+        """What the row leaves the indicator with: a missing column keeps what it has."""
+        sheet = self._units
+        now = self._roles_now(owner)
+        monitoring = sheet["monitoring"]
+        if not sheet["has_monitoring"] and now.get(OwnerRole.MONITORING):
+            monitoring = self.units_by_id[now[OwnerRole.MONITORING][0]]
+        coordinating = sheet["coordinating"]
+        if not sheet["has_coordinating"]:
+            coordinating = [self.units_by_id[u] for u in now.get(OwnerRole.COORDINATING, [])]
+        # A unit kept from before may be the new presiding unit: it changes role.
+        monitoring = None if monitoring == sheet["presiding"] else monitoring
+        coordinating = [u for u in coordinating if u not in (sheet["presiding"], monitoring)]
+        return sheet["presiding"], monitoring, coordinating
+
+    def skip_row(
+        self,
+        instance: IndicatorOwner,
+        original: IndicatorOwner,
+        row: dict[str, Any],
+        import_validation_errors: Any = None,
+    ) -> bool:
+        if not instance.pk:
+            return False
+        presiding, monitoring, coordinating = self._final_units(instance)
+        now = self._roles_now(instance)
+        return (
+            now.get(OwnerRole.PRESIDING) == [presiding.pk]
+            and now.get(OwnerRole.MONITORING, []) == ([monitoring.pk] if monitoring else [])
+            and set(now.get(OwnerRole.COORDINATING, [])) == {u.pk for u in coordinating}
+        )
+
+    def after_save_instance(
+        self, instance: IndicatorOwner, row: dict[str, Any], **kwargs: Any
+    ) -> None:
+        self.wanted.append((instance, self._final_units(instance)))
+
+    def after_import(self, dataset: Any, result: Result, **kwargs: Any) -> None:
+        super().after_import(dataset, result, **kwargs)
+        if _has_errors(result):
+            return
+        for owner, (presiding, monitoring, coordinating) in self.wanted:
+            indicator_owner_units_set(
+                owner=owner,
+                presiding=presiding,
+                monitoring=monitoring,
+                coordinating=coordinating,
+                by=self.import_user,
+                now=self.rows_now.get(owner.pk, []),
+            )
+
+    # -- export (and the admin's preview) --
+
+    def dehydrate_plan(self, owner: IndicatorOwner) -> str:
+        plan = related(owner, "plan")
+        return plan.title if plan else ""
+
+    def dehydrate_indicator_code(self, owner: IndicatorOwner) -> str:
+        indicator = related(owner, "indicator")
+        return indicator.code if indicator else ""
+
+    def _names(self, owner: IndicatorOwner, role: str) -> str:
+        sheet = getattr(owner, "_sheet_units", None)
+        if sheet is not None:
+            picked = {
+                OwnerRole.PRESIDING: [sheet["presiding"]],
+                OwnerRole.MONITORING: [sheet["monitoring"]],
+                OwnerRole.COORDINATING: sheet["coordinating"],
+            }[role]
+            names = [unit.name for unit in picked if unit is not None]
+        elif owner.pk in getattr(self, "rows_now", {}):  # importing: what is there now
+            names = [
+                self.units_by_id[r.unit_id].name for r in self.rows_now[owner.pk] if r.role == role
+            ]
+        elif owner.pk:  # export: prefetched by filter_export
+            names = [r.unit.name for r in owner.units.all() if r.role == role]
+        else:
+            names = []
+        return "; ".join(sorted(names, key=name_key))
+
+    def dehydrate_presiding_unit(self, owner: IndicatorOwner) -> str:
+        return self._names(owner, OwnerRole.PRESIDING)
+
+    def dehydrate_monitoring_unit(self, owner: IndicatorOwner) -> str:
+        return self._names(owner, OwnerRole.MONITORING)
+
+    def dehydrate_coordinating_units(self, owner: IndicatorOwner) -> str:
+        return self._names(owner, OwnerRole.COORDINATING)
 
 
 # --- The weak-indicator list -----------------------------------------------------------------

@@ -39,6 +39,9 @@ from plans.models import (
     Decision,
     Evidence,
     ExtensionRequest,
+    IndicatorOwner,
+    IndicatorOwnerUnit,
+    OwnerRole,
     Plan,
     ProgressUpdate,
     Task,
@@ -48,6 +51,7 @@ from plans.models import (
     User,
 )
 from plans.ongoing import next_report_date
+from plans.owners import Owners, check_indicator_in_plan_year, check_owner_units, owners_for
 from plans.uploads import validate_evidence_file
 
 
@@ -748,6 +752,10 @@ class DraftTasks:
     other_province: list[Score]
 
 
+def _presiding(owners: Owners | None) -> Unit | None:
+    return owners.presiding if owners else None
+
+
 @transaction.atomic
 def draft_tasks_create(
     *, plan: Plan, scores: Iterable[Score], lead_unit: Unit, deadline: dt.date | None = None
@@ -757,13 +765,15 @@ def draft_tasks_create(
     uncovered get one (the rule the weak-indicator list shows), so running this twice creates
     nothing the second time; results of a province other than the plan's are left out.
 
-    A task needs its one lead unit (a database invariant other code relies on), so the draft
-    carries the lead the coordinator chose for the batch; the deadline defaults to the end of
+    A task needs its one lead unit (a database invariant other code relies on): the draft takes
+    the indicator's presiding unit in the plan (``plans.owners``), else the lead the
+    coordinator chose for the batch; the deadline defaults to the end of
     the plan's year. Drafts are not open tasks: nobody is reminded until they are assigned.
     """
     deadline = deadline or dt.date(plan.year, 12, 31)
     scores = list(scores)
     coverage = coverage_of(scores)
+    owners = owners_for([plan.pk], [score.indicator for score in scores])
     titles = {(i, t.lower()) for i, t in plan.tasks.values_list("indicator_id", "title")}
     seen: set[int] = set()
     created: list[Task] = []
@@ -814,7 +824,7 @@ def draft_tasks_create(
                 indicator=indicator,
                 title=title,
                 description=description,
-                lead_unit=lead_unit,
+                lead_unit=_presiding(owners.get((plan.pk, indicator.pk))) or lead_unit,
                 deadline=deadline,
                 status=Task.Status.DRAFT,
             )
@@ -822,3 +832,67 @@ def draft_tasks_create(
     # With history, like every other write to tasks (a plain bulk_create would leave none).
     created = bulk_create_with_history(created, Task)
     return DraftTasks(created=created, already_planned=already, other_province=elsewhere)
+
+
+# --- Indicator owners ---------------------------------------------------------------------------
+# Who answers for each indicator of a plan (plans.owners reads them and states the rules).
+
+
+@transaction.atomic
+def indicator_owner_set(
+    *,
+    plan: Plan,
+    indicator: Indicator,
+    presiding_unit: Unit,
+    monitoring_unit: Unit | None = None,
+    coordinating_units: Iterable[Unit] = (),
+    by: User | None = None,
+) -> IndicatorOwner:
+    """Give ``indicator`` its units in ``plan``: exactly these, replacing what it had."""
+    coordinating = list({unit.pk: unit for unit in coordinating_units}.values())
+    errors = check_owner_units(presiding_unit, monitoring_unit, coordinating)
+    problem = check_indicator_in_plan_year(plan, indicator)
+    if problem:
+        errors.setdefault("indicator", []).append(problem)
+    if errors:
+        raise ValidationError(errors)
+    owner, _created = IndicatorOwner.objects.get_or_create(plan=plan, indicator=indicator)
+    indicator_owner_units_set(
+        owner=owner,
+        presiding=presiding_unit,
+        monitoring=monitoring_unit,
+        coordinating=coordinating,
+        by=by,
+    )
+    return owner
+
+
+def indicator_owner_units_set(
+    *,
+    owner: IndicatorOwner,
+    presiding: Unit,
+    monitoring: Unit | None,
+    coordinating: Sequence[Unit],
+    by: User | None,
+    now: list[IndicatorOwnerUnit] | None = None,
+) -> None:
+    """The owner's role rows become exactly these: one DELETE of the rows that changed and one
+    INSERT of the new ones (a unit changing role is deleted first, so the one-role-per-unit
+    constraint holds throughout). ``now``: the owner's rows when already loaded."""
+    wanted = {presiding.pk: OwnerRole.PRESIDING}
+    if monitoring is not None:
+        wanted[monitoring.pk] = OwnerRole.MONITORING
+    for unit in coordinating:
+        wanted.setdefault(unit.pk, OwnerRole.COORDINATING)
+    rows = now if now is not None else list(owner.units.all())
+    have = {row.unit_id: row for row in rows}
+    stale = [row.pk for unit_id, row in have.items() if wanted.get(unit_id) != row.role]
+    missing = [
+        IndicatorOwnerUnit(owner=owner, unit_id=unit_id, role=role)
+        for unit_id, role in wanted.items()
+        if unit_id not in have or have[unit_id].role != role
+    ]
+    if stale:
+        IndicatorOwnerUnit.objects.filter(pk__in=stale).delete()
+    if missing:
+        bulk_create_with_history(missing, IndicatorOwnerUnit, default_user=by)

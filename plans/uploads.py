@@ -179,16 +179,18 @@ def evidence_upload_to(_instance: object, filename: str) -> str:
 
 
 def evidence_orphans(*, delete: bool = False) -> list[str]:
-    """Files under ``EVIDENCE_ROOT`` that no evidence row names (left by a crash between the
-    file's write and the row's commit, or by rows deleted before files followed their rows),
-    oldest first; with ``delete``, removed. A file younger than an hour is left alone: its row
-    may still be on its way in an open transaction."""
-    from plans.models import Evidence  # plans.models imports this module for its storage
+    """Files under ``EVIDENCE_ROOT`` that no evidence row (of a task or a self-assessment item)
+    names (left by a crash between the file's write and the row's commit, or by rows deleted
+    before files followed their rows), oldest first; with ``delete``, removed. A file younger
+    than an hour is left alone: its row may still be on its way in an open transaction."""
+    # plans.models imports this module for its storage.
+    from plans.models import Evidence, SelfAssessmentEvidence
 
     root = Path(settings.EVIDENCE_ROOT)
     if not root.is_dir():
         return []
     known = set(Evidence.objects.exclude(file="").values_list("file", flat=True))
+    known |= set(SelfAssessmentEvidence.objects.exclude(file="").values_list("file", flat=True))
     cutoff = time.time() - 3600
     found = sorted(
         (path.stat().st_mtime, path.relative_to(root).as_posix())

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from plans import views
+from plans import views, views_assessment
 
 app_name = "portal"
 
@@ -21,4 +21,45 @@ urlpatterns = [
     path("export/tasks/", views.task_export, name="task_export"),
     path("profile/", views.profile, name="profile"),
     path("language/", views.language, name="language"),
+    path("indicators/", views_assessment.my_indicators, name="my_indicators"),
+    path(
+        "self-assessment/",
+        views_assessment.self_assessment_items,
+        name="self_assessment_items",
+    ),
+    path(
+        "self-assessment/items/<int:pk>/",
+        views_assessment.self_assessment_item,
+        name="self_assessment_item",
+    ),
+    path(
+        "self-assessment/items/<int:pk>/save/",
+        views_assessment.self_assessment_save_view,
+        name="self_assessment_save",
+    ),
+    path(
+        "self-assessment/items/<int:pk>/evidence/",
+        views_assessment.self_assessment_evidence_view,
+        name="self_assessment_evidence_add",
+    ),
+    path(
+        "self-assessment/items/<int:pk>/submit/",
+        views_assessment.self_assessment_submit_view,
+        name="self_assessment_submit",
+    ),
+    path(
+        "self-assessment/items/<int:pk>/review/",
+        views_assessment.self_assessment_review_view,
+        name="self_assessment_review",
+    ),
+    path(
+        "self-assessment/evidence/<int:pk>/",
+        views_assessment.self_assessment_evidence_download,
+        name="self_assessment_evidence",
+    ),
+    path(
+        "self-assessment/evidence/<int:pk>/remove/",
+        views_assessment.self_assessment_evidence_remove_view,
+        name="self_assessment_evidence_remove",
+    ),
 ]

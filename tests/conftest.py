@@ -24,3 +24,14 @@ def _empty_cache():
 
     cache.clear()
     caches["local"].clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language (Vietnamese): a request an earlier test
+    made in English leaves English active in the thread, and an export built outside a request
+    would then speak it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)

@@ -186,3 +186,15 @@ def test_demo_has_sample_results_so_the_weak_list_and_reports_show_something(adm
     assert str(lang_son.value) == "0.3941"
     page = admin_client.get("/admin/reports/coverage/").content.decode()
     assert "Lạng Sơn" in page and "Hoạt động kinh tế số" in page  # 8: weak, no demo task
+
+
+def test_demo_focal_point_sees_the_indicators_its_unit_presides_over_or_monitors() -> None:
+    output = load_demo()
+    password = PASSWORD.findall(output)[1]
+    client = Client()
+    client.post("/accounts/login/", {"username": "focalpoint", "password": password})
+    unit = User.objects.get(username="focalpoint").units.get()
+    owners = client.get("/indicators/").context["owners"]
+    assert owners and all(unit in owner.presiding + owner.monitoring for owner in owners)
+    # The 2024 set publishes no max points: nothing to self-assess against, no round.
+    assert "No self-assessment round opened" in output

@@ -205,10 +205,11 @@ def test_weak_list_filters_by_province_year_main_indicator_and_coverage(
 def test_weak_list_costs_the_same_queries_for_25_and_50_rows(
     client, coordinator, django_assert_max_num_queries
 ):
-    """Expected, 13: session, user, the user's and the groups' permissions, the filters' choices
+    """Expected, 15: session, user, the user's and the groups' permissions, the filters' choices
     (provinces, main indicators, years), the count, the page (rules, ranks, last year's points
-    and coverage are subqueries in it), the open tasks of the page's indicators, and the banner
-    naming each year's set and rule (the years, the sets, the rules)."""
+    and coverage are subqueries in it), the open tasks of the page's indicators, the banner
+    naming each year's set and rule (the years, the sets, the rules), and the indicators' owners
+    (the province's plans, then their units)."""
     indicators = [
         ComponentIndicatorFactory(code=f"7.{n}", max_points=Decimal("10")) for n in range(1, 26)
     ]
@@ -216,7 +217,7 @@ def test_weak_list_costs_the_same_queries_for_25_and_50_rows(
         TaskFactory(indicator=indicator)
     for name, rows in (("Lạng Sơn", 25), ("Cao Bằng", 50)):
         assessment_with_scores(name, 2024, {i.code: "0" for i in indicators})
-        with django_assert_max_num_queries(13):
+        with django_assert_max_num_queries(15):
             response = client.get(URL)
         assert response.status_code == 200
         assert len(response.context["cl"].result_list) == rows

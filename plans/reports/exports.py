@@ -41,6 +41,7 @@ from plans.models import (
     Decision,
     Evidence,
     ExtensionRequest,
+    ItemStatus,
     Plan,
     ProgressUpdate,
     Task,
@@ -524,3 +525,31 @@ def pack_files(*, period: dt.date, now: dt.datetime) -> tuple[Pack, list[tuple[s
         (f"{stem}.xlsx", pack_xlsx(pack, now), XLSX_TYPE),
         (f"{stem}.docx", pack_docx(pack), DOCX_TYPE),
     ]
+
+
+def readiness_table(data: Any) -> Table:
+    """A self-assessment round's readiness by presiding unit (``plans.self_assessment``)."""
+    statuses = list(ItemStatus.choices)
+    rows = [
+        [
+            line.unit.name if line.unit else _("No presiding unit"),
+            line.total,
+            *[line.counts[value] for value, _label in statuses],
+            line.without_evidence,
+        ]
+        for line in data.units
+    ]
+    rows.append(
+        [_("Total"), data.total, *[data.counts[v] for v, _l in statuses], data.without_evidence]
+    )
+    return Table(
+        title=_("Self-assessment %(year)s") % {"year": data.round.year},
+        headers=[
+            _("Presiding unit"),
+            _("Items"),
+            *[label for _value, label in statuses],
+            _("Without evidence"),
+        ],
+        rows=rows,
+        widths=[40, 8, *[12 for _s in statuses], 12],
+    )

@@ -15,4 +15,5 @@ urlpatterns = [
     path("overdue/", views.overdue, name="overdue"),
     path("trend/", views.trend, name="trend"),
     path("pack/", views.pack, name="pack"),
+    path("self-assessment/", views.self_assessment, name="self_assessment"),
 ]

@@ -22,9 +22,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
+from plans.models import ItemStatus, SelfAssessmentRound
 from plans.periods import parse_month, previous_month
 from plans.reports import charts, exports, queries
 from plans.reports.filters import ReportFilters, ReportFilterSet
+from plans.self_assessment import readiness
 
 REPORTS: list[tuple[str, Any]] = [
     ("overview", gettext_lazy("Overview")),
@@ -33,6 +35,7 @@ REPORTS: list[tuple[str, Any]] = [
     ("overdue", gettext_lazy("Overdue")),
     ("trend", gettext_lazy("Trend")),
     ("pack", gettext_lazy("Monthly pack")),
+    ("self_assessment", gettext_lazy("Self-assessment")),
 ]
 PERMISSION = "plans.view_reports"
 PACK_PREVIEW_ROWS = 50
@@ -57,7 +60,7 @@ def _download(name: str, table: exports.Table, now: dt.datetime) -> HttpResponse
 
 
 def _page(
-    request: HttpRequest, name: str, filterset: ReportFilterSet, **context: Any
+    request: HttpRequest, name: str, filterset: ReportFilterSet | None, **context: Any
 ) -> TemplateResponse:
     query = request.GET.copy()
     query.pop("page", None)
@@ -291,4 +294,34 @@ def pack(request: HttpRequest) -> HttpResponse:
         headers=exports.pack_headers(),
         rows=exports.pack_rows(as_of, limit=PACK_PREVIEW_ROWS),
         now=as_of,  # "Figures as of": the period's end for a past month
+    )
+
+
+@reports_view
+def self_assessment(request: HttpRequest) -> HttpResponse:
+    """Where a round stands (``plans.self_assessment.readiness``): items by status and without
+    evidence, by unit, and the projected DTI value; ``?year=`` picks the round."""
+    rounds = list(SelfAssessmentRound.objects.select_related("indicator_set").order_by("-year"))
+    chosen = next((r for r in rounds if str(r.year) == request.GET.get("year")), None)
+    chosen = chosen or (rounds[0] if rounds else None)
+    data = readiness(round=chosen) if chosen else None
+    if data is not None and request.GET.get("download") == "xlsx":
+        return _download(
+            f"self-assessment-{chosen.year}", exports.readiness_table(data), timezone.now()
+        )
+    lines = []
+    if data is not None:
+        for line in data.units:
+            line.cells = [line.counts[value] for value in ItemStatus.values]
+            lines.append(line)
+    return _page(
+        request,
+        "self_assessment",
+        None,
+        rounds=rounds,
+        round=chosen,
+        data=data,
+        lines=lines,
+        statuses=ItemStatus.choices,
+        total_cells=[data.counts[value] for value in ItemStatus.values] if data else [],
     )

@@ -1,10 +1,12 @@
 """``manage.py load_demo``: a small demo province for a first look (``make run``).
 
 It loads units with focal points, this year's plan and five tasks on main indicators of the
-DTI 2024 set (one overdue, one due soon, one completed), and creates the demo coordinator
-account. It is idempotent: the demo data is loaded only into a database without units or plans,
-so a second run, or a run after someone has started real work, changes nothing; the coordinator
-is created once and its generated password is printed only then.
+DTI 2024 set (one overdue, one due soon, one completed), each main indicator's presiding and
+monitoring units (and this year's self-assessment round when the set has max points), and
+creates the demo coordinator account.
+It is idempotent: the demo data is loaded only into a database without units or plans, so a
+second run, or a run after someone has started real work, changes nothing; the coordinator is
+created once and its generated password is printed only then.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from indicators.models import Indicator, Province, WeakRule
+from indicators.models import Indicator, IndicatorSet, Province, WeakRule
 from plans.models import (
     Assignment,
     Plan,
@@ -36,6 +38,8 @@ from plans.models import (
     User,
 )
 from plans.roles import COORDINATOR, FOCAL_POINT, ensure_groups
+from plans.self_assessment import scored_leaves, self_assessment_open
+from plans.services import indicator_owner_set
 
 COORDINATOR_USERNAME = "coordinator"
 # A focal point of the unit leading the overdue task, to try the portal as a unit sees it.
@@ -408,12 +412,54 @@ class Command(BaseCommand):
                 overdue += 1
                 overdue_lead = units[demo.lead]
 
+        self._assessment_year(plan, indicators, units, today, coordinator)
         people = sum(len(u.focal_points) for u in UNITS)
         self.stdout.write(
             f"Demo data: loaded {len(UNITS)} units, {people} focal points, 1 plan for "
             f"{today.year}, {len(TASKS)} tasks ({overdue} overdue on {today:%d/%m/%Y})."
         )
         return self._focal_point(overdue_lead, focal_group)
+
+    def _assessment_year(
+        self,
+        plan: Plan,
+        indicators: dict[str, Indicator],
+        units: dict[str, Unit],
+        today: dt.date,
+        coordinator: User,
+    ) -> None:
+        """Each task's main indicator presided over by the task's lead and checked by its
+        monitoring unit, and this year's self-assessment round open when the year's set has
+        max points to score against (docs/self-assessment.md)."""
+        for demo in TASKS:
+            monitoring = units[demo.monitoring] if demo.monitoring != demo.lead else None
+            indicator_owner_set(
+                plan=plan,
+                indicator=indicators[demo.indicator_code],
+                presiding_unit=units[demo.lead],
+                monitoring_unit=monitoring,
+                coordinating_units=[
+                    units[key]
+                    for key in demo.coordinating
+                    if key not in (demo.lead, demo.monitoring)
+                ],
+                by=coordinator,
+            )
+        indicator_set = IndicatorSet.objects.for_year(today.year)
+        if indicator_set is None or not scored_leaves(indicator_set).exists():
+            # Items are scored against max points; a set published without them (2024) has none.
+            self.stdout.write(
+                f"No self-assessment round opened: the indicator set of {today.year} has no "
+                "max points."
+            )
+            return
+        opened = self_assessment_open(
+            year=today.year, deadline=dt.date(today.year + 1, 1, 15), plan=plan, by=coordinator
+        )
+        self.stdout.write(
+            f"Self-assessment DTI {today.year} open: {opened.items} items, "
+            f"{opened.items - len(opened.without_owner)} with a presiding unit."
+        )
 
     def _focal_point(self, unit: Unit, group: Group) -> str:
         """The demo focal-point account, created with the demo; returns its password."""

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('plans', '0006_unit_aliases_groups_task_note_written_deadline'),
+        ('plans', '0007_assessment_year'),
     ]
 
     operations = [
