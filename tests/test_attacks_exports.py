@@ -12,6 +12,7 @@ or report added later is covered without editing this file.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import zipfile
@@ -30,7 +31,9 @@ from django.urls import URLPattern, get_resolver, reverse
 
 from notifications.services import reminders_send_due, report_send
 from plans.models import User
-from tests.factories import focal_point_of
+from plans.self_assessment import self_assessment_open
+from plans.services import indicator_owner_set
+from tests.factories import PlanFactory, focal_point_of, main_indicator
 from tests.test_reports import NOW, committee_member, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -122,6 +125,11 @@ def docx_problems(where: str, content: bytes) -> list[str]:
 
 @pytest.fixture
 def poisoned(world):  # noqa: F811  (fixture imported above)
+    # Rows for every export and report the battery walks: an indicator's owner and a
+    # self-assessment round (under Decision 922, whose indicators have max points).
+    plan = PlanFactory(title="Kế hoạch DTI 2023", year=2023, province=world["plan"].province)
+    indicator_owner_set(plan=plan, indicator=main_indicator("7"), presiding_unit=world["a"])
+    self_assessment_open(year=2023, deadline=dt.date(2026, 5, 29), by=None, plan=plan)
     assert poison_every_text() > 15, "the battery found too few text columns to poison"
     return world
 

@@ -54,3 +54,12 @@ def test_notes_under_the_first_and_last_year_stay_inside_the_picture():
     for x in re.findall(r'<text x="([\d.]+)"[^>]*fill="#444"[^>]*>xếp hạng', svg):
         # Half of "xếp hạng 2/2" at 11 px is about 35 px.
         assert 40 <= float(x) <= width - 40
+
+
+def test_a_single_series_bar_writes_its_number_once():
+    svg = str(
+        charts.stacked_bars(
+            [("Sở Nội vụ", [7])], [charts.Segment("Quá hạn", charts.RED)], title="Quá hạn"
+        )
+    )
+    assert re.findall(r">7<", svg) == [">7<"]

@@ -115,7 +115,8 @@ def stacked_bars(
                     value,
                 )
             )
-            if w >= 18:
+            # One segment: the total at the bar's end already says it.
+            if w >= 18 and len(segments) > 1:
                 body.append(
                     format_html(
                         '<text x="{}" y="{}" font-size="11" fill="#fff" text-anchor="middle">'
