@@ -149,7 +149,7 @@ def test_what_it_takes_names_the_province_to_beat_and_the_weak_indicators_by_poi
     indicator_owner_set(plan=plan, indicator=big, presiding_unit=department)
     admin_client.cookies["django_language"] = "en"
 
-    response = admin_client.get(f"/admin/reports/targets/{target.pk}/")
+    response = admin_client.get(f"/admin/reports/targets/what-it-takes/?target={target.pk}")
 
     assert response.status_code == 200
     line = response.context["line"]
@@ -163,7 +163,9 @@ def test_what_it_takes_names_the_province_to_beat_and_the_weak_indicators_by_poi
     assert "Hồ Chí Minh" in page and "69.90" in page and "=Sở Khoa học và Công nghệ" in page
     assert page.index("6.2") < page.index("6.1")
 
-    download = admin_client.get(f"/admin/reports/targets/{target.pk}/?download=xlsx")
+    download = admin_client.get(
+        f"/admin/reports/targets/what-it-takes/?target={target.pk}&download=xlsx"
+    )
     rows = list(load_workbook(io.BytesIO(download.content)).active.iter_rows(values_only=True))
     assert rows[1][0] == "6.2" and rows[1][5] == 35
     assert rows[1][6] == "'=Sở Khoa học và Công nghệ"  # sanitised: not a formula

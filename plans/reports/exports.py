@@ -606,7 +606,7 @@ def what_it_takes_table(line: Any) -> Table:
             weak.owners.presiding.name if weak.owners and weak.owners.presiding else "",
             weak.owners.monitoring.name if weak.owners and weak.owners.monitoring else "",
         ]
-        for weak in line.weak
+        for weak in (line.weak if line else [])
     ]
     return Table(
         title=_("What it takes"),

@@ -17,5 +17,5 @@ urlpatterns = [
     path("pack/", views.pack, name="pack"),
     path("self-assessment/", views.self_assessment, name="self_assessment"),
     path("targets/", views.targets, name="targets"),
-    path("targets/<int:pk>/", views.what_it_takes, name="what_it_takes"),
+    path("targets/what-it-takes/", views.what_it_takes, name="what_it_takes"),
 ]

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
-from plans.models import ItemStatus, Plan, SelfAssessmentRound
+from plans.models import ItemStatus, Plan, SelfAssessmentRound, TargetKind
 from plans.periods import parse_month, previous_month
 from plans.reports import charts, exports, queries
 from plans.reports.filters import ReportFilters, ReportFilterSet
@@ -352,22 +352,33 @@ def targets(request: HttpRequest) -> HttpResponse:
 
 
 @reports_view
-def what_it_takes(request: HttpRequest, pk: int) -> HttpResponse:
-    """One target: the points still needed against the other provinces' latest published
-    results and the weak indicators that would close the gap, most recoverable points first."""
-    plan = next(
-        (p for p in _plans_with_targets() if any(t.pk == pk for t in p.targets.all())), None
-    )
-    if plan is None:
+def what_it_takes(request: HttpRequest) -> HttpResponse:
+    """One target (``?target=``, else the first): the points still needed against the other
+    provinces' latest published results and the weak indicators that would close the gap,
+    most recoverable points first."""
+    plans = list(_plans_with_targets())
+    choices = [t for p in plans for t in p.targets.all() if t.kind != TargetKind.MAIN_IN_TOP]
+    chosen = next((t for t in choices if str(t.pk) == request.GET.get("target")), None)
+    if chosen is None and request.GET.get("target"):
         raise Http404
-    line = next(line for line in target_lines(plans=[plan], with_weak=True) if line.target.pk == pk)
+    chosen = chosen or (choices[0] if choices else None)
+    line = None
+    if chosen is not None:
+        plan = next(p for p in plans if p.pk == chosen.plan_id)
+        line = next(
+            line
+            for line in target_lines(plans=[plan], with_weak=True)
+            if line.target.pk == chosen.pk
+        )
     if request.GET.get("download") == "xlsx":
-        return _download(f"target-{pk}", exports.what_it_takes_table(line), timezone.now())
+        name = f"target-{chosen.pk}" if chosen else "target"
+        return _download(name, exports.what_it_takes_table(line), timezone.now())
     return _page(
         request,
         "what_it_takes",
         None,
-        plan=plan,
+        targets=choices,
+        target=chosen,
         line=line,
         title=_("What it takes"),
         current="targets",
