@@ -25,7 +25,13 @@ from openpyxl import load_workbook
 from indicators.models import Province
 from plans.models import Plan, Target, TargetKind
 from plans.services import indicator_owner_set
-from tests.factories import ComponentIndicatorFactory, PlanFactory, UnitFactory, dti2024
+from tests.factories import (
+    ComponentIndicatorFactory,
+    PlanFactory,
+    UnitFactory,
+    UserFactory,
+    dti2024,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +219,44 @@ def test_the_plan_admin_edits_targets_inline(admin_client):
     plan = PlanFactory(year=2026, first_year=2026, last_year=2028)
     page = admin_client.get(f"/admin/plans/plan/{plan.pk}/change/").content.decode()
     assert 'name="targets-TOTAL_FORMS"' in page and 'name="first_year"' in page
+
+
+def test_main_indicators_in_the_top_counts_those_ranked_within_it(
+    published, tmp_path, admin_client
+):
+    # Stand-in ranks of Hà Nội's main indicators in the 34 ranking of 2024, not published ones.
+    rows: list[list[object]] = [["province", "year", "ranking", "indicator_code", "rank"]]
+    rows.extend(["Hà Nội", 2024, 34, code, rank] for code, rank in [("1", 2), ("2", 5), ("3", 11)])
+    import_rows(tmp_path, "mains.csv", rows)
+    plan = plan_for("Hà Nội")
+    Target.objects.create(plan=plan, kind=TargetKind.MAIN_IN_TOP, year=2026, count=4, rank=10)
+    admin_client.cookies["django_language"] = "en"
+
+    response = admin_client.get("/admin/reports/targets/")
+
+    [line] = response.context["lines"]
+    assert (str(line.target), line.current, line.gap) == (
+        "2026: 4 main indicators in the top 10 of 34",
+        2,
+        2,
+    )
+
+
+def test_the_targets_report_speaks_vietnamese(published, admin_client):
+    plan = plan_for("Khánh Hòa")
+    Target.objects.create(plan=plan, kind=TargetKind.RANK, year=2026, rank=10)
+    admin_client.cookies["django_language"] = "vi"
+
+    page = admin_client.get("/admin/reports/targets/").content.decode()
+
+    assert "Khoảng cách" in page
+    assert "2026: xếp hạng 10 trở lên trong 34 tỉnh, thành phố" in page
+
+
+def test_an_unknown_target_is_not_found_and_staff_without_the_reports_permission_are_refused(
+    client, admin_client
+):
+    assert admin_client.get("/admin/reports/targets/what-it-takes/?target=999").status_code == 404
+    client.force_login(UserFactory(username="staff@tinh.example", is_staff=True))
+    assert client.get("/admin/reports/targets/").status_code == 403
+    assert client.get("/admin/reports/targets/what-it-takes/").status_code == 403
