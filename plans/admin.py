@@ -35,6 +35,7 @@ from plans.models import (
     ExtensionRequest,
     Plan,
     ProgressUpdate,
+    Target,
     Task,
     Unit,
     UnitMembership,
@@ -175,10 +176,17 @@ class UnitAdmin(SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin):
     inlines = [MembershipInline]
 
 
+class TargetInline(admin.TabularInline):
+    model = Target
+    extra = 0
+    fields = ["year", "kind", "points", "value", "rank", "count", "ranking"]
+
+
 @admin.register(Plan)
 class PlanAdmin(SafeImportMixin, ImportExportModelAdmin):
     resource_classes = [PlanResource]
-    list_display = ["title", "year", "province", "decision", "status"]
+    inlines = [TargetInline]
+    list_display = ["title", "year", "first_year", "last_year", "province", "decision", "status"]
     list_filter = ["status", "year"]
     search_fields = ["title", "decision"]
     list_select_related = ["province"]

@@ -204,6 +204,21 @@ class Plan(models.Model):
         ),
     )
 
+    # A plan often runs for several assessments ("năm 2026 và các năm tiếp theo"); its targets
+    # are set for years in this span. Empty: the plan's own year only.
+    first_year = models.PositiveSmallIntegerField(
+        _("first assessment year"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(2000), MaxValueValidator(2100)],
+    )
+    last_year = models.PositiveSmallIntegerField(
+        _("last assessment year"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(2000), MaxValueValidator(2100)],
+    )
+
     class Meta:
         verbose_name = _("plan")
         verbose_name_plural = _("plans")
@@ -212,6 +227,12 @@ class Plan(models.Model):
             models.UniqueConstraint(Lower("title"), name="plan_title_unique_ci"),
             models.CheckConstraint(
                 condition=Q(year__gte=2000, year__lte=2100), name="plan_year_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_year__isnull=True)
+                | Q(last_year__isnull=True)
+                | Q(first_year__lte=F("last_year")),
+                name="plan_first_year_not_after_last",
             ),
         ]
 
@@ -222,6 +243,19 @@ class Plan(models.Model):
     def in_force(self) -> bool:
         """Its tasks are live: no longer a draft, not closed yet (the plan half of task_open_q)."""
         return self.status == Plan.Status.ACTIVE
+
+    def covers_year(self, year: int) -> bool:
+        """``year`` is one of the plan's assessment years (its own year when no span is set)."""
+        first = self.first_year or self.year
+        last = self.last_year or max(first, self.year)
+        return first <= year <= last
+
+    def clean(self) -> None:
+        super().clean()
+        if self.first_year and self.last_year and self.first_year > self.last_year:
+            raise ValidationError(
+                {"last_year": _("The last assessment year cannot be before the first.")}
+            )
 
 
 # --- Task state: each state defined once ------------------------------------------------------
@@ -953,3 +987,4 @@ from plans.models_assessment import (  # noqa: E402, F401
     SelfAssessmentItem,
     SelfAssessmentRound,
 )
+from plans.models_targets import Ranking, Target, TargetKind  # noqa: E402, F401

@@ -553,3 +553,73 @@ def readiness_table(data: Any) -> Table:
         rows=rows,
         widths=[40, 8, *[12 for _s in statuses], 12],
     )
+
+
+def targets_table(lines: Iterable[Any]) -> Table:
+    """The targets report (``plans.targets.target_lines``): one row per target."""
+    rows = []
+    for line in lines:
+        latest = line.latest
+        rows.append(
+            [
+                line.target.plan.title,
+                line.target.plan.province.name,
+                str(line.target),
+                latest.year if latest else None,
+                line.current,
+                latest.rank if latest else None,
+                latest.out_of if latest else None,
+                line.gap,
+                _("yes") if line.reached else _("no"),
+                "; ".join(f"{year}: {measure}" for year, measure in line.trend_measures),
+            ]
+        )
+    return Table(
+        title=_("Targets"),
+        headers=[
+            _("Plan"),
+            _("Province"),
+            _("Target"),
+            _("Latest year"),
+            _("Latest position"),
+            _("Rank"),
+            _("Out of"),
+            _("Gap"),
+            _("Reached"),
+            _("Earlier years"),
+        ],
+        rows=rows,
+        widths=[36, 20, 40, 10, 12, 8, 8, 10, 10, 30],
+    )
+
+
+def what_it_takes_table(line: Any) -> Table:
+    """The weak indicators that would close a target's gap, most recoverable points first."""
+    rows = [
+        [
+            weak.score.indicator.code,
+            weak.score.indicator.name,
+            weak.score.indicator.max_points,
+            weak.score.points,
+            weak.score.value,
+            weak.recoverable,
+            weak.owners.presiding.name if weak.owners and weak.owners.presiding else "",
+            weak.owners.monitoring.name if weak.owners and weak.owners.monitoring else "",
+        ]
+        for weak in (line.weak if line else [])
+    ]
+    return Table(
+        title=_("What it takes"),
+        headers=[
+            _("Code"),
+            _("Indicator"),
+            _("Max points"),
+            _("Points"),
+            _("Value"),
+            _("Recoverable points"),
+            _("Presiding unit"),
+            _("Monitoring unit"),
+        ],
+        rows=rows,
+        widths=[10, 50, 10, 10, 10, 12, 30, 30],
+    )

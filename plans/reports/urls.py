@@ -16,4 +16,6 @@ urlpatterns = [
     path("trend/", views.trend, name="trend"),
     path("pack/", views.pack, name="pack"),
     path("self-assessment/", views.self_assessment, name="self_assessment"),
+    path("targets/", views.targets, name="targets"),
+    path("targets/what-it-takes/", views.what_it_takes, name="what_it_takes"),
 ]

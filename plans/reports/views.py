@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -22,11 +22,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
-from plans.models import ItemStatus, SelfAssessmentRound
+from plans.models import ItemStatus, Plan, SelfAssessmentRound, TargetKind
 from plans.periods import parse_month, previous_month
 from plans.reports import charts, exports, queries
 from plans.reports.filters import ReportFilters, ReportFilterSet
 from plans.self_assessment import readiness
+from plans.targets import target_lines
 
 REPORTS: list[tuple[str, Any]] = [
     ("overview", gettext_lazy("Overview")),
@@ -36,6 +37,7 @@ REPORTS: list[tuple[str, Any]] = [
     ("trend", gettext_lazy("Trend")),
     ("pack", gettext_lazy("Monthly pack")),
     ("self_assessment", gettext_lazy("Self-assessment")),
+    ("targets", gettext_lazy("Targets")),
 ]
 PERMISSION = "plans.view_reports"
 PACK_PREVIEW_ROWS = 50
@@ -70,7 +72,7 @@ def _page(
         f"admin/reports/{name}.html",
         {
             **admin.site.each_context(request),
-            "title": dict(REPORTS)[name],
+            "title": dict(REPORTS).get(name, ""),
             "reports": [(key, label, reverse(f"reports:{key}")) for key, label in REPORTS],
             "current": name,
             "filterset": filterset,
@@ -324,4 +326,60 @@ def self_assessment(request: HttpRequest) -> HttpResponse:
         lines=lines,
         statuses=ItemStatus.choices,
         total_cells=[data.counts[value] for value in ItemStatus.values] if data else [],
+    )
+
+
+def _plans_with_targets() -> Any:
+    return (
+        Plan.objects.filter(targets__isnull=False, province__isnull=False)
+        .distinct()
+        .select_related("province")
+        .prefetch_related("targets")
+        .order_by("-year", "title")
+    )
+
+
+@reports_view
+def targets(request: HttpRequest) -> HttpResponse:
+    """Per target of each plan: the latest published position, the gap and the earlier years
+    (``plans.targets.target_lines``); ``?plan=`` keeps one plan."""
+    plans = list(_plans_with_targets())
+    chosen = next((p for p in plans if str(p.pk) == request.GET.get("plan")), None)
+    lines = target_lines(plans=[chosen] if chosen else plans)
+    if request.GET.get("download") == "xlsx":
+        return _download("targets", exports.targets_table(lines), timezone.now())
+    return _page(request, "targets", None, plans=plans, plan=chosen, lines=lines)
+
+
+@reports_view
+def what_it_takes(request: HttpRequest) -> HttpResponse:
+    """One target (``?target=``, else the first): the points still needed against the other
+    provinces' latest published results and the weak indicators that would close the gap,
+    most recoverable points first."""
+    plans = list(_plans_with_targets())
+    choices = [t for p in plans for t in p.targets.all() if t.kind != TargetKind.MAIN_IN_TOP]
+    chosen = next((t for t in choices if str(t.pk) == request.GET.get("target")), None)
+    if chosen is None and request.GET.get("target"):
+        raise Http404
+    chosen = chosen or (choices[0] if choices else None)
+    line = None
+    if chosen is not None:
+        plan = next(p for p in plans if p.pk == chosen.plan_id)
+        line = next(
+            line
+            for line in target_lines(plans=[plan], with_weak=True)
+            if line.target.pk == chosen.pk
+        )
+    if request.GET.get("download") == "xlsx":
+        name = f"target-{chosen.pk}" if chosen else "target"
+        return _download(name, exports.what_it_takes_table(line), timezone.now())
+    return _page(
+        request,
+        "what_it_takes",
+        None,
+        targets=choices,
+        target=chosen,
+        line=line,
+        title=_("What it takes"),
+        current="targets",
     )
