@@ -27,13 +27,14 @@ class PreviewLine:
 def reminders_preview(*, now: dt.datetime) -> dict[str, list[PreviewLine]]:
     """What a sweep at ``now`` would send, per recipient, leaving out steps already sent.
     Records nothing; the dry run and the admin's preview both show this."""
-    due = reminders_due(now=now)
+    # The tasks' reminders only: the self-assessment's item reminders are not previewed yet.
+    due = [d for d in reminders_due(now=now) if d.task]
     done = (
         set(
             Notification.objects.filter(
                 task__in={d.task.pk for d in due},
                 status__in=[Notification.Status.SENT, Notification.Status.SKIPPED],
-            ).values_list("task_id", "rule", "step", "anchor_date", "recipient_email")
+            ).values_list("task_id", "item_id", "rule", "step", "anchor_date", "recipient_email")
         )
         if due
         else set()
