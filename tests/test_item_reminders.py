@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from notifications.models import Notification
 from notifications.services import notifications_create_due, reminders_send_due
@@ -211,3 +212,17 @@ def test_item_reminders_keep_the_sweeps_query_count(item, focal, django_assert_m
     with django_assert_max_num_queries(27):
         report = reminders_send_due(now=at(dt.date(2024, 1, 4)))
     assert report.rows_sent == 30
+
+
+def test_the_inbox_lists_an_item_reminder_linking_to_the_item(item, focal, client):
+    notifications_create_due(now=at(dt.date(2024, 1, 4)))
+    client.force_login(focal)
+    page = client.get(reverse("notifications:inbox")).content.decode()
+    assert item.get_absolute_url() in page and "7.1" in page
+
+
+def test_the_admins_delivery_log_names_the_item(item, focal, admin_client):
+    notifications_create_due(now=at(dt.date(2024, 1, 4)))
+    page = admin_client.get(reverse("admin:notifications_notification_changelist"))
+    assert page.status_code == 200
+    assert "2023 – 7.1" in page.content.decode()
