@@ -153,9 +153,7 @@ def _item(
 
 def closing_lines(rules: set[str]) -> list[str]:
     """The closing lines for a message holding rows of ``rules``, one per kind of reader."""
-    audiences = {
-        AUDIENCE[Rule(rule)] for rule in rules if rule not in EVENT_RULES | ITEM_RULES
-    }
+    audiences = {AUDIENCE[Rule(rule)] for rule in rules if rule not in EVENT_RULES | ITEM_RULES}
     if Rule.NOT_ACKNOWLEDGED in rules:
         audiences.add(Audience.RESPONSIBLE)
     lines = [str(CLOSINGS[a]) for a in CLOSINGS if a in audiences]

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
@@ -226,3 +227,18 @@ def test_the_admins_delivery_log_names_the_item(item, focal, admin_client):
     page = admin_client.get(reverse("admin:notifications_notification_changelist"))
     assert page.status_code == 200
     assert "2023 – 7.1" in page.content.decode()
+
+
+def test_the_dry_run_lists_item_reminders_and_records_nothing(item, focal, capsys):
+    call_command("send_reminders", "--dry-run", "--now", "2024-01-04")
+    out = capsys.readouterr().out
+    assert "dau.moi@snv.example: 1" in out
+    assert "[7.1]" in out and "15/01/2024" in out and "Sở Nội vụ" in out
+    assert Notification.objects.count() == 0
+
+
+def test_the_admins_preview_lists_item_reminders(item, focal, admin_client):
+    # The next working day's sweep: by the machine's clock the 2024 round is long overdue.
+    page = admin_client.get(reverse("admin:notifications_notification_preview"))
+    assert page.status_code == 200
+    assert f"/selfassessmentitem/{item.pk}/" in page.content.decode()
