@@ -97,6 +97,10 @@ ITEMS_CLOSING = _(
     "Please enter each self-assessment item's points, figures and evidence on its page and "
     "submit it before the internal deadline."
 )
+ITEMS_FOLLOW_UP = _(
+    "Please follow up the units whose self-assessment items are late, on the round's "
+    "readiness page."
+)
 ACKNOWLEDGE = _("Please open each new task and acknowledge its receipt.")
 NEWS = _("The details are on the task's page.")
 
@@ -157,8 +161,10 @@ def closing_lines(rules: set[str]) -> list[str]:
     if Rule.NOT_ACKNOWLEDGED in rules:
         audiences.add(Audience.RESPONSIBLE)
     lines = [str(CLOSINGS[a]) for a in CLOSINGS if a in audiences]
-    if rules & ITEM_RULES:
+    if rules & (ITEM_RULES - {Rule.ITEM_ESCALATE_COORDINATORS}):
         lines.insert(0, str(ITEMS_CLOSING))
+    if Rule.ITEM_ESCALATE_COORDINATORS in rules:
+        lines.append(str(ITEMS_FOLLOW_UP))
     if Rule.ASSIGNED in rules:
         lines.insert(0, str(ACKNOWLEDGE))
     if not lines:

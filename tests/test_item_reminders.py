@@ -131,6 +131,9 @@ def test_escalation_reaches_the_units_head_then_the_coordinators(item, focal, he
     reminders_send_due(now=at(dt.date(2024, 1, 29)))  # 14 days late
     assert (Rule.ITEM_ESCALATE_COORDINATORS, 1) in rows_to(coordinator.email)
     assert len(mails_to(head.email)) == 1
+    # The coordinators are asked to follow the unit up, not to fill the item in.
+    to_coordinator = mails_to(coordinator.email)[0].body
+    assert "đôn đốc" in to_coordinator and "Đề nghị nhập điểm" not in to_coordinator
 
 
 def test_a_returned_item_reminds_its_unit_once_per_return(item, focal, coordinator):
