@@ -29,6 +29,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "rule",
         "step",
         "task",
+        "item",
         "recipient_email",
         "status",
         "attempts",
@@ -37,7 +38,7 @@ class NotificationAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "rule", "created_at"]
     search_fields = ["recipient_email", "task__title"]
-    list_select_related = ["task"]
+    list_select_related = ["task", "item__round", "item__indicator"]
     date_hierarchy = "created_at"
     actions = ["retry_now"]
     show_full_result_count = False

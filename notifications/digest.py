@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from dtiplan.mail import CleanSubjectEmail
-from notifications.models import EVENT_RULES, Notification
+from notifications.models import EVENT_RULES, ITEM_RULES, Notification
 from notifications.rules import AUDIENCE, Audience
 from plans.models import CompletionSubmission, DecidedRequest, ExtensionRequest
 
@@ -41,6 +41,12 @@ SECTION_ORDER = [
     Rule.DUE_SOON,
     Rule.NOT_ACKNOWLEDGED,
     Rule.NO_PROGRESS,
+    # The self-assessment's items, after the tasks.
+    Rule.ITEM_RETURNED,
+    Rule.ITEM_ESCALATE_COORDINATORS,
+    Rule.ITEM_ESCALATE_HEAD,
+    Rule.ITEM_OVERDUE,
+    Rule.ITEM_DUE_SOON,
 ]
 SECTION_TITLES = {
     Rule.EXTENSION_REFUSED: _("Extension requests refused"),
@@ -57,6 +63,15 @@ SECTION_TITLES = {
     Rule.DUE_SOON: _("Tasks due soon"),
     Rule.NOT_ACKNOWLEDGED: _("New tasks not yet acknowledged"),
     Rule.NO_PROGRESS: _("Open tasks without a recent progress report"),
+    Rule.ITEM_RETURNED: _("Self-assessment items returned to your unit for more evidence"),
+    Rule.ITEM_ESCALATE_COORDINATORS: _(
+        "Self-assessment items not submitted after the internal deadline: to follow up"
+    ),
+    Rule.ITEM_ESCALATE_HEAD: _(
+        "Self-assessment items of your unit not submitted, escalated to you as its head"
+    ),
+    Rule.ITEM_OVERDUE: _("Self-assessment items not submitted by the internal deadline"),
+    Rule.ITEM_DUE_SOON: _("Self-assessment items due soon"),
 }
 DECISION_MODELS: dict[str, type[DecidedRequest]] = {
     Rule.EXTENSION_APPROVED: ExtensionRequest,
@@ -78,6 +93,14 @@ CLOSINGS = {
     ),
     Audience.STEERING: _("The reports in the administration show the whole plan's progress."),
 }
+ITEMS_CLOSING = _(
+    "Please enter each self-assessment item's points, figures and evidence on its page and "
+    "submit it before the internal deadline."
+)
+ITEMS_FOLLOW_UP = _(
+    "Please follow up the units whose self-assessment items are late, on the round's "
+    "readiness page."
+)
 ACKNOWLEDGE = _("Please open each new task and acknowledge its receipt.")
 NEWS = _("The details are on the task's page.")
 
@@ -106,6 +129,19 @@ def decision_for(
 def _item(
     row: Notification, now: dt.datetime, decisions: dict[tuple[str, int], DecidedRequest]
 ) -> dict[str, object]:
+    if row.item_id:
+        item = row.item
+        deadline = item.round.deadline
+        today = timezone.localdate(now)
+        return {
+            "item": item,
+            "rule": row.rule,
+            "deadline": deadline,
+            "days_overdue": max(0, (today - deadline).days),
+            "days_left": max(0, (deadline - today).days),
+            "is_event": False,
+            "url": settings.SITE_URL + item.get_absolute_url(),
+        }
     task = row.task
     return {
         "task": task,
@@ -121,15 +157,25 @@ def _item(
 
 def closing_lines(rules: set[str]) -> list[str]:
     """The closing lines for a message holding rows of ``rules``, one per kind of reader."""
-    audiences = {AUDIENCE[Rule(rule)] for rule in rules if rule not in EVENT_RULES}
+    audiences = {AUDIENCE[Rule(rule)] for rule in rules if rule not in EVENT_RULES | ITEM_RULES}
     if Rule.NOT_ACKNOWLEDGED in rules:
         audiences.add(Audience.RESPONSIBLE)
     lines = [str(CLOSINGS[a]) for a in CLOSINGS if a in audiences]
+    if rules & (ITEM_RULES - {Rule.ITEM_ESCALATE_COORDINATORS}):
+        lines.insert(0, str(ITEMS_CLOSING))
+    if Rule.ITEM_ESCALATE_COORDINATORS in rules:
+        lines.append(str(ITEMS_FOLLOW_UP))
     if Rule.ASSIGNED in rules:
         lines.insert(0, str(ACKNOWLEDGE))
     if not lines:
         lines.append(str(NEWS))
     return lines
+
+
+def _order(row: Notification) -> tuple[dt.date, int]:
+    if row.item_id:
+        return (row.item.round.deadline, row.item_id)
+    return (row.task.deadline, row.task_id)
 
 
 def digest_message(rows: list[Notification], now: dt.datetime) -> CleanSubjectEmail:
@@ -139,9 +185,10 @@ def digest_message(rows: list[Notification], now: dt.datetime) -> CleanSubjectEm
     language = first.recipient.language if first.recipient else settings.LANGUAGE_CODE
     decisions = decisions_of(rows)
     by_rule: dict[str, list[dict[str, object]]] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: (r.task.deadline, r.task.pk)):
+    for row in sorted(rows, key=_order):
         by_rule[row.rule].append(_item(row, now, decisions))
     rules = set(by_rule)
+    task_rows = [row for row in rows if row.task_id]
     news_only = rules <= EVENT_RULES
     with translation.override(language):
         sections = [
@@ -151,11 +198,15 @@ def digest_message(rows: list[Notification], now: dt.datetime) -> CleanSubjectEm
         ]
         context = {
             "sections": sections,
-            "count": len({row.task_id for row in rows}),
-            "overdue": len({row.task_id for row in rows if row.task.is_overdue(now)}),
+            "count": len({row.task_id for row in task_rows}),
+            "overdue": len({row.task_id for row in task_rows if row.task.is_overdue(now)}),
+            # Items only (no task): the subject counts the items instead.
+            "item_count": len({row.item_id for row in rows if row.item_id}),
             "news_only": news_only,
             # One task: the subject names it and its most important news.
-            "single": sections[0]["items"][0] if len({r.task_id for r in rows}) == 1 else None,
+            "single": (
+                sections[0]["items"][0] if len({r.task_id for r in task_rows}) == 1 else None
+            ),
             "single_rule": str(Rule(sections[0]["rule"]).label),
             "closings": closing_lines(rules),
             "recipient": first.recipient,

@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from plans.models import Task, Unit, User
+from plans.models import SelfAssessmentItem, Task, Unit, User
 
 
 class DeliveryStatus(models.TextChoices):
@@ -136,9 +136,32 @@ class Notification(OutboxRow):
         EXTENSION_REFUSED = "extension_refused", _("Extension refused")
         COMPLETION_VERIFIED = "completion_verified", _("Completion verified")
         COMPLETION_RETURNED = "completion_returned", _("Completion returned for more work")
+        # The self-assessment: rows about one item (``item``), not a task.
+        ITEM_DUE_SOON = "item_due_soon", _("Self-assessment item due soon")
+        ITEM_OVERDUE = "item_overdue", _("Self-assessment item overdue")
+        ITEM_ESCALATE_HEAD = "item_escalate_head", _("Self-assessment item of your unit overdue")
+        ITEM_ESCALATE_COORDINATORS = (
+            "item_escalate_coordinators",
+            _("Self-assessment item overdue: to follow up with the unit"),
+        )
+        ITEM_RETURNED = "item_returned", _("Self-assessment item returned to your unit")
 
+    # A row is about a task or about a self-assessment item, never both (a check constraint).
     task = models.ForeignKey(
-        Task, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("task")
+        Task,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("task"),
+    )
+    item = models.ForeignKey(
+        SelfAssessmentItem,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("self-assessment item"),
     )
     rule = models.CharField(_("rule"), max_length=30, choices=Rule.choices)
     # An integer, not a small one: the weekly digest's step is the ISO week, e.g. 202627.
@@ -182,10 +205,22 @@ class Notification(OutboxRow):
                 fields=["task", "rule", "step", "anchor_date", "recipient_email"],
                 name="notification_once_per_step",
             ),
+            # The task key above never matches an item row (a NULL task is distinct), so the
+            # items have their own: once per item, step and recipient.
+            models.UniqueConstraint(
+                fields=["item", "rule", "step", "anchor_date", "recipient_email"],
+                name="notification_item_once_per_step",
+            ),
+            models.CheckConstraint(
+                condition=Q(task__isnull=False, item__isnull=True)
+                | Q(task__isnull=True, item__isnull=False),
+                name="notification_task_or_item",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_rule_display()} #{self.step} – {self.task} → {self.recipient_email}"
+        about = self.task if self.task_id else self.item
+        return f"{self.get_rule_display()} #{self.step} – {about} → {self.recipient_email}"
 
 
 EVENT_RULES = frozenset(
@@ -195,6 +230,16 @@ EVENT_RULES = frozenset(
         Notification.Rule.EXTENSION_REFUSED,
         Notification.Rule.COMPLETION_VERIFIED,
         Notification.Rule.COMPLETION_RETURNED,
+    }
+)
+# Rules about a self-assessment item (the row's ``item``), reminded by the same sweep.
+ITEM_RULES = frozenset(
+    {
+        Notification.Rule.ITEM_DUE_SOON,
+        Notification.Rule.ITEM_OVERDUE,
+        Notification.Rule.ITEM_ESCALATE_HEAD,
+        Notification.Rule.ITEM_ESCALATE_COORDINATORS,
+        Notification.Rule.ITEM_RETURNED,
     }
 )
 

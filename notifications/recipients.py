@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -12,7 +13,15 @@ from django.conf import settings
 from notifications.rules import Audience, Step
 from plans import roles
 from plans.access import unit_roles
-from plans.models import Assignment, Task, TaskRole, Unit, UnitMembership, User
+from plans.models import (
+    Assignment,
+    SelfAssessmentItem,
+    Task,
+    TaskRole,
+    Unit,
+    UnitMembership,
+    User,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +53,7 @@ class RecipientDirectory:
     an e-mail address are skipped and the skip is logged; a unit with no one to tell is
     reached at its shared mailbox."""
 
-    def __init__(self, tasks: list[Task]) -> None:
+    def __init__(self, tasks: list[Task], items: Iterable[SelfAssessmentItem] = ()) -> None:
         # units_by_task: lead, implementing and monitoring units (told about deadlines);
         # acting_units: every unit holding any role (each must acknowledge the task).
         by_task = unit_roles(tasks)
@@ -54,6 +63,8 @@ class RecipientDirectory:
             for t, u in by_task.items()
         }
         all_units = {u.pk: u for units in self.acting_units.values() for u in units}
+        # A self-assessment item's presiding unit: loaded with the tasks' units, same query.
+        all_units.update({item.unit.pk: item.unit for item in items if item.unit})
 
         self.focal: dict[int, list[Recipient]] = defaultdict(list)
         self.heads: dict[int, list[Recipient]] = defaultdict(list)
@@ -112,7 +123,8 @@ class RecipientDirectory:
         elif audience == Audience.UNIT:
             found = self._unit_people(step.unit, self.focal) if step.unit else []
         elif audience == Audience.HEADS:
-            found = self._unit_people(step.task.lead_unit, self.heads)
+            unit = step.task.lead_unit if step.task else step.unit
+            found = self._unit_people(unit, self.heads) if unit else []
         elif audience == Audience.COORDINATORS:
             found = self.groups[roles.COORDINATOR]
         else:

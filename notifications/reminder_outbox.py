@@ -14,7 +14,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from notifications.digest import digest_message
-from notifications.models import Notification
+from notifications.models import ITEM_RULES, Notification
 from notifications.outbox import Outbox
 from notifications.recipients import RecipientDirectory
 from notifications.rules import Step
@@ -53,7 +53,7 @@ class _TaskEvents:
 
     @classmethod
     def load(cls, rows: list[Notification]) -> _TaskEvents:
-        task_ids = {row.task_id for row in rows}
+        task_ids = {row.task_id for row in rows if row.task_id}
         acknowledged = set(
             Acknowledgement.objects.filter(task__in=task_ids).values_list("task_id", "unit_id")
         )
@@ -80,7 +80,16 @@ class _TaskEvents:
 def _reason_still_there(row: Notification, events: _TaskEvents) -> bool:
     """A row waiting for a retry is dropped if its reason went away meanwhile: the task was
     completed, cancelled or submitted (or its plan closed), its deadline moved (the cadence
-    restarts from it), the unit acknowledged, or the request was decided."""
+    restarts from it), the unit acknowledged, or the request was decided. An item's row is
+    dropped once the item was submitted or accepted, its round's deadline moved, or (for a
+    return) it was resubmitted."""
+    if row.rule in ITEM_RULES:
+        item = row.item
+        if not item.is_open:
+            return False
+        if row.rule == Notification.Rule.ITEM_RETURNED:
+            return item.status == item.Status.RETURNED
+        return item.round.deadline == row.anchor_date
     task = row.task
     if row.rule in DECISION_EVENTS:
         return True  # a decision is news until it is told, whatever happened since
@@ -127,13 +136,22 @@ class ReminderOutbox(Outbox[Notification]):
 
     def claimed(self, rows: QuerySet[Notification]) -> QuerySet[Notification]:
         return rows.select_related(
-            "recipient", "unit", "task__plan", "task__indicator__parent", "task__lead_unit"
+            "recipient",
+            "unit",
+            "task__plan",
+            "task__indicator__parent",
+            "task__lead_unit",
+            "item__round",
+            "item__indicator",
+            "item__unit",
         ).order_by("recipient_email", "pk")
 
     def still_due(self, rows: list[Notification], now: dt.datetime) -> list[Notification]:
         if not rows:
             return rows
-        directory = RecipientDirectory(list({row.task_id: row.task for row in rows}.values()))
+        tasks = {row.task_id: row.task for row in rows if row.task_id}
+        items = {row.item_id: row.item for row in rows if row.item_id}
+        directory = RecipientDirectory(list(tasks.values()), list(items.values()))
         events = _TaskEvents.load(rows)
         return [
             row

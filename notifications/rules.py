@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from notifications.models import Notification, ReminderPolicy
 from notifications.workdays import WorkCalendar
-from plans.models import Task, Unit
+from plans.models import ItemStatus, SelfAssessmentItem, Task, Unit
 
 Rule = Notification.Rule
 
@@ -45,16 +45,24 @@ AUDIENCE = {
     Rule.EXTENSION_REFUSED: Audience.UNIT,
     Rule.COMPLETION_VERIFIED: Audience.UNIT,
     Rule.COMPLETION_RETURNED: Audience.UNIT,
+    # A self-assessment item: its presiding unit's focal points, then its head (the step's
+    # unit) and the coordinators.
+    Rule.ITEM_DUE_SOON: Audience.UNIT,
+    Rule.ITEM_OVERDUE: Audience.UNIT,
+    Rule.ITEM_RETURNED: Audience.UNIT,
+    Rule.ITEM_ESCALATE_HEAD: Audience.HEADS,
+    Rule.ITEM_ESCALATE_COORDINATORS: Audience.COORDINATORS,
 }
 
 
 @dataclass(frozen=True)
 class Step:
-    task: Task
+    task: Task | None  # None for a step about a self-assessment item
     rule: str
     step: int
     anchor: dt.date
-    unit: Unit | None = None  # for rules about one unit (not acknowledged, events)
+    unit: Unit | None = None  # for rules about one unit (not acknowledged, events, items)
+    item: SelfAssessmentItem | None = None
 
     @property
     def audience(self) -> Audience:
@@ -63,6 +71,9 @@ class Step:
     @classmethod
     def of(cls, row: Notification) -> Step:
         """The step a recorded row is for, to ask again whom it concerns."""
+        if row.item_id:
+            item = row.item
+            return cls(None, row.rule, row.step, row.anchor_date, item.unit, item)
         unit = row.unit if AUDIENCE[Rule(row.rule)] == Audience.UNIT else None
         return cls(row.task, row.rule, row.step, row.anchor_date, unit)
 
@@ -154,6 +165,42 @@ def decision_steps(
         for day in sorted(set(requested_on))
         if calendar.working_days_between(day, today) >= policy.decision_waiting_working_days
     ]
+
+
+def item_steps(
+    item: SelfAssessmentItem,
+    *,
+    today: dt.date,
+    policy: ReminderPolicy,
+    calendar: WorkCalendar,
+) -> list[Step]:
+    """The due steps of one open self-assessment item (``SelfAssessmentItemQuerySet.open``)
+    on ``today``: the task cadence counted from the round's internal deadline (due soon on
+    the policy's working days before it, then overdue, escalating to the presiding unit's
+    head and the coordinators), and one reminder per return to the unit."""
+    steps: list[Step] = []
+    deadline = item.round.deadline
+    unit = item.unit
+    due_day = calendar.last_working_day_on_or_before(deadline)
+    if today < due_day:
+        for number, offset in reversed(list(enumerate(policy.due_soon_offsets, start=1))):
+            if calendar.add_working_days(due_day, -offset) <= today:
+                steps.append(Step(None, Rule.ITEM_DUE_SOON, number, deadline, unit, item))
+                break
+    elif today > deadline:
+        days_overdue = (today - deadline).days
+        number = policy.overdue_step(days_overdue)
+        if number:
+            steps.append(Step(None, Rule.ITEM_OVERDUE, number, deadline, unit, item))
+        if days_overdue >= policy.escalate_head_after_days:
+            steps.append(Step(None, Rule.ITEM_ESCALATE_HEAD, 1, deadline, unit, item))
+        if days_overdue >= policy.escalate_coordinators_after_days:
+            steps.append(Step(None, Rule.ITEM_ESCALATE_COORDINATORS, 1, deadline, unit, item))
+    if item.status == ItemStatus.RETURNED and item.reviewed_at:
+        # Anchored on the day of the return: a second return is a new reminder.
+        returned_on = timezone.localdate(item.reviewed_at)
+        steps.append(Step(None, Rule.ITEM_RETURNED, 1, returned_on, unit, item))
+    return steps
 
 
 def horizon(today: dt.date, policy: ReminderPolicy, calendar: WorkCalendar) -> dt.date:

@@ -50,12 +50,17 @@ def _record(due: list[DueReminder], now: dt.datetime, report: SweepReport) -> li
     is harmless: the unique constraint keeps one row and the other insert is ignored; each row
     is counted as new (``report.created``) by the one run whose insert made it."""
     existing = recorded_keys(due)
-    new = sorted((d for d in due if d.key not in existing), key=lambda d: d.key)
+    # Sorted (tasks' rows, then items'), so concurrent runs insert in the same order.
+    new = sorted(
+        (d for d in due if d.key not in existing),
+        key=lambda d: (d.key[0] or 0, d.key[1] or 0, *d.key[2:]),
+    )
     inserted = rows_insert_counted(
         Notification,
         [
             Notification(
                 task=d.task,
+                item=d.item,
                 rule=d.step.rule,
                 step=d.step.step,
                 anchor_date=d.step.anchor,

@@ -22,6 +22,7 @@ from notifications.rules import (
     acknowledgement_steps,
     decision_steps,
     horizon,
+    item_steps,
     task_steps,
 )
 from notifications.workdays import WorkCalendar
@@ -32,10 +33,12 @@ from plans.models import (
     Decision,
     ExtensionRequest,
     ProgressUpdate,
+    SelfAssessmentItem,
     Task,
 )
 
-ReminderKey = tuple[int, str, int, dt.date, str]
+# (task id, item id, rule, step, anchor, address): one of the two ids is None.
+ReminderKey = tuple[int | None, int | None, str, int, dt.date, str]
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,19 @@ class DueReminder:
     recipient: Recipient
 
     @property
-    def task(self) -> Task:
+    def task(self) -> Task | None:
         return self.step.task
+
+    @property
+    def item(self) -> SelfAssessmentItem | None:
+        return self.step.item
 
     @property
     def key(self) -> ReminderKey:
         step = self.step
-        return (step.task.pk, step.rule, step.step, step.anchor, self.recipient.email)
+        task_id = step.task.pk if step.task else None
+        item_id = step.item.pk if step.item else None
+        return (task_id, item_id, step.rule, step.step, step.anchor, self.recipient.email)
 
 
 @dataclass
@@ -103,6 +112,22 @@ def candidate_tasks(
     )
 
 
+def candidate_items(
+    *, today: dt.date, policy: ReminderPolicy, calendar: WorkCalendar
+) -> list[SelfAssessmentItem]:
+    """Open self-assessment items that can have a due step today: their round's internal
+    deadline within the due-soon horizon or past, or returned to the unit. One query."""
+    return list(
+        SelfAssessmentItem.objects.open()
+        .filter(
+            Q(round__deadline__lte=horizon(today, policy, calendar))
+            | Q(pk__in=SelfAssessmentItem.objects.returned().values("pk"))
+        )
+        .select_related("round", "indicator", "unit")
+        .order_by("round__deadline", "pk")
+    )
+
+
 def pending_requests(*, today: dt.date, policy: ReminderPolicy) -> dict[int, list[dt.date]]:
     """Task id → the local dates of its extension requests and completion submissions still
     waiting for a decision, old enough to be worth a reminder (two queries)."""
@@ -144,7 +169,8 @@ def reminders_due(*, now: dt.datetime) -> list[DueReminder]:
         if waiting.keys() - known
         else []
     )
-    directory = RecipientDirectory(tasks + waiting_tasks)
+    items = candidate_items(today=today, policy=policy, calendar=calendar)
+    directory = RecipientDirectory(tasks + waiting_tasks, items)
     acknowledged: dict[int, set[int]] = defaultdict(set)
     for task_id, unit_id in Acknowledgement.objects.filter(task__in=known).values_list(
         "task_id", "unit_id"
@@ -173,6 +199,8 @@ def reminders_due(*, now: dt.datetime) -> list[DueReminder]:
             steps += decision_steps(
                 task, today=today, policy=policy, calendar=calendar, requested_on=waiting[task.pk]
             )
+    for item in items:
+        steps += item_steps(item, today=today, policy=policy, calendar=calendar)
     due: dict[tuple, DueReminder] = {}
     for step in steps:
         for recipient in directory.for_step(step):
@@ -185,7 +213,9 @@ def recorded_keys(due: list[DueReminder]) -> set[ReminderKey]:
     """The keys of ``due`` that already have a row (one query)."""
     if not due:
         return set()
-    rows = Notification.objects.filter(task__in={d.task.pk for d in due}).values_list(
-        "task_id", "rule", "step", "anchor_date", "recipient_email"
+    task_ids = {d.task.pk for d in due if d.task}
+    item_ids = {d.item.pk for d in due if d.item}
+    rows = Notification.objects.filter(Q(task__in=task_ids) | Q(item__in=item_ids)).values_list(
+        "task_id", "item_id", "rule", "step", "anchor_date", "recipient_email"
     )
     return set(rows)

@@ -19,7 +19,14 @@ PAGE_SIZE = 30
 def inbox(request: HttpRequest) -> HttpResponse:
     notifications = (
         Notification.objects.for_person(request.user)
-        .select_related("task", "task__indicator", "task__lead_unit")
+        .select_related(
+            "task",
+            "task__indicator",
+            "task__lead_unit",
+            "item__round",
+            "item__indicator",
+            "item__unit",
+        )
         .order_by("-created_at", "-id")
     )
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))

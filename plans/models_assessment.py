@@ -191,6 +191,15 @@ COUNTED_STATUSES = (ItemStatus.SUBMITTED, ItemStatus.ACCEPTED)
 
 
 class SelfAssessmentItemQuerySet(models.QuerySet["SelfAssessmentItem"]):
+    def open(self) -> SelfAssessmentItemQuerySet:
+        """Items the unit still owes the coordinators: not submitted yet, or returned to it
+        (what the reminders chase; ``SelfAssessmentItem.is_open`` is the same state)."""
+        return self.filter(status__in=EDITABLE_STATUSES)
+
+    def returned(self) -> SelfAssessmentItemQuerySet:
+        """Items sent back to the unit with a comment, waiting to be resubmitted."""
+        return self.filter(status=ItemStatus.RETURNED)
+
     def visible_to(self, user: User | AnonymousUser) -> SelfAssessmentItemQuerySet:
         """The one rule of who sees which item, used by every door (portal, evidence download,
         admin): people with ``plans.view_selfassessmentitem`` (coordinators, the steering
@@ -207,6 +216,8 @@ class SelfAssessmentItemQuerySet(models.QuerySet["SelfAssessmentItem"]):
 
 
 class SelfAssessmentItem(models.Model):
+    Status = ItemStatus
+
     round = models.ForeignKey(
         SelfAssessmentRound,
         on_delete=models.CASCADE,
@@ -327,6 +338,11 @@ class SelfAssessmentItem(models.Model):
 
     @property
     def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+    @property
+    def is_open(self) -> bool:
+        """Still owed by the unit (``SelfAssessmentItemQuerySet.open``)."""
         return self.status in EDITABLE_STATUSES
 
 

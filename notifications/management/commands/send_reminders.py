@@ -169,7 +169,6 @@ class Command(BaseCommand):
                 % {"email": email, "count": len(lines)}
             )
             for line in lines:
-                task = line.task
                 if line.days_overdue:
                     when = ngettext(
                         "%(days)d day overdue", "%(days)d days overdue", line.days_overdue
@@ -181,10 +180,10 @@ class Command(BaseCommand):
                 else:
                     when = _("due today")
                 self.stdout.write(
-                    f"  - [{line.rule_label}] {task.title} [{task.indicator.code}] – "
-                    f"{task.deadline:%d/%m/%Y}, {when}, "
+                    f"  - [{line.rule_label}] {line.title} [{line.code}] – "
+                    f"{line.deadline:%d/%m/%Y}, {when}, "
                     + _("lead: %(unit)s")
-                    % {"unit": task.lead_unit.name}
+                    % {"unit": line.unit_name}
                 )
         if not preview:
             self.stdout.write(
