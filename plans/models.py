@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from indicators.models import Indicator, Province, under_main_indicator_q
-from plans.uploads import evidence_storage, evidence_upload_to
+from plans.uploads import EvidenceRecord
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -901,7 +901,7 @@ class ExtensionRequest(DecidedRequest):
         return f"{self.task} → {self.new_deadline:%d/%m/%Y}"
 
 
-class Evidence(models.Model):
+class Evidence(EvidenceRecord):
     """A file or a link that backs a progress report or a completion submission.
 
     Files are stored under random names outside any public URL (``plans.uploads``); they are
@@ -914,15 +914,6 @@ class Evidence(models.Model):
     unit = models.ForeignKey(
         Unit, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("unit")
     )
-    uploaded_by = models.ForeignKey(
-        User,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("added by"),
-    )
-    uploaded_at = models.DateTimeField(_("added at"), default=timezone.now)
     progress_update = models.ForeignKey(
         ProgressUpdate,
         on_delete=models.CASCADE,
@@ -939,16 +930,6 @@ class Evidence(models.Model):
         related_name="evidence",
         verbose_name=_("completion submission"),
     )
-    file = models.FileField(
-        _("file"),
-        storage=evidence_storage,
-        upload_to=evidence_upload_to,
-        max_length=200,
-        blank=True,
-    )
-    original_name = models.CharField(_("file name"), max_length=255, blank=True)
-    size = models.PositiveBigIntegerField(_("size in bytes"), null=True, blank=True)
-    link = models.URLField(_("link"), max_length=1000, blank=True)
 
     class Meta:
         verbose_name = _("evidence")
@@ -965,9 +946,6 @@ class Evidence(models.Model):
                 name="evidence_backs_one_report",
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.original_name or self.link
 
     def get_absolute_url(self) -> str:
         if self.link:

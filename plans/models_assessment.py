@@ -30,7 +30,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from indicators.models import Indicator, IndicatorSet
-from plans.uploads import evidence_storage, evidence_upload_to
+from plans.uploads import EvidenceRecord
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -346,7 +346,7 @@ class SelfAssessmentItem(models.Model):
         return self.status in EDITABLE_STATUSES
 
 
-class SelfAssessmentEvidence(models.Model):
+class SelfAssessmentEvidence(EvidenceRecord):
     """A file or a link behind an item. Files are stored like task evidence (random names
     outside any URL) and read only through the access-checked download."""
 
@@ -356,25 +356,6 @@ class SelfAssessmentEvidence(models.Model):
         related_name="evidence",
         verbose_name=_("item"),
     )
-    uploaded_by = models.ForeignKey(
-        "plans.User",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("added by"),
-    )
-    uploaded_at = models.DateTimeField(_("added at"), default=timezone.now)
-    file = models.FileField(
-        _("file"),
-        storage=evidence_storage,
-        upload_to=evidence_upload_to,
-        max_length=200,
-        blank=True,
-    )
-    original_name = models.CharField(_("file name"), max_length=255, blank=True)
-    size = models.PositiveBigIntegerField(_("size in bytes"), null=True, blank=True)
-    link = models.URLField(_("link"), max_length=1000, blank=True)
 
     class Meta:
         verbose_name = _("self-assessment evidence")
@@ -387,9 +368,6 @@ class SelfAssessmentEvidence(models.Model):
                 violation_error_message=_("Evidence is either a file or a link."),
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.original_name or self.link
 
     def get_absolute_url(self) -> str:
         if self.link:

@@ -444,6 +444,30 @@ class UnitResource(StrictResource):
 # --- Rows that name a plan and an indicator (tasks, indicator owners) -------------------------
 
 
+def plan_indicator_set(
+    plan: Plan, sets: list[IndicatorSet], errors: RowErrors
+) -> IndicatorSet | None:
+    """The set a row's indicator code is read in: the one in force in the plan's year, or an
+    error on ``indicator_code`` (none in force; two sets starting the same year)."""
+    indicator_set = set_in_force(sets, plan.year)
+    if indicator_set is None:
+        errors.add(
+            "indicator_code",
+            _("No indicator set is in force in %(year)s, the year of plan “%(plan)s”.")
+            % {"year": plan.year, "plan": plan.title},
+        )
+        return None
+    twins = [s.code for s in sets if s.first_year == indicator_set.first_year]
+    if len(twins) > 1:
+        errors.add(
+            "indicator_code",
+            _("Indicator sets %(sets)s all start in %(year)s; it is unclear which applies.")
+            % {"sets": ", ".join(twins), "year": indicator_set.first_year},
+        )
+        return None
+    return indicator_set
+
+
 class PlanIndicatorColumns:
     """The ``plan`` and ``indicator_code`` columns: the plan by its title, the indicator by its
     code in the set in force in the plan's year; units as plans write them (``UnitDirectory``).
@@ -513,21 +537,8 @@ class PlanIndicatorColumns:
         if not code:
             errors.add("indicator_code", self.no_indicator_message())
             return None
-        indicator_set = self._set_for_year(plan.year)
+        indicator_set = plan_indicator_set(plan, self.sets, errors)
         if indicator_set is None:
-            errors.add(
-                "indicator_code",
-                _("No indicator set is in force in %(year)s, the year of plan “%(plan)s”.")
-                % {"year": plan.year, "plan": plan.title},
-            )
-            return None
-        twins = [s.code for s in self.sets if s.first_year == indicator_set.first_year]
-        if len(twins) > 1:
-            errors.add(
-                "indicator_code",
-                _("Indicator sets %(sets)s all start in %(year)s; it is unclear which applies.")
-                % {"sets": ", ".join(twins), "year": indicator_set.first_year},
-            )
             return None
         indicator = self.indicators.get((indicator_set.pk, code))
         if indicator is None:
@@ -878,21 +889,8 @@ class TaskResource(StrictResource):
                 _("Give the indicator the task improves (its code or its name)."),
             )
             return None
-        indicator_set = set_in_force(self.sets, plan.year)
+        indicator_set = plan_indicator_set(plan, self.sets, errors)
         if indicator_set is None:
-            errors.add(
-                "indicator_code",
-                _("No indicator set is in force in %(year)s, the year of plan “%(plan)s”.")
-                % {"year": plan.year, "plan": plan.title},
-            )
-            return None
-        twins = [s.code for s in self.sets if s.first_year == indicator_set.first_year]
-        if len(twins) > 1:
-            errors.add(
-                "indicator_code",
-                _("Indicator sets %(sets)s all start in %(year)s; it is unclear which applies.")
-                % {"sets": ", ".join(twins), "year": indicator_set.first_year},
-            )
             return None
         indicator = self._indicator_named(indicator_set, written)
         if indicator is None:

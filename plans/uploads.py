@@ -20,9 +20,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage
+from django.db import models
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 def _is_pdf(head: bytes, _file: IO[bytes]) -> bool:
@@ -202,3 +204,35 @@ def evidence_orphans(*, delete: bool = False) -> list[str]:
         for name in orphans:
             _storage.delete(name)
     return orphans
+
+
+class EvidenceRecord(models.Model):
+    """A file or a link that backs what a unit reports (task evidence, self-assessment
+    evidence): who added it and when, and either a file stored as above or a web link. Each
+    kind adds what it backs and its own constraint that exactly one of the two is set."""
+
+    uploaded_by = models.ForeignKey(
+        "plans.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=gettext_lazy("added by"),
+    )
+    uploaded_at = models.DateTimeField(gettext_lazy("added at"), default=timezone.now)
+    file = models.FileField(
+        gettext_lazy("file"),
+        storage=evidence_storage,
+        upload_to=evidence_upload_to,
+        max_length=200,
+        blank=True,
+    )
+    original_name = models.CharField(gettext_lazy("file name"), max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(gettext_lazy("size in bytes"), null=True, blank=True)
+    link = models.URLField(gettext_lazy("link"), max_length=1000, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.original_name or self.link
