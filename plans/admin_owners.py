@@ -8,13 +8,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from dtiplan.spreadsheets.admin import SafeImportMixin
-from indicators.models import Indicator
+from plans.admin_filters import MainIndicatorFilter
 from plans.models import IndicatorOwner, IndicatorOwnerUnit, OwnerRole, Unit
 from plans.owners import check_indicator_in_plan_year, check_owner_units
 from plans.resources import IndicatorOwnerResource
@@ -94,27 +94,12 @@ class OwnerUnitFilter(admin.SimpleListFilter):
         return queryset
 
 
-class OwnerMainIndicatorFilter(admin.SimpleListFilter):
-    title = _("main indicator")
-    parameter_name = "main_indicator"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        mains = Indicator.objects.main().select_related("indicator_set")
-        return [(str(m.pk), f"{m.indicator_set.code} · {m}") for m in mains]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value():
-            main = self.value()
-            return queryset.filter(Q(indicator_id=main) | Q(indicator__parent_id=main))
-        return queryset
-
-
 @admin.register(IndicatorOwner)
 class IndicatorOwnerAdmin(SafeImportMixin, ImportExportModelAdmin):
     resource_classes = [IndicatorOwnerResource]
     form = IndicatorOwnerForm
     list_display = ["indicator", "plan", "presiding", "monitoring", "coordinating"]
-    list_filter = ["plan", OwnerUnitFilter, OwnerMainIndicatorFilter]
+    list_filter = ["plan", OwnerUnitFilter, MainIndicatorFilter]
     search_fields = ["indicator__code", "indicator__name_vi", "units__unit__name"]
     autocomplete_fields = ["plan", "indicator"]
     list_per_page = 100

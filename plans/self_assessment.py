@@ -27,7 +27,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import PurePath
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -51,7 +50,6 @@ from plans.models import (
     User,
 )
 from plans.owners import owners_for
-from plans.uploads import validate_evidence_file
 
 # --- Which plan, which indicators ---------------------------------------------------------------
 
@@ -306,10 +304,7 @@ def self_assessment_evidence_add(
         item=item, uploaded_by=by, uploaded_at=now or timezone.now(), link=link
     )
     if file is not None:
-        validate_evidence_file(file)
-        evidence.file = file
-        evidence.original_name = PurePath(file.name or "").name[:255]
-        evidence.size = file.size
+        evidence.attach_file(file)
     evidence.full_clean(exclude=["file"])
     evidence.save()
     if item.status == ItemStatus.NOT_STARTED:

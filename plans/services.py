@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import PurePath
 from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -52,7 +51,6 @@ from plans.models import (
 )
 from plans.ongoing import next_report_date
 from plans.owners import Owners, check_indicator_in_plan_year, check_owner_units, owners_for
-from plans.uploads import validate_evidence_file
 
 
 def _locked(task: Task) -> Task:
@@ -116,10 +114,7 @@ def _evidence(
         link=link,
     )
     if file is not None:
-        validate_evidence_file(file)
-        evidence.file = file
-        evidence.original_name = PurePath(file.name or "").name[:255]
-        evidence.size = file.size
+        evidence.attach_file(file)
     evidence.full_clean(exclude=["file"])
     evidence.save()
     return evidence

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage
 from django.db import models
+from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -236,3 +237,27 @@ class EvidenceRecord(models.Model):
 
     def __str__(self) -> str:
         return self.original_name or self.link
+
+    def attach_file(self, file: File) -> None:
+        """Check ``file`` (extension and content) and hold it on this row, with the person's
+        file name and its size; the row is saved by the caller."""
+        validate_evidence_file(file)
+        self.file = file
+        self.original_name = PurePath(file.name or "").name[:255]
+        self.size = file.size
+
+    def download(self) -> FileResponse:
+        """The stored file as an attachment under the person's file name, never cached. Call
+        only after the access check; a file missing on disk answers 404."""
+        try:
+            handle = self.file.open("rb")
+        except FileNotFoundError as missing:
+            raise Http404 from missing
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=self.original_name or self.file.name.rsplit("/", 1)[-1],
+            content_type=content_type_for(self.file.name),
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -49,7 +49,6 @@ from plans.models import (
     Unit,
     User,
 )
-from plans.uploads import content_type_for
 
 PAGE_SIZE = 25
 
@@ -513,18 +512,7 @@ def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     evidence = get_object_or_404(
         Evidence.objects.exclude(file=""), pk=pk, task__in=_visible(request).values("pk")
     )
-    try:
-        handle = evidence.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404 from missing
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=evidence.original_name or evidence.file.name.rsplit("/", 1)[-1],
-        content_type=content_type_for(evidence.file.name),
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return evidence.download()
 
 
 @login_required

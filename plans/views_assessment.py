@@ -40,7 +40,6 @@ from plans.self_assessment import (
     self_assessment_save,
     self_assessment_submit,
 )
-from plans.uploads import content_type_for
 from plans.views import _errors_to_form
 
 # The roles whose indicators a unit's portal lists (coordinating units work through tasks).
@@ -311,15 +310,4 @@ def self_assessment_evidence_download(request: HttpRequest, pk: int) -> FileResp
     evidence = _evidence_or_404(request, pk)
     if not evidence.file:
         raise Http404
-    try:
-        handle = evidence.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404 from missing
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=evidence.original_name or evidence.file.name.rsplit("/", 1)[-1],
-        content_type=content_type_for(evidence.file.name),
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return evidence.download()
