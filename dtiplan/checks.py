@@ -3,7 +3,8 @@
 Django's checks cover HTTPS and cookies; these cover what makes a production install *fail
 open*: reminders marked sent while e-mail only lands in files, a queue that lives in a folder
 of one machine, a cache that each process keeps to itself (the password-reset limit is then
-per process) and e-mail links that point to the developer's machine. Each one is an error, so
+per process), e-mail links that point to the developer's machine, and a claim window so short
+that a slow but live mail server gets its e-mails sent twice. Each one is an error, so
 ``check --deploy`` fails with its id. ``DTIPLAN_SINGLE_MACHINE=true`` accepts, deliberately,
 the folder broker and the per-process cache of an install that runs everything on one machine;
 e-mail and SITE_URL have no such exemption: a province always needs both.
@@ -85,4 +86,28 @@ def production_services_check(
                 id="dtiplan.E005",
             )
         )
+    errors.extend(_claim_window_check())
     return errors
+
+
+# A live sender refreshes its claim between e-mails, every fifth of the window; one e-mail may
+# block for several EMAIL_TIMEOUTs (connect, send, quit). Below this many timeouts, another
+# sender can take the claim of a slow but live one and the e-mail goes out twice.
+STALE_CLAIM_TIMEOUTS = 5
+
+
+def _claim_window_check() -> list[CheckMessage]:
+    window = settings.NOTIFICATIONS_STALE_CLAIM_SECONDS
+    least = STALE_CLAIM_TIMEOUTS * settings.EMAIL_TIMEOUT
+    if window >= least:
+        return []
+    return [
+        Error(
+            f"NOTIFICATIONS_STALE_CLAIM_SECONDS is {window} s, under {STALE_CLAIM_TIMEOUTS} × "
+            f"EMAIL_TIMEOUT ({least} s): while a slow mail server holds one e-mail, another "
+            "sender takes over the claim and the e-mail goes out twice.",
+            hint=f"Set NOTIFICATIONS_STALE_CLAIM_SECONDS to at least {least}, or lower "
+            "EMAIL_TIMEOUT.",
+            id="dtiplan.E006",
+        )
+    ]

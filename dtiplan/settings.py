@@ -253,7 +253,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 # A claimed e-mail whose sender has not refreshed its claim for this long is sent again (the
 # sender died; a live one refreshes every fifth of it, between e-mails): at-least-once for the
-# e-mail in flight, see docs/reminders.md. Keep it well above EMAIL_TIMEOUT.
+# e-mail in flight, see docs/reminders.md. At least 5 × EMAIL_TIMEOUT (dtiplan.E006).
 NOTIFICATIONS_STALE_CLAIM_SECONDS = env_int("NOTIFICATIONS_STALE_CLAIM_SECONDS", 300, minimum=1)
 # The monthly report pack goes to the steering committee on this working day of each month
 # (1: the first), about the month before.

@@ -89,6 +89,30 @@ def test_production_site_url_on_plain_http_or_localhost_fails_the_deployment_che
     assert "dtiplan.E005" in plain.stdout + plain.stderr
 
 
+def test_a_claim_window_a_slow_mail_server_outlasts_fails_the_deployment_check(
+    tmp_path: Path,
+) -> None:
+    short = manage(
+        tmp_path,
+        "check",
+        "--deploy",
+        **{**PRODUCTION, "EMAIL_TIMEOUT": "30", "NOTIFICATIONS_STALE_CLAIM_SECONDS": "60"},
+    )
+    assert short.returncode != 0
+    output = short.stdout + short.stderr
+    assert "dtiplan.E006" in output
+    assert "at least 150" in output
+    enough = manage(
+        tmp_path,
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        **{**PRODUCTION, "EMAIL_TIMEOUT": "10", "NOTIFICATIONS_STALE_CLAIM_SECONDS": "60"},
+    )
+    assert enough.returncode == 0, enough.stdout + enough.stderr
+
+
 def test_a_deliberate_one_machine_install_may_keep_the_folder_queue_but_not_file_email(
     tmp_path: Path,
 ) -> None:
