@@ -14,7 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from notifications.models import CalendarException, Notification, ReminderPolicy, ReportDelivery
+from notifications.models import (
+    CalendarException,
+    Notification,
+    PasswordResetMail,
+    ReminderPolicy,
+    ReportDelivery,
+)
 from notifications.preview import reminders_preview
 from notifications.workdays import WorkCalendar
 
@@ -172,6 +178,26 @@ class ReportDeliveryAdmin(admin.ModelAdmin):
     @admin.display(description=_("month"), ordering="period")
     def period_display(self, obj: ReportDelivery) -> str:
         return f"{obj.period:%m/%Y}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PasswordResetMail)
+class PasswordResetMailAdmin(admin.ModelAdmin):
+    """Password-reset e-mails asked for on the public page, and whether each went out: what an
+    operator checks when someone says the e-mail never came. Written only by the reset page
+    and its sender (rows are removed after a week), so read-only here."""
+
+    list_display = ["created_at", "recipient_email", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status"]
+    search_fields = ["recipient_email"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in PasswordResetMail._meta.fields if f.editable]
+    exclude = ["claim_token"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -293,3 +293,21 @@ def test_a_reset_request_older_than_a_day_is_not_sent(client):
     assert PasswordResetMail.objects.get().status == PasswordResetMail.Status.SKIPPED
     password_resets_deliver(now=timezone.now() + dt.timedelta(days=8))
     assert not PasswordResetMail.objects.exists(), "finished rows are removed after a week"
+
+
+def test_an_operator_sees_whether_a_reset_email_went_out_and_cannot_edit_it(client, admin_client):
+    """Someone says the reset e-mail never came: the admin lists the request and its state."""
+    UserFactory(email="hoa@tinh.example")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post("/accounts/password_reset/", {"email": "hoa@tinh.example"})
+    row = PasswordResetMail.objects.get()
+
+    listing = admin_client.get("/admin/notifications/passwordresetmail/?q=hoa@")
+    assert listing.status_code == 200
+    assert "hoa@tinh.example" in listing.content.decode()
+    assert row.get_status_display() in listing.content.decode()
+
+    page = admin_client.get(f"/admin/notifications/passwordresetmail/{row.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert admin_client.get("/admin/notifications/passwordresetmail/add/").status_code == 403
