@@ -70,6 +70,7 @@ class MainLine:
     rival_name: str = ""
     rival_value: Decimal | None = None
     weak: list[WeakLine] = field(default_factory=list)  # its weak components
+    order: int | None = None  # its place among the cheapest to bring into the top M
 
     @property
     def gap(self) -> Decimal | None:
@@ -160,15 +161,8 @@ class TargetLine:
 
     @property
     def mains_to_bring_in(self) -> list[MainLine]:
-        """The main indicators outside the top M that are cheapest to bring in, smallest gap
-        first, as many as are still missing; those without a gap (no value or no province at
-        rank M to compare with) cannot be counted on."""
-        missing = self.gap if self.target.kind == TargetKind.MAIN_IN_TOP else None
-        if not missing or missing <= 0:
-            return []
-        candidates = [m for m in self.mains if not m.in_top and m.gap is not None]
-        candidates.sort(key=lambda m: (m.gap, m.indicator.sort_key))
-        return candidates[:missing]
+        """The main indicators chosen to bring into the top M (``_choose_mains``), in order."""
+        return sorted((m for m in self.mains if m.order), key=lambda m: m.order or 0)
 
 
 def _position(
@@ -220,8 +214,8 @@ Ranked = dict[int, tuple[str, Result]]
 
 @dataclass
 class Standings:
-    """The results of some years, in every ranking of each: the DTI, and with indicators each
-    scored main indicator (in code order), as ``year_rankings`` reads them."""
+    """The results of some years, in every ranking of each: the DTI, and with indicators every
+    scored main indicator of the set (in code order), as ``year_rankings`` reads them."""
 
     dti: dict[tuple[int, int], Ranked] = field(default_factory=dict)
     mains: dict[tuple[int, int], dict[Indicator, Ranked]] = field(default_factory=dict)
@@ -250,9 +244,18 @@ def standings_of(years: Iterable[int], *, with_indicators: bool) -> Standings:
             if row.indicator is None:
                 found.dti.setdefault(key, {})[row.province.pk] = (row.name, row.result)
             elif row.indicator.parent_id is None and row.indicator.scored:
-                found.mains.setdefault(key, {}).setdefault(row.indicator, {})[
-                    row.province.pk
-                ] = (row.name, row.result)
+                ranked = found.mains.setdefault(key, {}).setdefault(row.indicator, {})
+                ranked[row.province.pk] = (row.name, row.result)
+        if with_indicators:
+            # Every scored main indicator of the set, in code order, ranked or not.
+            mains = list(
+                results.indicator_set.indicators.filter(parent__isnull=True, scored=True).order_by(
+                    "sort_key"
+                )
+            )
+            for key in [key for key in found.dti if key[0] == year]:
+                ranked_mains = found.mains.get(key, {})
+                found.mains[key] = {i: ranked_mains.get(i, {}) for i in mains}
     return found
 
 
@@ -267,6 +270,19 @@ def _main_lines(mains: dict[Indicator, Ranked], province_id: int, top: int) -> l
             line.rival_name, line.rival_value = _at_rank(ranked.values(), top)
         lines.append(line)
     return lines
+
+
+def _choose_mains(line: TargetLine) -> None:
+    """Numbers the main indicators outside the top M that are cheapest to bring in, smallest
+    gap first, as many as are still missing; those without a gap (no value, or no province
+    at rank M to compare with) cannot be counted on."""
+    missing = line.gap
+    if not missing or missing <= 0:
+        return
+    candidates = [m for m in line.mains if not m.in_top and m.gap is not None]
+    candidates.sort(key=lambda m: (m.gap, m.indicator.sort_key))
+    for order, main in enumerate(candidates[:missing], start=1):
+        main.order = order
 
 
 def target_lines(*, plans: Iterable[Plan], with_weak: bool = False) -> list[TargetLine]:
@@ -312,6 +328,7 @@ def target_lines(*, plans: Iterable[Plan], with_weak: bool = False) -> list[Targ
                     plan.province_id,
                     top,
                 )
+                _choose_mains(line)
             lines.append(line)
     if with_weak:
         _attach_weak(plans, lines)
