@@ -370,7 +370,7 @@ def test_what_it_takes_for_main_indicators_in_the_top_brings_in_the_cheapest_fir
     )
     admin_client.cookies["django_language"] = "en"
 
-    with django_assert_max_num_queries(40):
+    with django_assert_max_num_queries(24):
         response = admin_client.get(f"/admin/reports/targets/what-it-takes/?target={target.pk}")
 
     line = response.context["line"]
