@@ -316,6 +316,11 @@ def test_what_it_takes_adds_up_the_recoverable_points_and_marks_where_the_gap_cl
         ("6.3", 40, "closes the gap here (32.90 points needed)"),
         ("6.2", 48, None),
     ]
+    admin_client.cookies["django_language"] = "vi"
+    page = admin_client.get(f"/admin/reports/targets/what-it-takes/?target={target.pk}")
+    assert "Đủ bù khoảng cách tại đây: 2 chỉ số ở trên giành thêm được 40,00 điểm" in (
+        page.content.decode()
+    )
 
 
 # Main indicators 1-4 of the 2024 set in the 34-province ranking: (province, value, rank).
@@ -431,3 +436,8 @@ def test_what_it_takes_for_main_indicators_in_the_top_brings_in_the_cheapest_fir
         (1, "3", "3.2", 35, "Sở Công Thương"),
         (1, "3", "3.1", 8, None),
     ]
+    admin_client.cookies["django_language"] = "vi"
+    page = admin_client.get(f"/admin/reports/targets/what-it-takes/?target={target.pk}")
+    text = page.content.decode()
+    assert "Năm 2024, có 1 chỉ số chính trong nhóm 3 dẫn đầu. Cần đưa thêm 2" in text
+    assert "cần đưa vào nhóm (1)" in text and "Tỉnh, thành phố ở thứ hạng 3" in text
