@@ -92,6 +92,10 @@ class TargetLine:
     rival_name: str = ""
     rival_value: Decimal | None = None
     weak: list[WeakLine] = field(default_factory=list)
+    # How many provinces' results the weak indicators' province stands for: a merged province
+    # without results of its own is the average of its former provinces (the ministry's
+    # baseline), so a point won on one of them moves it by a share of a point.
+    averaged_over: int = 1
     # Main indicators in the top: every scored main indicator of the latest ranking.
     mains: list[MainLine] = field(default_factory=list)
 
@@ -152,8 +156,9 @@ class TargetLine:
 
     @property
     def weak_total(self) -> Decimal:
-        """The recoverable points of every weak indicator (those known)."""
-        return sum((w.recoverable for w in self.weak if w.recoverable is not None), Decimal("0"))
+        """The running total at the end: every weak indicator's recoverable points (known)."""
+        totals = [w.running_total for w in self.weak if w.running_total is not None]
+        return totals[-1] if totals else Decimal("0")
 
     @property
     def closes_gap(self) -> bool:
@@ -338,8 +343,10 @@ def target_lines(*, plans: Iterable[Plan], with_weak: bool = False) -> list[Targ
 def _attach_weak(plans: list[Plan], lines: list[TargetLine]) -> None:
     """The weak indicators of each plan's latest assessment year: its province's, or for a
     merged province without results of its own, its former provinces' (a plan addresses
-    both, ``plans.coverage.provinces_of``). One query per plan, then two."""
+    both, ``plans.coverage.provinces_of``). One query per plan (two for a merged province),
+    then two."""
     latest: dict[int, list[int]] = {}
+    averaged: dict[int, int] = {}
     for plan in plans:
         assessments = list(
             Assessment.objects.filter(
@@ -350,6 +357,9 @@ def _attach_weak(plans: list[Plan], lines: list[TargetLine]) -> None:
         chosen = own or assessments
         year = max((a[1] for a in chosen), default=None)
         latest[plan.pk] = [a[0] for a in chosen if a[1] == year]
+        # A merged province's result is the average of every former province, loaded or not.
+        formers = 0 if own else Province.objects.filter(successor_id=plan.province_id).count()
+        averaged[plan.pk] = max(formers, 1)
     scores = list(
         Score.objects.weak()
         .filter(assessment_id__in=[pk for pks in latest.values() for pk in pks])
@@ -377,21 +387,24 @@ def _attach_weak(plans: list[Plan], lines: list[TargetLine]) -> None:
             )
         )
         line.weak = weak
-        _accumulate(weak, line.points_needed)
+        line.averaged_over = averaged.get(plan.pk, 1)
+        _accumulate(weak, line.points_needed, line.averaged_over)
         for main in line.mains:
             main.weak = [w for w in weak if w.score.main_indicator_id == main.indicator.pk]
 
 
-def _accumulate(weak: list[WeakLine], needed: Decimal | None) -> None:
+def _accumulate(weak: list[WeakLine], needed: Decimal | None, averaged_over: int) -> None:
     """The running total of recoverable points down the list, and the line where it first
-    covers ``needed`` (none when nothing is needed or the whole list falls short)."""
+    covers ``needed`` (none when nothing is needed or the whole list falls short). A point won
+    on one of the former provinces whose average a merged province's result is counts for a
+    share of a point."""
     total = Decimal("0")
     closed = not needed or needed <= 0
     for line in weak:
         if line.recoverable is None:
             break
-        total += line.recoverable
-        line.running_total = total
+        total += line.recoverable / averaged_over
+        line.running_total = total.quantize(TWO_PLACES)
         if not closed and total >= needed:
             line.closes_gap = closed = True
 

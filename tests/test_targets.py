@@ -174,12 +174,15 @@ def test_what_it_takes_names_the_province_to_beat_and_the_weak_indicators_by_poi
     )
     rows = list(load_workbook(io.BytesIO(download.content)).active.iter_rows(values_only=True))
     assert rows[0][5:8] == ("Recoverable points", "Running total", "Presiding unit")
-    assert rows[1][0] == "6.2" and rows[1][5:7] == (35, 35)
+    assert rows[1][0] == "6.2" and rows[1][5] == 35
     assert rows[1][7] == "'=Sở Khoa học và Công nghệ"  # sanitised: not a formula
-    assert rows[2][0] == "6.1" and rows[2][5:8] == (8, 43, None)
-    # 43 recoverable points cannot cover 69.90: no line closes the gap, and the page says so.
+    # Khánh Hòa of 2026 stands for the average of Khánh Hòa and Ninh Thuận of 2024: a point won
+    # on the former Khánh Hòa's indicators is half a point of it.
+    assert rows[1][6] == 17.5 and rows[2][0] == "6.1" and rows[2][5:8] == (8, 21.5, None)
+    assert "average of its 2 former provinces" in page and "1/2 of a point" in page
+    # 21.50 points cannot cover 69.90: no line closes the gap, and the page says so.
     assert not any(row[9] for row in rows[1:])
-    assert "All the weak indicators together recover 43" in page
+    assert "All the weak indicators together recover 21.50" in page
     assert "less than the 69.90 still needed" in page
     assert small.pk
 
@@ -267,27 +270,34 @@ def test_an_unknown_target_is_not_found_and_staff_without_the_reports_permission
     assert client.get("/admin/reports/targets/what-it-takes/").status_code == 403
 
 
-def components_of(tmp_path: Path, main_code: str, points: dict[str, tuple[str, str]]) -> None:
-    """Components of a main indicator of the 2024 set, {code: (max points, points)}, and
-    Khánh Hòa's 2024 points on them (under the 63 provinces of that year)."""
+def components_of(
+    tmp_path: Path,
+    main_code: str,
+    points: dict[str, tuple[str, str]],
+    name: str = "Khánh Hòa",
+) -> None:
+    """Components of a main indicator of the 2024 set, {code: (max points, points)}, and the
+    province's 2024 points on them (under the 63 provinces of that year)."""
     main = dti2024().indicators.get(code=main_code)
     for code, (most, _points) in points.items():
         ComponentIndicatorFactory(
             code=code, indicator_set=dti2024(), parent=main, max_points=Decimal(most)
         )
     rows: list[list[object]] = [["province", "year", "indicator_code", "points"]]
-    rows.extend(["Khánh Hòa", 2024, code, got] for code, (_most, got) in points.items())
+    rows.extend([name, 2024, code, got] for code, (_most, got) in points.items())
     import_rows(tmp_path, f"components-{main_code}.csv", rows)
 
 
 def test_what_it_takes_adds_up_the_recoverable_points_and_marks_where_the_gap_closes(
     published, tmp_path, admin_client
 ):
-    # Khánh Hòa: 0.7071 in 2024, i.e. 707.10 points; 740 points need 32.90 more.
-    components_of(tmp_path, "6", {"6.1": ("40", "15"), "6.2": ("10", "2"), "6.3": ("20", "5")})
-    plan = plan_for("Khánh Hòa")
+    # Hà Nội (the same province before and after the merger): 0.8241 in 2024, i.e. 824.10
+    # points; 857 points need 32.90 more.
+    components = {"6.1": ("40", "15"), "6.2": ("10", "2"), "6.3": ("20", "5")}
+    components_of(tmp_path, "6", components, name="Hà Nội")
+    plan = plan_for("Hà Nội")
     target = Target.objects.create(
-        plan=plan, kind=TargetKind.POINTS, year=2026, points=Decimal("740")
+        plan=plan, kind=TargetKind.POINTS, year=2026, points=Decimal("857")
     )
     admin_client.cookies["django_language"] = "en"
 
@@ -305,7 +315,7 @@ def test_what_it_takes_adds_up_the_recoverable_points_and_marks_where_the_gap_cl
     assert page.index("<td>6.3</td>") < closing < page.index("<td>6.2</td>")
     assert "Closes the gap here: the 2 indicators above recover 40" in page
     assert "covering the 32.90 still needed" in page
-    assert "less than the" not in page
+    assert "less than the" not in page and "former provinces" not in page
 
     download = admin_client.get(
         f"/admin/reports/targets/what-it-takes/?target={target.pk}&download=xlsx"
