@@ -289,7 +289,7 @@ def components_of(
 
 
 def test_what_it_takes_adds_up_the_recoverable_points_and_marks_where_the_gap_closes(
-    published, tmp_path, admin_client
+    published, tmp_path, admin_client, django_assert_max_num_queries
 ):
     # Hà Nội (the same province before and after the merger): 0.8241 in 2024, i.e. 824.10
     # points; 857 points need 32.90 more.
@@ -301,7 +301,8 @@ def test_what_it_takes_adds_up_the_recoverable_points_and_marks_where_the_gap_cl
     )
     admin_client.cookies["django_language"] = "en"
 
-    response = admin_client.get(f"/admin/reports/targets/what-it-takes/?target={target.pk}")
+    with django_assert_max_num_queries(15):
+        response = admin_client.get(f"/admin/reports/targets/what-it-takes/?target={target.pk}")
 
     line = response.context["line"]
     assert line.points_needed == Decimal("32.90")
