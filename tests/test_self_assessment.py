@@ -37,9 +37,11 @@ from tests.factories import (
     PlanFactory,
     UnitFactory,
     UserFactory,
+    assessment_with_scores,
     focal_point_of,
     main_indicator,
     pdf_upload,
+    province,
 )
 
 pytestmark = pytest.mark.django_db
@@ -362,6 +364,48 @@ def test_readiness_page_in_the_reports(
     focal = focal_point_of(units["snv"])
     client.force_login(focal)
     assert client.get("/admin/reports/self-assessment/").status_code in (302, 403)
+
+
+def test_readiness_page_projects_the_rank_among_the_other_provinces_latest_results(
+    client, opened, plan, units, coordinator, django_assert_max_num_queries
+):
+    walk_the_round(units, coordinator)  # projected value 0.0145
+    plan.province = province("Khánh Hòa", YEAR)
+    plan.save()
+    # Results of 2022, the latest year up to the round's (stand-in points on main indicator 1):
+    # Hà Nội above, Hải Phòng level (a shared rank), Cần Thơ below; Khánh Hòa's own result is
+    # not another province's. 2021 is older and 2024 after the round's year: neither counts.
+    for name, points in [("Hà Nội", "20"), ("Hải Phòng", "14.5"), ("Cần Thơ", "10")]:
+        assessment_with_scores(name, 2022, {"1": points})
+    assessment_with_scores("Khánh Hòa", 2022, {"1": "90"})
+    assessment_with_scores("Cần Thơ", 2021, {"1": "90"})
+    assessment_with_scores("Cần Thơ", 2024, {"1": "90"})
+    client.force_login(coordinator)
+    client.cookies["django_language"] = "en"
+
+    with django_assert_max_num_queries(13):
+        page = client.get("/admin/reports/self-assessment/")
+
+    rank = page.context["projected_rank"]
+    assert (rank.rank, rank.out_of, rank.year, rank.ranking) == (2, 4, 2022, 63)
+    text = page.content.decode()
+    assert "Projected rank 2 of 4" in text
+    assert "the other provinces’ DTI 2022 results, ranking of 63 provinces" in text
+
+
+def test_readiness_page_says_plainly_when_there_is_nothing_to_rank_against(
+    client, opened, plan, coordinator
+):
+    client.force_login(coordinator)
+    client.cookies["django_language"] = "en"
+    text = client.get("/admin/reports/self-assessment/").content.decode()
+    assert "No projected rank: the round’s plan names no province" in text
+    plan.province = province("Khánh Hòa", YEAR)
+    plan.save()
+    assessment_with_scores("Khánh Hòa", 2022, {"1": "90"})  # its own: no other province
+    text = client.get("/admin/reports/self-assessment/").content.decode()
+    assert "No projected rank: no published results of the other provinces" in text
+    assert "Projected rank" not in text
 
 
 def test_the_pack_holds_one_row_per_indicator_and_the_evidence_by_code(

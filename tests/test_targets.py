@@ -173,9 +173,17 @@ def test_what_it_takes_names_the_province_to_beat_and_the_weak_indicators_by_poi
         f"/admin/reports/targets/what-it-takes/?target={target.pk}&download=xlsx"
     )
     rows = list(load_workbook(io.BytesIO(download.content)).active.iter_rows(values_only=True))
+    assert rows[0][5:8] == ("Recoverable points", "Running total", "Presiding unit")
     assert rows[1][0] == "6.2" and rows[1][5] == 35
-    assert rows[1][6] == "'=Sở Khoa học và Công nghệ"  # sanitised: not a formula
-    assert rows[2][0] == "6.1" and rows[2][6] in ("", None)
+    assert rows[1][7] == "'=Sở Khoa học và Công nghệ"  # sanitised: not a formula
+    # Khánh Hòa of 2026 stands for the average of Khánh Hòa and Ninh Thuận of 2024: a point won
+    # on the former Khánh Hòa's indicators is half a point of it.
+    assert rows[1][6] == 17.5 and rows[2][0] == "6.1" and rows[2][5:8] == (8, 21.5, None)
+    assert "average of its 2 former provinces" in page and "1/2 of a point" in page
+    # 21.50 points cannot cover 69.90: no line closes the gap, and the page says so.
+    assert not any(row[9] for row in rows[1:])
+    assert "All the weak indicators together recover 21.50" in page
+    assert "less than the 69.90 still needed" in page
     assert small.pk
 
 
@@ -260,3 +268,187 @@ def test_an_unknown_target_is_not_found_and_staff_without_the_reports_permission
     client.force_login(UserFactory(username="staff@tinh.example", is_staff=True))
     assert client.get("/admin/reports/targets/").status_code == 403
     assert client.get("/admin/reports/targets/what-it-takes/").status_code == 403
+
+
+def components_of(
+    tmp_path: Path,
+    main_code: str,
+    points: dict[str, tuple[str, str]],
+    name: str = "Khánh Hòa",
+) -> None:
+    """Components of a main indicator of the 2024 set, {code: (max points, points)}, and the
+    province's 2024 points on them (under the 63 provinces of that year)."""
+    main = dti2024().indicators.get(code=main_code)
+    for code, (most, _points) in points.items():
+        ComponentIndicatorFactory(
+            code=code, indicator_set=dti2024(), parent=main, max_points=Decimal(most)
+        )
+    rows: list[list[object]] = [["province", "year", "indicator_code", "points"]]
+    rows.extend([name, 2024, code, got] for code, (_most, got) in points.items())
+    import_rows(tmp_path, f"components-{main_code}.csv", rows)
+
+
+def test_what_it_takes_adds_up_the_recoverable_points_and_marks_where_the_gap_closes(
+    published, tmp_path, admin_client, django_assert_max_num_queries
+):
+    # Hà Nội (the same province before and after the merger): 0.8241 in 2024, i.e. 824.10
+    # points; 857 points need 32.90 more.
+    components = {"6.1": ("40", "15"), "6.2": ("10", "2"), "6.3": ("20", "5")}
+    components_of(tmp_path, "6", components, name="Hà Nội")
+    plan = plan_for("Hà Nội")
+    target = Target.objects.create(
+        plan=plan, kind=TargetKind.POINTS, year=2026, points=Decimal("857")
+    )
+    admin_client.cookies["django_language"] = "en"
+
+    with django_assert_max_num_queries(15):
+        response = admin_client.get(f"/admin/reports/targets/what-it-takes/?target={target.pk}")
+
+    line = response.context["line"]
+    assert line.points_needed == Decimal("32.90")
+    assert [(w.score.indicator.code, w.running_total, w.closes_gap) for w in line.weak] == [
+        ("6.1", Decimal("25"), False),
+        ("6.3", Decimal("40"), True),  # 25 + 15 = 40 ≥ 32.90: the first two suffice
+        ("6.2", Decimal("48"), False),
+    ]
+    page = response.content.decode()
+    closing = page.index('class="closes-gap"')
+    assert page.index("<td>6.3</td>") < closing < page.index("<td>6.2</td>")
+    assert "Closes the gap here: the 2 indicators above recover 40" in page
+    assert "covering the 32.90 still needed" in page
+    assert "less than the" not in page and "former provinces" not in page
+
+    download = admin_client.get(
+        f"/admin/reports/targets/what-it-takes/?target={target.pk}&download=xlsx"
+    )
+    rows = list(load_workbook(io.BytesIO(download.content)).active.iter_rows(values_only=True))
+    assert [(row[0], row[6], row[9]) for row in rows[1:]] == [
+        ("6.1", 25, None),
+        ("6.3", 40, "closes the gap here (32.90 points needed)"),
+        ("6.2", 48, None),
+    ]
+    admin_client.cookies["django_language"] = "vi"
+    page = admin_client.get(f"/admin/reports/targets/what-it-takes/?target={target.pk}")
+    assert "Đủ bù khoảng cách tại đây: 2 chỉ số ở trên giành thêm được 40,00 điểm" in (
+        page.content.decode()
+    )
+
+
+# Main indicators 1-4 of the 2024 set in the 34-province ranking: (province, value, rank).
+# Stand-in figures, not published ones.
+MAINS = {
+    "1": [("Hà Nội", "0.9000", 1), ("Khánh Hòa", "0.8800", 2), ("Huế", "0.8000", 3)],
+    "2": [
+        ("Hà Nội", "0.9000", 1),
+        ("Huế", "0.8500", 2),
+        ("Hải Phòng", "0.8000", 3),
+        ("Khánh Hòa", "0.7000", 5),
+    ],
+    "3": [
+        ("Hà Nội", "0.9000", 1),
+        ("Huế", "0.8000", 2),
+        ("Hồ Chí Minh", "0.7500", 3),
+        ("Khánh Hòa", "0.7200", 4),
+    ],
+    # A tie at 2 leaves rank 3 empty: the value to match is the last one within the top 3.
+    "4": [
+        ("Hà Nội", "0.9000", 1),
+        ("Huế", "0.8500", 2),
+        ("Hải Phòng", "0.8500", 2),
+        ("Khánh Hòa", "0.8000", 4),
+    ],
+}
+
+
+@pytest.fixture
+def mains_published(published, tmp_path: Path) -> None:
+    rows: list[list[object]] = [["province", "year", "ranking", "indicator_code", "value", "rank"]]
+    rows.extend(
+        [name, 2024, 34, code, value, rank]
+        for code, ranked in MAINS.items()
+        for name, value, rank in ranked
+    )
+    import_rows(tmp_path, "mains.csv", rows)
+
+
+def test_what_it_takes_for_main_indicators_in_the_top_brings_in_the_cheapest_first(
+    mains_published, tmp_path, admin_client, django_assert_max_num_queries
+):
+    components_of(tmp_path, "3", {"3.1": ("10", "2"), "3.2": ("40", "5")})
+    components_of(tmp_path, "2", {"2.1": ("20", "0")})
+    plan = plan_for("Khánh Hòa")
+    target = Target.objects.create(
+        plan=plan, kind=TargetKind.MAIN_IN_TOP, year=2026, count=3, rank=3
+    )
+    department = UnitFactory(name="Sở Công Thương")
+    indicator_owner_set(
+        plan=plan, indicator=dti2024().indicators.get(code="3.2"), presiding_unit=department
+    )
+    admin_client.cookies["django_language"] = "en"
+
+    with django_assert_max_num_queries(24):
+        response = admin_client.get(f"/admin/reports/targets/what-it-takes/?target={target.pk}")
+
+    line = response.context["line"]
+    assert (line.current, line.gap) == (1, 2)  # only main indicator 1 is in the top 3
+    found = {
+        m.indicator.code: (m.value, m.rank, m.in_top, m.rival_name, m.rival_value, m.gap, m.order)
+        for m in line.mains
+    }
+    assert found["1"] == (Decimal("0.88"), 2, True, "", None, 0, None)
+    assert found["2"] == (
+        Decimal("0.7"),
+        5,
+        False,
+        "Hải Phòng",
+        Decimal("0.8"),
+        Decimal("0.1"),
+        None,
+    )
+    assert found["3"] == (
+        Decimal("0.72"),
+        4,
+        False,
+        "Hồ Chí Minh",
+        Decimal("0.75"),
+        Decimal("0.03"),
+        1,
+    )
+    assert found["4"] == (Decimal("0.8"), 4, False, "Huế", Decimal("0.85"), Decimal("0.05"), 2)
+    assert found["5"][:2] == (None, None) and found["5"][5:] == (None, None)  # nothing published
+    assert [m.indicator.code for m in line.mains_to_bring_in] == ["3", "4"]
+    assert [(w.score.indicator.code, w.recoverable) for w in line.mains[2].weak] == [
+        ("3.2", Decimal("35")),
+        ("3.1", Decimal("8")),
+    ]
+    page = response.content.decode()
+    assert "In 2024, 1 main indicator is in the top 3. 2 more to bring in." in page
+    assert "to bring in (1)" in page and "to bring in (2)" in page
+    assert page.index("to bring in (1)") < page.index("to bring in (2)")
+    assert "<td>2.1</td>" not in page  # main indicator 2 is not among the cheapest two
+    assert page.index("<td>3.2</td>") < page.index("<td>3.1</td>") and "Sở Công Thương" in page
+    assert "No weak component of this main indicator" in page  # under main indicator 4
+
+    download = admin_client.get(
+        f"/admin/reports/targets/what-it-takes/?target={target.pk}&download=xlsx"
+    )
+    book = load_workbook(io.BytesIO(download.content))
+    assert book.sheetnames == ["Main indicators", "Weak components"]
+    mains = list(book["Main indicators"].iter_rows(values_only=True))
+    assert mains[0][4] == "Province at rank 3"
+    assert [(row[0], row[6], row[7], row[8]) for row in mains[1:5]] == [
+        ("1", 0, "yes", None),
+        ("2", 0.1, "no", None),
+        ("3", 0.03, "no", 1),
+        ("4", 0.05, "no", 2),
+    ]
+    components = list(book["Weak components"].iter_rows(values_only=True))
+    assert [(row[0], row[1], row[2], row[7], row[8]) for row in components[1:]] == [
+        (1, "3", "3.2", 35, "Sở Công Thương"),
+        (1, "3", "3.1", 8, None),
+    ]
+    admin_client.cookies["django_language"] = "vi"
+    page = admin_client.get(f"/admin/reports/targets/what-it-takes/?target={target.pk}")
+    text = page.content.decode()
+    assert "Năm 2024, có 1 chỉ số chính trong nhóm 3 dẫn đầu. Cần đưa thêm 2" in text
+    assert "cần đưa vào nhóm (1)" in text and "Tỉnh, thành phố ở thứ hạng 3" in text

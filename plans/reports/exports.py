@@ -593,18 +593,42 @@ def targets_table(lines: Iterable[Any]) -> Table:
     )
 
 
+def _weak_cells(weak: Any) -> list[Any]:
+    """A weak indicator's figures: code, name, max points, points, value, recoverable."""
+    indicator = weak.score.indicator
+    return [
+        indicator.code,
+        indicator.name,
+        indicator.max_points,
+        weak.score.points,
+        weak.score.value,
+        weak.recoverable,
+    ]
+
+
+def _owner_cells(weak: Any) -> list[str]:
+    """A weak indicator's presiding and monitoring unit."""
+    owners = weak.owners
+    return [
+        owners.presiding.name if owners and owners.presiding else "",
+        owners.monitoring.name if owners and owners.monitoring else "",
+    ]
+
+
 def what_it_takes_table(line: Any) -> Table:
-    """The weak indicators that would close a target's gap, most recoverable points first."""
+    """The weak indicators that would close a target's gap, most recoverable points first,
+    with the running total and the line where it covers the points still needed."""
+    closes = ""
+    if line is not None and line.points_needed is not None:
+        closes = _("closes the gap here (%(points)s points needed)") % {
+            "points": line.points_needed
+        }
     rows = [
         [
-            weak.score.indicator.code,
-            weak.score.indicator.name,
-            weak.score.indicator.max_points,
-            weak.score.points,
-            weak.score.value,
-            weak.recoverable,
-            weak.owners.presiding.name if weak.owners and weak.owners.presiding else "",
-            weak.owners.monitoring.name if weak.owners and weak.owners.monitoring else "",
+            *_weak_cells(weak),
+            weak.running_total,
+            *_owner_cells(weak),
+            closes if weak.closes_gap else "",
         ]
         for weak in (line.weak if line else [])
     ]
@@ -617,9 +641,71 @@ def what_it_takes_table(line: Any) -> Table:
             _("Points"),
             _("Value"),
             _("Recoverable points"),
+            _("Running total"),
             _("Presiding unit"),
             _("Monitoring unit"),
+            _("Gap closed"),
         ],
         rows=rows,
-        widths=[10, 50, 10, 10, 10, 12, 30, 30],
+        widths=[10, 50, 10, 10, 10, 12, 12, 30, 30, 30],
     )
+
+
+def main_indicators_tables(line: Any) -> list[Table]:
+    """A "main indicators in the top M" target: each main indicator against the province at
+    rank M, then the weak components of the cheapest ones to bring in."""
+    top = line.target.rank
+    mains = [
+        [
+            main.indicator.code,
+            main.indicator.name,
+            main.value,
+            main.rank,
+            main.rival_name,
+            main.rival_value,
+            main.gap,
+            _("yes") if main.in_top else _("no"),
+            main.order,
+        ]
+        for main in line.mains
+    ]
+    components = [
+        [main.order, main.indicator.code, *_weak_cells(weak), *_owner_cells(weak)]
+        for main in line.mains_to_bring_in
+        for weak in main.weak
+    ]
+    return [
+        Table(
+            title=_("Main indicators"),
+            headers=[
+                _("Code"),
+                _("Main indicator"),
+                _("Value"),
+                _("Rank"),
+                _("Province at rank %(rank)s") % {"rank": top},
+                _("Its value"),
+                _("Value still needed"),
+                _("In the top %(rank)s") % {"rank": top},
+                _("To bring in"),
+            ],
+            rows=mains,
+            widths=[8, 40, 10, 8, 24, 10, 12, 12, 10],
+        ),
+        Table(
+            title=_("Weak components"),
+            headers=[
+                _("To bring in"),
+                _("Main indicator"),
+                _("Code"),
+                _("Indicator"),
+                _("Max points"),
+                _("Points"),
+                _("Value"),
+                _("Recoverable points"),
+                _("Presiding unit"),
+                _("Monitoring unit"),
+            ],
+            rows=components,
+            widths=[10, 10, 10, 50, 10, 10, 10, 12, 30, 30],
+        ),
+    ]

@@ -27,7 +27,7 @@ from plans.periods import parse_month, previous_month
 from plans.reports import charts, exports, queries
 from plans.reports.filters import ReportFilters, ReportFilterSet
 from plans.self_assessment import readiness
-from plans.targets import target_lines
+from plans.targets import projected_rank, target_lines
 
 REPORTS: list[tuple[str, Any]] = [
     ("overview", gettext_lazy("Overview")),
@@ -54,8 +54,12 @@ def reports_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return admin.site.admin_view(require_safe(checked))
 
 
-def _download(name: str, table: exports.Table, now: dt.datetime) -> HttpResponse:
-    response = HttpResponse(exports.xlsx_bytes([table]), content_type=exports.XLSX_TYPE)
+def _download(
+    name: str, table: exports.Table | list[exports.Table], now: dt.datetime
+) -> HttpResponse:
+    """An XLSX of one table, or of several (one sheet each)."""
+    tables = table if isinstance(table, list) else [table]
+    response = HttpResponse(exports.xlsx_bytes(tables), content_type=exports.XLSX_TYPE)
     stamp = timezone.localdate(now).isoformat()
     response["Content-Disposition"] = f'attachment; filename="dtiplan-{name}-{stamp}.xlsx"'
     return response
@@ -302,8 +306,13 @@ def pack(request: HttpRequest) -> HttpResponse:
 @reports_view
 def self_assessment(request: HttpRequest) -> HttpResponse:
     """Where a round stands (``plans.self_assessment.readiness``): items by status and without
-    evidence, by unit, and the projected DTI value; ``?year=`` picks the round."""
-    rounds = list(SelfAssessmentRound.objects.select_related("indicator_set").order_by("-year"))
+    evidence, by unit, the projected DTI value and the rank it would take among the other
+    provinces' latest results (``plans.targets.projected_rank``); ``?year=`` picks the round."""
+    rounds = list(
+        SelfAssessmentRound.objects.select_related("indicator_set", "plan__province").order_by(
+            "-year"
+        )
+    )
     chosen = next((r for r in rounds if str(r.year) == request.GET.get("year")), None)
     chosen = chosen or (rounds[0] if rounds else None)
     data = readiness(round=chosen) if chosen else None
@@ -312,6 +321,10 @@ def self_assessment(request: HttpRequest) -> HttpResponse:
             f"self-assessment-{chosen.year}", exports.readiness_table(data), timezone.now()
         )
     lines = []
+    province = chosen.plan.province if chosen and chosen.plan else None
+    rank = None
+    if data is not None and province is not None:
+        rank = projected_rank(value=data.projected_value, province_id=province.pk, year=chosen.year)
     if data is not None:
         for line in data.units:
             line.cells = [line.counts[value] for value in ItemStatus.values]
@@ -323,6 +336,8 @@ def self_assessment(request: HttpRequest) -> HttpResponse:
         rounds=rounds,
         round=chosen,
         data=data,
+        province=province,
+        projected_rank=rank,
         lines=lines,
         statuses=ItemStatus.choices,
         total_cells=[data.counts[value] for value in ItemStatus.values] if data else [],
@@ -355,9 +370,10 @@ def targets(request: HttpRequest) -> HttpResponse:
 def what_it_takes(request: HttpRequest) -> HttpResponse:
     """One target (``?target=``, else the first): the points still needed against the other
     provinces' latest published results and the weak indicators that would close the gap,
-    most recoverable points first."""
+    most recoverable points first, with the running total; for main indicators in the top,
+    each main indicator's gap to the province at rank M and the cheapest ones to bring in."""
     plans = list(_plans_with_targets())
-    choices = [t for p in plans for t in p.targets.all() if t.kind != TargetKind.MAIN_IN_TOP]
+    choices = [t for p in plans for t in p.targets.all()]
     chosen = next((t for t in choices if str(t.pk) == request.GET.get("target")), None)
     if chosen is None and request.GET.get("target"):
         raise Http404
@@ -372,6 +388,8 @@ def what_it_takes(request: HttpRequest) -> HttpResponse:
         )
     if request.GET.get("download") == "xlsx":
         name = f"target-{chosen.pk}" if chosen else "target"
+        if chosen is not None and chosen.kind == TargetKind.MAIN_IN_TOP:
+            return _download(name, exports.main_indicators_tables(line), timezone.now())
         return _download(name, exports.what_it_takes_table(line), timezone.now())
     return _page(
         request,
