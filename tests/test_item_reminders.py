@@ -180,8 +180,25 @@ def test_items_and_tasks_share_one_digest(item, unit, focal):
     )
     reminders_send_due(now=at(dt.date(2024, 1, 4)))
     assert len(mails_to(focal.email)) == 1
-    body = mails_to(focal.email)[0].body
-    assert "Số hóa hồ sơ" in body and "7.1" in body
+    message = mails_to(focal.email)[0]
+    assert "Số hóa hồ sơ" in message.body and "7.1" in message.body
+    assert message.subject == (
+        "[dtiplan] Nhắc việc: 1 nhiệm vụ (1 quá hạn) và 1 mục tự đánh giá cần chú ý"
+    )
+
+
+def test_the_subject_of_a_mixed_digest_counts_tasks_and_items_in_english(item, unit, focal):
+    focal.language = "en"
+    focal.save()
+    component = ComponentIndicatorFactory(code="7.2", max_points=Decimal("5"))
+    SelfAssessmentItem.objects.create(
+        round=item.round, indicator=component, unit=unit, max_points=Decimal("5")
+    )
+    TaskFactory(lead_unit=unit, start_date=dt.date(2023, 6, 1), deadline=dt.date(2024, 1, 5))
+    reminders_send_due(now=at(dt.date(2024, 1, 4)))
+    assert [m.subject for m in mails_to(focal.email)] == [
+        "[dtiplan] Reminder: 1 task and 2 self-assessment items need your attention"
+    ]
 
 
 def test_a_row_is_about_a_task_or_an_item_once_per_step(item, focal):
