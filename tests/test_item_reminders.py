@@ -24,6 +24,7 @@ from plans import roles
 from plans.models import SelfAssessmentItem, UnitMembership
 from plans.self_assessment import (
     self_assessment_accept,
+    self_assessment_close,
     self_assessment_open,
     self_assessment_return,
     self_assessment_save,
@@ -157,6 +158,19 @@ def test_a_submitted_or_accepted_item_is_not_reminded(item, focal, head, coordin
     reminders_send_due(now=at(dt.date(2024, 1, 29)))
     assert not Notification.objects.filter(item=item).exists()
     assert rows_to(focal.email) == [] and rows_to(head.email) == []
+
+
+def test_a_closed_round_sends_no_reminders(item, focal, head, coordinator):
+    notifications_create_due(now=at(dt.date(2024, 1, 4)))  # recorded, not yet sent
+    self_assessment_close(round=item.round, by=coordinator, now=at(dt.date(2024, 1, 4), 8))
+    report = reminders_send_due(now=at(dt.date(2024, 1, 4), hour=9))
+    assert report.rows_skipped == 1 and mail.outbox == []
+    for day in (dt.date(2024, 1, 16), dt.date(2024, 1, 29), dt.date(2024, 6, 3)):
+        reminders_send_due(now=at(day))
+    assert mail.outbox == []
+    assert list(Notification.objects.filter(item=item).values_list("rule", "status")) == [
+        (Rule.ITEM_DUE_SOON, Notification.Status.SKIPPED)
+    ]
 
 
 def test_an_item_submitted_before_the_row_was_sent_is_skipped(item, focal):
