@@ -64,6 +64,7 @@ from plans.models import (  # noqa: E402
     Unit,
     User,
 )
+from plans.periods import Period  # noqa: E402
 from plans.reports.exports import pack_files  # noqa: E402
 
 UNITS, TASKS, PROGRESS = 300, 10_000, 100_000
@@ -248,7 +249,7 @@ def measure(runs: int = 3) -> None:
         connection.queries_log.clear()
         with CaptureQueriesContext(connection) as captured:
             began = time.perf_counter()
-            _pack, files = pack_files(period=dt.date(2026, 6, 1), now=timezone.now())
+            _pack, files = pack_files(period=Period(dt.date(2026, 6, 1)), now=timezone.now())
             times.append(time.perf_counter() - began)
     sizes = ", ".join(
         f"{name.rsplit('.', 1)[1]} {len(content) / 1e6:.1f} MB" for name, content, _ in files

@@ -18,12 +18,13 @@ from notifications.models import CalendarException, Notification, ReportDelivery
 from notifications.report_schedule import sending_day
 from notifications.services import monthly_report_send_due, report_send
 from plans import roles
+from plans.periods import Period
 from plans.reports.exports import pack_headers
 from tests.factories import TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-MAY = dt.date(2026, 5, 1)
+MAY = Period(dt.date(2026, 5, 1))
 
 
 def at(day: dt.date, hour: int = 8) -> dt.datetime:
@@ -75,7 +76,7 @@ def test_schedule_sends_on_the_first_working_day_only(committee):
     assert monthly_report_send_due(now=at(dt.date(2026, 5, 30)))["period"] is None
     assert monthly_report_send_due(now=at(dt.date(2026, 6, 2)))["period"] is None
     assert mail.outbox == []
-    assert monthly_report_send_due(now=at(dt.date(2026, 6, 1)))["period"] == "2026-05-01"
+    assert monthly_report_send_due(now=at(dt.date(2026, 6, 1)))["period"] == "2026-05"
     assert len(mail.outbox) == 2
     monthly_report_send_due(now=at(dt.date(2026, 6, 1), 10))  # beat fired again
     assert len(mail.outbox) == 2
@@ -127,7 +128,7 @@ def test_the_command_and_the_celery_task_read_now_alike(committee, door):
     else:
         send_monthly_report(now="2026-06-01")
     rows = ReportDelivery.objects.all()
-    assert {(row.period, row.created_at) for row in rows} == {(MAY, at(dt.date(2026, 6, 1)))}
+    assert {(row.report_period, row.created_at) for row in rows} == {(MAY, at(dt.date(2026, 6, 1)))}
     assert len(mail.outbox) == 2
 
 
