@@ -53,7 +53,7 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(f"--period {exc}") from exc
-        label = period.slug
+        label = period.label
         if options["dry_run"]:
             to_send, sent = report_preview(period=period)
             self.stdout.write(f"Dry run: the pack for {label}; nothing is recorded or sent.")
