@@ -58,12 +58,16 @@ from plans.models import (  # noqa: E402
     CompletionSubmission,
     Decision,
     ExtensionRequest,
+    IndicatorOwner,
+    IndicatorOwnerUnit,
+    OwnerRole,
     Plan,
     ProgressUpdate,
     Task,
     Unit,
     User,
 )
+from plans.periods import Period  # noqa: E402
 from plans.reports.exports import pack_files  # noqa: E402
 
 UNITS, TASKS, PROGRESS = 300, 10_000, 100_000
@@ -74,12 +78,14 @@ HOME = "Lạng Sơn"
 PAGES = [
     "/admin/reports/",
     "/admin/reports/units/",
+    "/admin/reports/owners/",
     "/admin/reports/coverage/",
     "/admin/reports/overdue/",
     "/admin/reports/trend/",
     "/admin/reports/pack/",
     "/admin/reports/?download=xlsx",
     "/admin/reports/units/?download=xlsx",
+    "/admin/reports/owners/?download=xlsx",
     "/admin/reports/overdue/?download=xlsx",
 ]
 
@@ -152,6 +158,16 @@ def build() -> None:
     home = next(p for p in provinces if p.name == HOME)
     plan = Plan.objects.create(title="Kế hoạch benchmark 2026", year=2026, province=home)
     units = Unit.objects.bulk_create(Unit(name=f"Đơn vị {n:03d}") for n in range(UNITS))
+    # Each main indicator and every third component has its presiding unit (the others answer
+    # through their main indicator's), for the indicator owners' page and sheet.
+    owned = list(mains.values()) + components[::3]
+    owners = IndicatorOwner.objects.bulk_create(
+        IndicatorOwner(plan=plan, indicator=indicator) for indicator in owned
+    )
+    IndicatorOwnerUnit.objects.bulk_create(
+        IndicatorOwnerUnit(owner=owner, unit=units[n % 40], role=OwnerRole.PRESIDING)
+        for n, owner in enumerate(owners)
+    )
     member = User.objects.create_user(
         "bench-committee", "bench-committee@bench.example", "bench", is_staff=True
     )
@@ -248,7 +264,7 @@ def measure(runs: int = 3) -> None:
         connection.queries_log.clear()
         with CaptureQueriesContext(connection) as captured:
             began = time.perf_counter()
-            _pack, files = pack_files(period=dt.date(2026, 6, 1), now=timezone.now())
+            _pack, files = pack_files(period=Period(dt.date(2026, 6, 1)), now=timezone.now())
             times.append(time.perf_counter() - began)
     sizes = ", ".join(
         f"{name.rsplit('.', 1)[1]} {len(content) / 1e6:.1f} MB" for name, content, _ in files

@@ -16,7 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from dtiplan.env import env_bool, env_int, env_list, env_str
+from dtiplan.env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("DTIPLAN_VAR_DIR") or BASE_DIR / "var")
@@ -255,8 +255,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 # sender died; a live one refreshes every fifth of it, between e-mails): at-least-once for the
 # e-mail in flight, see docs/reminders.md. At least 5 × EMAIL_TIMEOUT (dtiplan.E006).
 NOTIFICATIONS_STALE_CLAIM_SECONDS = env_int("NOTIFICATIONS_STALE_CLAIM_SECONDS", 300, minimum=1)
-# The monthly report pack goes to the steering committee on this working day of each month
-# (1: the first), about the month before.
+# The steering committee's report pack covers a month or a quarter (REPORTS_PERIOD) and goes
+# out on this working day (1: the first) of the month after the period ends.
+REPORTS_PERIOD = env_choice("REPORTS_PERIOD", "month", ("month", "quarter"))
 REPORTS_MONTHLY_WORKING_DAY = env_int("REPORTS_MONTHLY_WORKING_DAY", 1, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
@@ -277,8 +278,9 @@ CELERY_BEAT_SCHEDULE = {
     "send-monthly-report": {
         "task": "notifications.tasks.send_monthly_report",
         # Every day at 08:00; the task itself acts only on the REPORTS_MONTHLY_WORKING_DAY-th
-        # working day of the month (a crontab cannot know Tết or a make-up Saturday). Safe to
-        # run twice: one pack per person and month (ReportDelivery).
+        # working day of the month after a period (REPORTS_PERIOD: a month or a quarter) ends
+        # (a crontab cannot know Tết or a make-up Saturday). Safe to run twice: one pack per
+        # person and period (ReportDelivery).
         "schedule": crontab(hour=8, minute=0),
     },
     "send-events": {

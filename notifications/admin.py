@@ -167,17 +167,17 @@ class CalendarExceptionAdmin(admin.ModelAdmin):
 
 @admin.register(ReportDelivery)
 class ReportDeliveryAdmin(admin.ModelAdmin):
-    """Who was sent which month's report pack. Written only by the schedule and
+    """Who was sent which period's report pack. Written only by the schedule and
     ``manage.py send_report``, so read-only here."""
 
     list_display = ["period_display", "recipient_email", "status", "attempts", "sent_at"]
-    list_filter = ["status", "period"]
+    list_filter = ["status", "kind", "period"]
     search_fields = ["recipient_email"]
     readonly_fields = [f.name for f in ReportDelivery._meta.fields]
 
-    @admin.display(description=_("month"), ordering="period")
+    @admin.display(description=_("period"), ordering="period")
     def period_display(self, obj: ReportDelivery) -> str:
-        return f"{obj.period:%m/%Y}"
+        return obj.report_period.label
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

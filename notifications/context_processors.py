@@ -52,14 +52,14 @@ def admin_alerts(request: HttpRequest) -> dict[str, object]:
                 found.append(
                     {
                         "message": ngettext(
-                            "The monthly report pack keeps failing to reach %(count)d person:",
-                            "The monthly report pack keeps failing to reach %(count)d people:",
+                            "The report pack keeps failing to reach %(count)d person:",
+                            "The report pack keeps failing to reach %(count)d people:",
                             len(packs),
                         )
                         % {"count": len(packs)},
                         "rows": [
                             {
-                                "label": f"{row.period:%m/%Y} → {row.recipient_email}",
+                                "label": str(row),
                                 "attempts": row.attempts,
                                 "error": row.last_error,
                             }

@@ -200,7 +200,7 @@ def digest_message(rows: list[Notification], now: dt.datetime) -> CleanSubjectEm
             "sections": sections,
             "count": len({row.task_id for row in task_rows}),
             "overdue": len({row.task_id for row in task_rows if row.task.is_overdue(now)}),
-            # Items only (no task): the subject counts the items instead.
+            # The subject counts the items beside the tasks (alone when there is no task).
             "item_count": len({row.item_id for row in rows if row.item_id}),
             "news_only": news_only,
             # One task: the subject names it and its most important news.

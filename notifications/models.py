@@ -1,9 +1,9 @@
 """Notifications: every message the system must send is first a row.
 
-The row's unique key (task, rule, step, deadline, recipient; period, recipient for the monthly
-pack) is what makes "exactly once per step" hold when the schedule fires twice or two workers
-sweep at once: the second insert is ignored, and a sender must claim a row (a conditional
-UPDATE) before it sends.
+The row's unique key (task, rule, step, deadline, recipient; period, recipient for the
+committee's report pack) is what makes "exactly once per step" hold when the schedule fires
+twice or two workers sweep at once: the second insert is ignored, and a sender must claim a
+row (a conditional UPDATE) before it sends.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from plans.models import SelfAssessmentItem, Task, Unit, User
+from plans.periods import MONTH, PERIOD_KINDS, QUARTER, Period
 
 
 class DeliveryStatus(models.TextChoices):
@@ -372,17 +373,19 @@ class ReminderPolicy(models.Model):
 
 
 class ReportDelivery(OutboxRow):
-    """The monthly report pack for one period to one person.
+    """The report pack for one period (a month or a quarter) to one person.
 
     Not a ``Notification``: those are about one task, and the pack is about the whole plan.
-    The same outbox, though: the row is written first under a unique (period, recipient) key
-    and delivered by the same loop, so a schedule that fires twice, or a command run by hand on
-    the same day, sends one pack per person and month.
+    The same outbox, though: the row is written first under a unique (period, kind, recipient)
+    key and delivered by the same loop, so a schedule that fires twice, or a command run by hand
+    on the same day, sends one pack per person and period. The kind is part of the key: July's
+    monthly pack and the third quarter's both start on 1 July.
     """
 
     period = models.DateField(
-        _("month"), help_text=_("The first day of the month the pack reports on.")
+        _("period"), help_text=_("The first day of the month or quarter the pack reports on.")
     )
+    kind = models.CharField(_("period kind"), max_length=8, choices=PERIOD_KINDS, default=MONTH)
     recipient = models.ForeignKey(
         User,
         on_delete=models.SET_NULL,
@@ -397,19 +400,28 @@ class ReportDelivery(OutboxRow):
     class Meta(OutboxRow.Meta):
         verbose_name = _("report delivery")
         verbose_name_plural = _("report deliveries")
-        ordering = ["-period", "recipient_email"]
+        ordering = ["-period", "kind", "recipient_email"]
         constraints = [
             *OutboxRow.Meta.constraints,
             models.UniqueConstraint(
-                fields=["period", "recipient_email"], name="report_delivery_once_per_period"
+                fields=["period", "kind", "recipient_email"],
+                name="report_delivery_once_per_period",
             ),
             models.CheckConstraint(
                 condition=Q(period__day=1), name="report_delivery_period_is_a_month"
             ),
+            models.CheckConstraint(
+                condition=Q(kind=MONTH) | Q(kind=QUARTER, period__month__in=[1, 4, 7, 10]),
+                name="report_delivery_period_kind",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.period:%m/%Y} → {self.recipient_email}"
+        return f"{self.report_period.label} → {self.recipient_email}"
+
+    @property
+    def report_period(self) -> Period:
+        return Period(self.period, self.kind)
 
 
 class PasswordResetMail(OutboxRow):

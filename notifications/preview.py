@@ -16,6 +16,7 @@ from notifications.models import Notification, ReportDelivery
 from notifications.recipients import committee_recipients
 from notifications.sweep import reminders_due
 from plans.models import Task
+from plans.periods import Period
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,11 @@ def reminders_preview(*, now: dt.datetime) -> dict[str, list[PreviewLine]]:
     return dict(sorted(preview.items()))
 
 
-def report_preview(*, period: dt.date) -> tuple[list[str], list[str]]:
+def report_preview(*, period: Period) -> tuple[list[str], list[str]]:
     """(committee members who would receive the period's pack, those it was already sent to)."""
     emails = sorted(r.email for r in committee_recipients())
+    rows = ReportDelivery.objects.filter(period=period.start, kind=period.kind)
     sent = set(
-        ReportDelivery.objects.filter(period=period, status=ReportDelivery.Status.SENT).values_list(
-            "recipient_email", flat=True
-        )
+        rows.filter(status=ReportDelivery.Status.SENT).values_list("recipient_email", flat=True)
     )
     return [e for e in emails if e not in sent], sorted(sent)

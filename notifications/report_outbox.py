@@ -1,4 +1,5 @@
-"""The monthly report pack's outbox: one e-mail per row, with the pack attached.
+"""The report pack's outbox (a month's or a quarter's): one e-mail per row, with the pack
+attached.
 
 The loop itself (claim, send, record, retry) is ``notifications.outbox``; this module holds what
 is particular to the pack: a row goes only to someone still on the steering committee, and the
@@ -19,12 +20,13 @@ from django.utils import translation
 from notifications.models import ReportDelivery
 from notifications.outbox import DeliveryReport, Outbox
 from notifications.recipients import committee_recipients
+from plans.periods import QUARTER, Period
 from plans.reports.exports import Pack, pack_files
 
 
 @dataclass
 class ReportSendResult(DeliveryReport):
-    period: dt.date | None = None  # None: a run that only retried earlier periods' packs
+    period: Period | None = None  # None: a run that only retried earlier periods' packs
     recipients: list[str] = field(default_factory=list)
     created: int = 0
 
@@ -38,7 +40,7 @@ class ReportSendResult(DeliveryReport):
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "period": self.period.isoformat() if self.period else None,
+            "period": self.period.slug if self.period else None,
             "created": self.created,
             "sent": self.sent,
             "failed": self.failed,
@@ -55,10 +57,10 @@ class ReportOutbox(Outbox[ReportDelivery]):
     noun = "the report pack"
 
     def __init__(self) -> None:
-        self.packs: dict[dt.date, tuple[Pack, list[tuple[str, bytes, str]]]] = {}
+        self.packs: dict[Period, tuple[Pack, list[tuple[str, bytes, str]]]] = {}
 
     def claimed(self, rows: QuerySet[ReportDelivery]) -> QuerySet[ReportDelivery]:
-        return rows.select_related("recipient").order_by("recipient_email", "period")
+        return rows.select_related("recipient").order_by("recipient_email", "period", "kind")
 
     def still_due(self, rows: list[ReportDelivery], now: dt.datetime) -> list[ReportDelivery]:
         committee = {r.email for r in committee_recipients()}
@@ -69,10 +71,11 @@ class ReportOutbox(Outbox[ReportDelivery]):
 
     def message(self, group: list[ReportDelivery], now: dt.datetime) -> EmailMultiAlternatives:
         (row,) = group
-        if row.period not in self.packs:
+        period = row.report_period
+        if period not in self.packs:
             with translation.override(settings.LANGUAGE_CODE):
-                self.packs[row.period] = pack_files(period=row.period, now=now)
-        return pack_message(row, *self.packs[row.period])
+                self.packs[period] = pack_files(period=period, now=now)
+        return pack_message(row, *self.packs[period])
 
 
 def pack_message(
@@ -82,10 +85,11 @@ def pack_message(
     context = {
         "recipient": row.recipient,
         "pack": pack,
-        "month": f"{pack.period.month:02d}/{pack.period.year}",
+        "quarterly": pack.period.kind == QUARTER,
         "url": f"{settings.SITE_URL}/admin/reports/",
     }
     with translation.override(language):
+        context["period"] = pack.period.phrase
         subject = render_to_string("notifications/email/report_subject.txt", context)
         text = render_to_string("notifications/email/report.txt", context)
     message = EmailMultiAlternatives(

@@ -2,8 +2,9 @@
 
 - Reminders: ``reminders_send_due`` (the sweep: ``notifications_create_due`` records what
   ``sweep.reminders_due`` derives, ``notifications_deliver`` sends it through the outbox).
-- The monthly report pack: ``monthly_report_send_due`` (the daily job), ``report_send`` (one
-  period: ``report_deliveries_create`` then ``report_deliveries_deliver``).
+- The steering committee's report pack, monthly or quarterly: ``monthly_report_send_due`` (the
+  daily job, named when the pack was only monthly), ``report_send`` (one period:
+  ``report_deliveries_create`` then ``report_deliveries_deliver``).
 - Password resets: ``password_reset_request`` (what the public page records),
   ``password_resets_deliver`` (what the worker sends).
 - ``outbox_claims_stale_at``: when a (possibly dead) sender's claims can be taken over.
@@ -41,6 +42,7 @@ from notifications.sweep import (
     work_calendar,
 )
 from plans.accounts import reset_request_allowed
+from plans.periods import Period
 
 logger = logging.getLogger(__name__)
 
@@ -133,18 +135,23 @@ def reminders_send_due(*, now: dt.datetime | None = None) -> SweepReport:
     return report
 
 
-def report_deliveries_create(*, period: dt.date, now: dt.datetime) -> ReportSendResult:
+def report_deliveries_create(*, period: Period, now: dt.datetime) -> ReportSendResult:
     """One row per committee member for ``period``; a row that exists is left as it is."""
     result = ReportSendResult(period=period)
     recipients = {r.email: r for r in committee_recipients()}
     result.recipients = sorted(recipients)
+    rows = ReportDelivery.objects.filter(period=period.start, kind=period.kind)
     existing = set(
-        ReportDelivery.objects.filter(period=period, recipient_email__in=recipients).values_list(
-            "recipient_email", flat=True
-        )
+        rows.filter(recipient_email__in=recipients).values_list("recipient_email", flat=True)
     )
     new = [
-        ReportDelivery(period=period, recipient_email=email, recipient=r.user, created_at=now)
+        ReportDelivery(
+            period=period.start,
+            kind=period.kind,
+            recipient_email=email,
+            recipient=r.user,
+            created_at=now,
+        )
         for email, r in sorted(recipients.items())
         if email not in existing
     ]
@@ -162,19 +169,20 @@ def report_deliveries_deliver(
     return result
 
 
-def report_send(*, period: dt.date, now: dt.datetime | None = None) -> ReportSendResult:
+def report_send(*, period: Period, now: dt.datetime | None = None) -> ReportSendResult:
     """Record the period's rows and send what is deliverable: what the schedule and
     ``manage.py send_report`` run. A second run for the same period sends nothing new."""
     now = now or timezone.now()
     result = report_deliveries_create(period=period, now=now)
     report_deliveries_deliver(now=now, result=result)
-    logger.info("Monthly report %s: %s", period.isoformat(), result.as_dict())
+    logger.info("Report pack %s: %s", period.slug, result.as_dict())
     return result
 
 
 def monthly_report_send_due(*, now: dt.datetime | None = None) -> dict[str, object]:
-    """The scheduled job (daily at 08:00): on the sending day, the previous month's pack;
-    every day, retries of packs that failed."""
+    """The scheduled job (daily at 08:00): on the sending day, the pack of the period just
+    ended (a month or a quarter, ``REPORTS_PERIOD``); every day, retries of packs that
+    failed."""
     now = now or timezone.now()
     period = period_due(now)
     if period is not None:

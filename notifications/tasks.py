@@ -71,7 +71,9 @@ def send_events(self: Task) -> dict[str, object]:
 
 @shared_task(bind=True, name="notifications.tasks.send_monthly_report")
 def send_monthly_report(self: Task, now: str | None = None) -> dict[str, object]:
-    """Daily at 08:00; sends the previous month's pack only on the configured working day."""
+    """Daily at 08:00; sends the pack of the month (or quarter, ``REPORTS_PERIOD``) just ended,
+    only on the configured working day. Named when the pack was only monthly; the name is kept
+    so that beat schedules and queued messages of earlier installs still find it."""
     result = monthly_report_send_due(now=_now(now))
     _take_over_later(self, now)
     return result

@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from indicators.models import IndicatorSet
 from plans.admin import ReadOnlyHistoryAdmin
@@ -26,7 +27,9 @@ from plans.self_assessment import (
     plan_covering,
     scored_leaves,
     self_assessment_accept,
+    self_assessment_close,
     self_assessment_open,
+    self_assessment_reopen,
 )
 from plans.self_assessment_pack import pack_write
 
@@ -63,8 +66,17 @@ class OpenRoundForm(forms.ModelForm):
 
 @admin.register(SelfAssessmentRound)
 class SelfAssessmentRoundAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "deadline", "plan", "indicator_set", "item_count", "links"]
+    list_display = [
+        "__str__",
+        "deadline",
+        "plan",
+        "indicator_set",
+        "item_count",
+        "state",
+        "links",
+    ]
     list_select_related = ["plan", "indicator_set"]
+    actions = ["close", "reopen"]
 
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         if obj is None:
@@ -74,11 +86,48 @@ class SelfAssessmentRoundAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return ["year", "deadline", "plan"]
-        return ["year", "indicator_set", "plan", "deadline", "opened_by", "opened_at"]
+        fields = ["year", "indicator_set", "plan", "deadline", "opened_by", "opened_at"]
+        return [*fields, "closed_at", "closed_by"] if obj.is_closed else fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        # Only the internal deadline moves once the round is open.
-        return ["year", "indicator_set", "plan", "opened_by", "opened_at"] if obj else []
+        # Only the internal deadline moves once the round is open, and nothing once closed.
+        if obj is None:
+            return []
+        fields = ["year", "indicator_set", "plan", "opened_by", "opened_at"]
+        return [*fields, "deadline", "closed_at", "closed_by"] if obj.is_closed else fields
+
+    @admin.display(description=_("state"), ordering="closed_at")
+    def state(self, obj: SelfAssessmentRound) -> str:
+        if obj.is_closed:
+            closed = timezone.localtime(obj.closed_at)
+            return _("Closed on %(date)s") % {"date": f"{closed:%d/%m/%Y}"}
+        return pgettext_lazy("self-assessment round", "Open")
+
+    def has_close_permission(self, request: HttpRequest) -> bool:
+        return self.has_change_permission(request)
+
+    has_reopen_permission = has_close_permission
+
+    @admin.action(
+        description=_("Close the selected rounds (read-only, no more reminders)"),
+        permissions=["close"],
+    )
+    def close(self, request: HttpRequest, queryset: QuerySet) -> None:
+        rows_apply(
+            request,
+            queryset.filter(closed_at__isnull=True),
+            lambda row: self_assessment_close(round=row, by=request.user),
+            str(_("%(count)d round(s) closed.")),
+        )
+
+    @admin.action(description=_("Reopen the selected rounds"), permissions=["reopen"])
+    def reopen(self, request: HttpRequest, queryset: QuerySet) -> None:
+        rows_apply(
+            request,
+            queryset.filter(closed_at__isnull=False),
+            lambda row: self_assessment_reopen(round=row, by=request.user),
+            str(_("%(count)d round(s) reopened.")),
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(n_items=Count("items"))
@@ -213,6 +262,12 @@ class SelfAssessmentItemAdmin(ReadOnlyHistoryAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # An item of a closed round is kept as it stands.
+        if obj is not None and obj.round.is_closed:
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_accept_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("plans.review_selfassessmentitem")

@@ -9,7 +9,8 @@ import them from ``plans.models``.
   unit, whatever door wrote it (a database constraint). At most one presiding and one
   monitoring unit per indicator (partial unique constraints); the one service that writes
   them (``plans.services.indicator_owner_set``) always writes the presiding unit.
-- ``SelfAssessmentRound``: one per assessment year (unique), with its internal deadline.
+- ``SelfAssessmentRound``: one per assessment year (unique), with its internal deadline; a
+  coordinator closes it once the ministry has the figures (read-only, no reminders).
 - ``SelfAssessmentItem``: one per scored component of that year's set, owned by the presiding
   unit at opening; it keeps the component's max points so that "points within 0..max" is a
   constraint of the row.
@@ -161,6 +162,16 @@ class SelfAssessmentRound(models.Model):
         verbose_name=_("opened by"),
     )
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    # Closed once the ministry has the province's figures: read-only, no more reminders.
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        "plans.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed by"),
+    )
 
     class Meta:
         verbose_name = _("self-assessment round")
@@ -174,6 +185,12 @@ class SelfAssessmentRound(models.Model):
 
     def __str__(self) -> str:
         return _("Self-assessment DTI %(year)s") % {"year": self.year}
+
+    @property
+    def is_closed(self) -> bool:
+        """Closed by a coordinator (``plans.self_assessment.self_assessment_close``): its items
+        are read-only and no longer reminded."""
+        return self.closed_at is not None
 
 
 class ItemStatus(models.TextChoices):
@@ -192,9 +209,10 @@ COUNTED_STATUSES = (ItemStatus.SUBMITTED, ItemStatus.ACCEPTED)
 
 class SelfAssessmentItemQuerySet(models.QuerySet["SelfAssessmentItem"]):
     def open(self) -> SelfAssessmentItemQuerySet:
-        """Items the unit still owes the coordinators: not submitted yet, or returned to it
-        (what the reminders chase; ``SelfAssessmentItem.is_open`` is the same state)."""
-        return self.filter(status__in=EDITABLE_STATUSES)
+        """Items the unit still owes the coordinators: not submitted yet, or returned to it,
+        in a round not closed (what the reminders chase; ``SelfAssessmentItem.is_open`` is the
+        same state)."""
+        return self.filter(status__in=EDITABLE_STATUSES, round__closed_at__isnull=True)
 
     def returned(self) -> SelfAssessmentItemQuerySet:
         """Items sent back to the unit with a comment, waiting to be resubmitted."""
@@ -338,12 +356,13 @@ class SelfAssessmentItem(models.Model):
 
     @property
     def is_editable(self) -> bool:
-        return self.status in EDITABLE_STATUSES
+        """The unit still works on it: its status allows it and the round is not closed."""
+        return self.status in EDITABLE_STATUSES and not self.round.is_closed
 
     @property
     def is_open(self) -> bool:
         """Still owed by the unit (``SelfAssessmentItemQuerySet.open``)."""
-        return self.status in EDITABLE_STATUSES
+        return self.is_editable
 
 
 class SelfAssessmentEvidence(EvidenceRecord):

@@ -7,7 +7,9 @@ figures behind them and attach evidence (``self_assessment_save``,
 ``self_assessment_evidence_add``), then submit (``self_assessment_submit``); the monitoring
 unit or a coordinator accepts it (``self_assessment_accept``) or returns it with a comment
 (``self_assessment_return``), and a returned item is corrected and submitted again. An accepted
-item is final.
+item is final. A coordinator closes the round once the ministry has the figures
+(``self_assessment_close``): every item is then read-only and no longer reminded, until the
+round is reopened (``self_assessment_reopen``).
 
 Who may do what (``item_access``), enforced here whatever door the call came through:
 
@@ -162,6 +164,42 @@ def self_assessment_open(
     return Opened(round=round_, items=len(items), without_owner=without)
 
 
+# --- Closing a round ----------------------------------------------------------------------------
+
+
+def _require_round_manager(by: User | None) -> None:
+    if by is not None and not by.has_perm("plans.change_selfassessmentround"):
+        raise PermissionDenied(_("Only coordinators close or reopen a self-assessment round."))
+
+
+@transaction.atomic
+def self_assessment_close(
+    *, round: SelfAssessmentRound, by: User | None, now: dt.datetime | None = None
+) -> SelfAssessmentRound:
+    """Close the round once the ministry has the province's figures: its items become
+    read-only (no entry, submission or check, whatever the door) and are no longer reminded.
+    Closing a closed round changes nothing."""
+    _require_round_manager(by)
+    round = SelfAssessmentRound.objects.select_for_update().get(pk=round.pk)
+    if not round.is_closed:
+        round.closed_at = now or timezone.now()
+        round.closed_by = by
+        round.save(update_fields=["closed_at", "closed_by"])
+    return round
+
+
+@transaction.atomic
+def self_assessment_reopen(*, round: SelfAssessmentRound, by: User | None) -> SelfAssessmentRound:
+    """Open a closed round again (closed by mistake, or the ministry reopened its system): the
+    items go back to where they stood, and open ones are reminded again from the next sweep."""
+    _require_round_manager(by)
+    round = SelfAssessmentRound.objects.select_for_update().get(pk=round.pk)
+    round.closed_at = None
+    round.closed_by = None
+    round.save(update_fields=["closed_at", "closed_by"])
+    return round
+
+
 # --- Who may do what on an item -----------------------------------------------------------------
 
 
@@ -186,7 +224,7 @@ class ItemAccess:
         """Accept or return a submitted item: nobody checks their own submission, and a person
         who acts for the presiding unit checks it only as a coordinator."""
         item = self.item
-        if item.status != ItemStatus.SUBMITTED:
+        if item.status != ItemStatus.SUBMITTED or item.round.is_closed:
             return False
         if item.submitted_by_id is not None and item.submitted_by_id == self.user_id:
             return False
@@ -224,7 +262,21 @@ def _locked(item: SelfAssessmentItem) -> SelfAssessmentItem:
     )
 
 
+def closed_message(round: SelfAssessmentRound) -> str:
+    """What a person is told when they try to change an item of a closed round."""
+    return _(
+        "The self-assessment round DTI %(year)s was closed on %(date)s: its items can no "
+        "longer be changed."
+    ) % {"year": round.year, "date": timezone.localtime(round.closed_at).strftime("%d/%m/%Y")}
+
+
+def _require_round_open(item: SelfAssessmentItem) -> None:
+    if item.round.is_closed:
+        raise ValidationError(closed_message(item.round), code="closed")
+
+
 def _require_editable(item: SelfAssessmentItem, by: User | None) -> None:
+    _require_round_open(item)
     if not item.is_editable:
         raise ValidationError(
             _("This item is %(status)s: it can no longer be changed.")
@@ -343,6 +395,7 @@ def self_assessment_submit(
 
 def _submitted(item: SelfAssessmentItem, by: User) -> SelfAssessmentItem:
     item = _locked(item)
+    _require_round_open(item)
     if item.status != ItemStatus.SUBMITTED:
         raise ValidationError(_("This item is not waiting to be checked."), code="status")
     if not item_access(by, item).can_review:

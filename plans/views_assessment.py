@@ -32,6 +32,7 @@ from plans.models import (
     User,
 )
 from plans.self_assessment import (
+    closed_message,
     item_access,
     self_assessment_accept,
     self_assessment_evidence_add,
@@ -182,6 +183,15 @@ def _back(item: SelfAssessmentItem, message: str, request: HttpRequest) -> HttpR
     return redirect(item)
 
 
+def _refused_when_closed(request: HttpRequest, item: SelfAssessmentItem) -> HttpResponse | None:
+    """A change to an item of a closed round: back to the item's page, saying why (the
+    services refuse it too, whatever the door)."""
+    if not item.round.is_closed:
+        return None
+    messages.error(request, closed_message(item.round))
+    return redirect(item)
+
+
 def _item_action(
     request: HttpRequest,
     pk: int,
@@ -195,6 +205,8 @@ def _item_action(
     """The shape of every POST on an item: 404 for an item the person cannot see, 403 when
     they may not do this, the service's validation errors back on the form."""
     item = _item_or_404(request, pk)
+    if refused := _refused_when_closed(request, item):
+        return refused
     if not getattr(item_access(request.user, item), allowed):
         raise PermissionDenied
     form = make_form(item)
@@ -252,6 +264,8 @@ def _add_evidence(item: SelfAssessmentItem, user: User, data: dict[str, Any]) ->
 @require_POST
 def self_assessment_submit_view(request: HttpRequest, pk: int) -> HttpResponse:
     item = _item_or_404(request, pk)
+    if refused := _refused_when_closed(request, item):
+        return refused
     if not item_access(request.user, item).can_edit:
         raise PermissionDenied
     try:
@@ -286,7 +300,7 @@ def self_assessment_review_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _evidence_or_404(request: HttpRequest, pk: int) -> SelfAssessmentEvidence:
     return get_object_or_404(
-        SelfAssessmentEvidence.objects.select_related("item"),
+        SelfAssessmentEvidence.objects.select_related("item__round"),
         pk=pk,
         item__in=SelfAssessmentItem.objects.visible_to(request.user).values("pk"),
     )
@@ -297,6 +311,8 @@ def _evidence_or_404(request: HttpRequest, pk: int) -> SelfAssessmentEvidence:
 def self_assessment_evidence_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     evidence = _evidence_or_404(request, pk)
     item = evidence.item
+    if refused := _refused_when_closed(request, item):
+        return refused
     if not item_access(request.user, item).can_edit:
         raise PermissionDenied
     self_assessment_evidence_remove(evidence=evidence, by=request.user)  # type: ignore[arg-type]

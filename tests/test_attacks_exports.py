@@ -31,6 +31,7 @@ from django.urls import URLPattern, get_resolver, reverse
 
 from notifications.services import reminders_send_due, report_send
 from plans.models import User
+from plans.periods import Period
 from plans.self_assessment import self_assessment_open
 from plans.services import indicator_owner_set
 from tests.factories import PlanFactory, focal_point_of, main_indicator
@@ -213,7 +214,7 @@ def test_the_portal_task_export_is_safe(poisoned, client):
 def test_the_emails_are_safe(poisoned, committee_member):  # noqa: F811
     focal_point_of(poisoned["stuck"].lead_unit, "focal@tinh.example")
     reminders = reminders_send_due(now=NOW)
-    pack = report_send(period=NOW.date().replace(month=5, day=1), now=NOW)
+    pack = report_send(period=Period(NOW.date().replace(month=5, day=1)), now=NOW)
     assert reminders.rows_failed == 0 and pack.failed == 0, reminders.errors + pack.errors
     assert reminders.emails_sent and pack.sent
     found = []

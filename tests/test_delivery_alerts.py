@@ -15,11 +15,12 @@ from django.utils import timezone
 from notifications.models import FAILING_AFTER_ATTEMPTS, Notification, ReportDelivery
 from notifications.services import report_deliveries_deliver, report_send
 from plans import roles
+from plans.periods import Period
 from tests.factories import TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-MAY = dt.date(2026, 5, 1)
+MAY = Period(dt.date(2026, 5, 1))
 ERROR = "Message rejected: attachment <too large> for this server"
 
 

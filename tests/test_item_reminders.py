@@ -24,6 +24,7 @@ from plans import roles
 from plans.models import SelfAssessmentItem, UnitMembership
 from plans.self_assessment import (
     self_assessment_accept,
+    self_assessment_close,
     self_assessment_open,
     self_assessment_return,
     self_assessment_save,
@@ -159,6 +160,19 @@ def test_a_submitted_or_accepted_item_is_not_reminded(item, focal, head, coordin
     assert rows_to(focal.email) == [] and rows_to(head.email) == []
 
 
+def test_a_closed_round_sends_no_reminders(item, focal, head, coordinator):
+    notifications_create_due(now=at(dt.date(2024, 1, 4)))  # recorded, not yet sent
+    self_assessment_close(round=item.round, by=coordinator, now=at(dt.date(2024, 1, 4), 8))
+    report = reminders_send_due(now=at(dt.date(2024, 1, 4), hour=9))
+    assert report.rows_skipped == 1 and mail.outbox == []
+    for day in (dt.date(2024, 1, 16), dt.date(2024, 1, 29), dt.date(2024, 6, 3)):
+        reminders_send_due(now=at(day))
+    assert mail.outbox == []
+    assert list(Notification.objects.filter(item=item).values_list("rule", "status")) == [
+        (Rule.ITEM_DUE_SOON, Notification.Status.SKIPPED)
+    ]
+
+
 def test_an_item_submitted_before_the_row_was_sent_is_skipped(item, focal):
     notifications_create_due(now=at(dt.date(2024, 1, 4)))
     assert rows_to(focal.email) == [(Rule.ITEM_DUE_SOON, 1)]
@@ -180,8 +194,25 @@ def test_items_and_tasks_share_one_digest(item, unit, focal):
     )
     reminders_send_due(now=at(dt.date(2024, 1, 4)))
     assert len(mails_to(focal.email)) == 1
-    body = mails_to(focal.email)[0].body
-    assert "Số hóa hồ sơ" in body and "7.1" in body
+    message = mails_to(focal.email)[0]
+    assert "Số hóa hồ sơ" in message.body and "7.1" in message.body
+    assert message.subject == (
+        "[dtiplan] Nhắc việc: 1 nhiệm vụ (1 quá hạn) và 1 mục tự đánh giá cần chú ý"
+    )
+
+
+def test_the_subject_of_a_mixed_digest_counts_tasks_and_items_in_english(item, unit, focal):
+    focal.language = "en"
+    focal.save()
+    component = ComponentIndicatorFactory(code="7.2", max_points=Decimal("5"))
+    SelfAssessmentItem.objects.create(
+        round=item.round, indicator=component, unit=unit, max_points=Decimal("5")
+    )
+    TaskFactory(lead_unit=unit, start_date=dt.date(2023, 6, 1), deadline=dt.date(2024, 1, 5))
+    reminders_send_due(now=at(dt.date(2024, 1, 4)))
+    assert [m.subject for m in mails_to(focal.email)] == [
+        "[dtiplan] Reminder: 1 task and 2 self-assessment items need your attention"
+    ]
 
 
 def test_a_row_is_about_a_task_or_an_item_once_per_step(item, focal):

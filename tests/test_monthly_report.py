@@ -8,6 +8,7 @@ import io
 
 import openpyxl
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.mail.backends import locmem
@@ -18,12 +19,13 @@ from notifications.models import CalendarException, Notification, ReportDelivery
 from notifications.report_schedule import sending_day
 from notifications.services import monthly_report_send_due, report_send
 from plans import roles
+from plans.periods import Period
 from plans.reports.exports import pack_headers
 from tests.factories import TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-MAY = dt.date(2026, 5, 1)
+MAY = Period(dt.date(2026, 5, 1))
 
 
 def at(day: dt.date, hour: int = 8) -> dt.datetime:
@@ -75,7 +77,7 @@ def test_schedule_sends_on_the_first_working_day_only(committee):
     assert monthly_report_send_due(now=at(dt.date(2026, 5, 30)))["period"] is None
     assert monthly_report_send_due(now=at(dt.date(2026, 6, 2)))["period"] is None
     assert mail.outbox == []
-    assert monthly_report_send_due(now=at(dt.date(2026, 6, 1)))["period"] == "2026-05-01"
+    assert monthly_report_send_due(now=at(dt.date(2026, 6, 1)))["period"] == "2026-05"
     assert len(mail.outbox) == 2
     monthly_report_send_due(now=at(dt.date(2026, 6, 1), 10))  # beat fired again
     assert len(mail.outbox) == 2
@@ -89,6 +91,57 @@ def test_a_day_off_moves_the_sending_day(settings):
     # 1 August 2026 is a Saturday.
     settings.REPORTS_MONTHLY_WORKING_DAY = 1
     assert sending_day(dt.date(2026, 8, 1)) == dt.date(2026, 8, 3)
+
+
+def test_a_quarterly_pack_goes_after_each_quarter_once_named_as_the_quarter(committee, settings):
+    settings.REPORTS_PERIOD = "quarter"
+    # 1 June: a month ends but no quarter; 1 July (a Wednesday): the second quarter's pack.
+    assert monthly_report_send_due(now=at(dt.date(2026, 6, 1)))["period"] is None
+    assert monthly_report_send_due(now=at(dt.date(2026, 7, 1)))["period"] == "2026-Q2"
+    monthly_report_send_due(now=at(dt.date(2026, 7, 1), 10))  # beat fired again
+    assert monthly_report_send_due(now=at(dt.date(2026, 8, 3)))["period"] is None
+    assert len(mail.outbox) == 2
+    vietnamese = next(m for m in mail.outbox if m.to == ["chu.tich@tinh.example"])
+    assert "bộ báo cáo Quý II/2026" in vietnamese.subject
+    assert "mỗi quý một lần" in vietnamese.body
+    english = next(m for m in mail.outbox if m.to == ["pho.chu.tich@tinh.example"])
+    assert "report pack for Q2 2026" in english.subject
+    names = [name for name, _content, _mime in english.attachments]
+    assert names == ["dtiplan-bao-cao-2026-Q2.xlsx", "dtiplan-bao-cao-2026-Q2.docx"]
+    workbook = openpyxl.load_workbook(io.BytesIO(english.attachments[0][1]))
+    assert workbook.sheetnames[0] == "Báo cáo quý"  # built in the site's language
+    assert "Đơn vị phụ trách chỉ số" in workbook.sheetnames
+    rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    assert rows[1][1] == "Số hóa hồ sơ"  # due 20 May: within the quarter
+    assert set(ReportDelivery.objects.values_list("period", "kind")) == {
+        (dt.date(2026, 4, 1), "quarter")
+    }
+
+
+def test_julys_monthly_pack_and_the_third_quarters_are_two_periods(committee):
+    july = Period(dt.date(2026, 7, 1))
+    third_quarter = Period(dt.date(2026, 7, 1), "quarter")
+    assert report_send(period=july, now=at(dt.date(2026, 8, 3))).sent == 2
+    assert report_send(period=third_quarter, now=at(dt.date(2026, 10, 1))).sent == 2
+    assert report_send(period=third_quarter, now=at(dt.date(2026, 10, 1), 9)).sent == 0
+    assert len(mail.outbox) == 4
+
+
+def test_the_pack_page_offers_quarters_when_the_pack_is_quarterly(committee, client, settings):
+    settings.REPORTS_PERIOD = "quarter"
+    member = committee[0]
+    member.is_staff = True  # the admin's reports need a staff account
+    member.save()
+    client.force_login(member)
+    client.cookies["django_language"] = "en"
+    with time_machine.travel(at(dt.date(2026, 7, 15)), tick=False):
+        page = client.get("/admin/reports/pack/")
+        download = client.get("/admin/reports/pack/?period=2026-Q2&download=xlsx")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Quarterly pack" in text and 'value="2026-Q2" selected' in text
+    assert "for Q2 2026" in text
+    assert download["Content-Disposition"] == 'attachment; filename="dtiplan-bao-cao-2026-Q2.xlsx"'
 
 
 def test_a_failed_send_is_recorded_and_retried_once(committee, settings):
@@ -127,7 +180,7 @@ def test_the_command_and_the_celery_task_read_now_alike(committee, door):
     else:
         send_monthly_report(now="2026-06-01")
     rows = ReportDelivery.objects.all()
-    assert {(row.period, row.created_at) for row in rows} == {(MAY, at(dt.date(2026, 6, 1)))}
+    assert {(row.report_period, row.created_at) for row in rows} == {(MAY, at(dt.date(2026, 6, 1)))}
     assert len(mail.outbox) == 2
 
 

@@ -8,9 +8,9 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from plans.periods import parse_month, previous_month
+from plans.periods import QUARTER, Period, parse_month, parse_period, previous_month
 from plans.reports.views import period_of
 
 
@@ -32,10 +32,39 @@ def test_anything_but_a_month_is_refused(value):
 
 def test_the_pack_page_falls_back_to_last_month_where_the_command_refuses():
     now = timezone.make_aware(dt.datetime(2026, 6, 1, 8))
-    assert period_of("2026-05", now) == dt.date(2026, 5, 1)
+    may = Period(dt.date(2026, 5, 1))
+    assert period_of("2026-05", now) == may
     # A two-digit year was read as the year 26 by the page's own parser.
-    assert period_of("26-05", now) == dt.date(2026, 5, 1)
-    assert period_of(None, now) == dt.date(2026, 5, 1)
+    assert period_of("26-05", now) == may
+    assert period_of(None, now) == may
+
+
+def test_a_quarter_is_read_named_and_followed_in_each_language():
+    third = parse_period("2026-Q3")
+    assert (third.start, third.end, third.kind) == (
+        dt.date(2026, 7, 1),
+        dt.date(2026, 9, 30),
+        QUARTER,
+    )
+    assert parse_period(" 2026-q3 ") == third and third.slug == "2026-Q3"
+    assert third.previous() == Period(dt.date(2026, 4, 1), QUARTER)
+    assert Period(dt.date(2026, 1, 1), QUARTER).previous() == Period(dt.date(2025, 10, 1), QUARTER)
+    assert Period.containing(dt.date(2026, 8, 20), QUARTER) == third
+    with translation.override("vi"):
+        assert third.label == "Quý III/2026"
+        assert Period(dt.date(2026, 5, 1)).phrase == "tháng 05/2026"
+    with translation.override("en"):
+        assert third.label == "Q3 2026"
+        assert Period(dt.date(2026, 5, 1)).phrase == "05/2026"
+    with pytest.raises(ValueError, match="not a month such as 2026-05 or a quarter"):
+        parse_period("2026-Q5")
+
+
+def test_the_pack_page_falls_back_to_the_last_quarter_when_the_pack_is_quarterly(settings):
+    settings.REPORTS_PERIOD = QUARTER
+    now = timezone.make_aware(dt.datetime(2026, 7, 1, 8))
+    assert period_of(None, now) == Period(dt.date(2026, 4, 1), QUARTER)
+    assert period_of("2026-05", now) == Period(dt.date(2026, 5, 1))
 
 
 @pytest.mark.django_db

@@ -46,6 +46,7 @@ TODAY = NOW.date()
 REPORT_URLS = [
     "/admin/reports/",
     "/admin/reports/units/",
+    "/admin/reports/owners/",
     "/admin/reports/coverage/",
     "/admin/reports/overdue/",
     "/admin/reports/trend/",
@@ -310,7 +311,7 @@ def test_overview_xlsx_holds_the_same_figures(world, client, committee_member):
     assert total[2:6] == [6, 2, 2, 2]
 
 
-@pytest.mark.parametrize("name", ["units", "coverage", "overdue", "trend"])
+@pytest.mark.parametrize("name", ["units", "owners", "coverage", "overdue", "trend"])
 def test_every_report_downloads_as_xlsx(world, client, committee_member, name):
     with time_machine.travel(NOW, tick=False):
         response = client.get(f"/admin/reports/{name}/?download=xlsx")
@@ -355,7 +356,7 @@ def test_monthly_pack_has_the_provinces_columns_and_a_docx(world, client, commit
     assert "Chờ nhà thầu" in waiting[8]
     on_time = next(r for r in rows if r[1] == "Đúng hạn")
     assert (on_time[4], on_time[9].split(";")[0]) == ("Sở Nội vụ", "45/BC-SKHCN")
-    assert len(workbook.worksheets) == 6
+    assert len(workbook.worksheets) == 7
 
     import docx as python_docx
 
@@ -427,6 +428,8 @@ BASE = 9
 LIMITS = {
     "/admin/reports/": BASE + 3,  # counts per main indicator, indicators, points targeted
     "/admin/reports/units/": BASE + 5,  # as lead, other roles, acknowledged, reports, units
+    # owner rows, assessment years, weak scores, tasks, the round, its items, the units
+    "/admin/reports/owners/": BASE + 7,
     # the plan, baseline year, weak rows, open tasks, the sets and the year's weakness rule
     "/admin/reports/coverage/": BASE + 6,
     "/admin/reports/overdue/": BASE + 3,  # bands, page count, page rows

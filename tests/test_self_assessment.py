@@ -23,7 +23,9 @@ from plans.models import ItemStatus, SelfAssessmentEvidence, SelfAssessmentItem,
 from plans.self_assessment import (
     readiness,
     self_assessment_accept,
+    self_assessment_close,
     self_assessment_open,
+    self_assessment_reopen,
     self_assessment_return,
     self_assessment_save,
     self_assessment_submit,
@@ -296,6 +298,73 @@ def test_the_monitoring_unit_sees_and_returns_but_does_not_edit(client, opened, 
     assert missing.context["review_form"].errors
     client.post(url + "review/", {"decision": "return", "comment": "Bổ sung minh chứng"})
     assert item("7.1").status == ItemStatus.RETURNED
+
+
+# --- Closing a round --------------------------------------------------------------------------
+
+
+def test_a_closed_round_refuses_changes_through_the_portal_with_a_clear_message(
+    client, opened, units, coordinator
+):
+    person = focal_point_of(units["snv"])
+    self_assessment_save(item=item("7.2"), by=person, points="4")
+    self_assessment_submit(item=item("7.2"), by=person)
+    self_assessment_close(round=opened.round, by=coordinator)
+    client.force_login(person)
+    client.cookies["django_language"] = "en"
+    url = f"/self-assessment/items/{item('7.1').pk}/"
+    page = client.get(url)
+    assert page.context["item_form"] is None and page.context["evidence_form"] is None
+    assert "The round was closed on" in page.content.decode()
+    for action, data in [("save/", {"points": "5"}), ("evidence/", {"link": "https://x.vn"})]:
+        refused = client.post(url + action, data, follow=True)
+        assert "The self-assessment round DTI 2023 was closed on" in refused.content.decode()
+    client.post(url + "submit/")
+    assert (item("7.1").status, item("7.1").points) == (ItemStatus.NOT_STARTED, None)
+    assert not item("7.1").evidence.exists()
+    # Nor can the submitted item be checked, by the portal or the service.
+    client.force_login(focal_point_of(units["skhcn"]))
+    client.post(f"/self-assessment/items/{item('7.2').pk}/review/", {"decision": "accept"})
+    with pytest.raises(ValidationError, match="closed"):
+        self_assessment_accept(item=item("7.2"), by=coordinator)
+    assert item("7.2").status == ItemStatus.SUBMITTED
+
+
+def test_only_a_coordinator_closes_and_reopens_a_round(opened, units, coordinator):
+    with pytest.raises(PermissionDenied):
+        self_assessment_close(round=opened.round, by=focal_point_of(units["snv"]))
+    closed = self_assessment_close(round=opened.round, by=coordinator)
+    assert closed.is_closed and closed.closed_by == coordinator
+    reopened = self_assessment_reopen(round=closed, by=coordinator)
+    assert not reopened.is_closed
+    saved = self_assessment_save(item=item("7.1"), by=focal_point_of(units["snv"]), points="3")
+    assert saved.points == Decimal("3")
+
+
+def test_a_coordinator_closes_a_round_in_the_admin_and_the_readiness_page_says_so(
+    client, opened, coordinator
+):
+    client.force_login(coordinator)
+    client.cookies["django_language"] = "en"
+    done = client.post(
+        "/admin/plans/selfassessmentround/",
+        {"action": "close", "_selected_action": [opened.round.pk]},
+        follow=True,
+    )
+    assert "1 round(s) closed." in done.content.decode()
+    assert SelfAssessmentRound.objects.get().is_closed
+    page = client.get("/admin/reports/self-assessment/").content.decode()
+    assert "Closed on" in page and "no longer reminded" in page
+    # The round's and its items' admin pages are read-only now.
+    round_page = client.get(f"/admin/plans/selfassessmentround/{opened.round.pk}/change/")
+    assert 'name="deadline"' not in round_page.content.decode()
+    item_page = client.get(f"/admin/plans/selfassessmentitem/{item('7.1').pk}/change/")
+    assert item_page.status_code == 200 and 'name="unit"' not in item_page.content.decode()
+    client.post(
+        "/admin/plans/selfassessmentround/",
+        {"action": "reopen", "_selected_action": [opened.round.pk]},
+    )
+    assert not SelfAssessmentRound.objects.get().is_closed
 
 
 def test_item_list_costs_the_same_queries_for_few_and_many_items(

@@ -170,6 +170,15 @@ def test_an_integer_setting_with_a_bad_value_refuses_to_start_naming_it(
     assert name in error_line(result)
 
 
+def test_a_report_period_other_than_month_or_quarter_refuses_to_start_naming_it(
+    tmp_path: Path,
+) -> None:
+    result = manage(tmp_path, "check", **{**PRODUCTION, "REPORTS_PERIOD": "weekly"})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in error_line(result)
+    assert "REPORTS_PERIOD='weekly' is not one of: month, quarter" in error_line(result)
+
+
 def test_development_needs_no_environment_and_keeps_its_generated_key(tmp_path: Path) -> None:
     first = manage(tmp_path, "check", DEBUG="true")
     assert first.returncode == 0, first.stderr

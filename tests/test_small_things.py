@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 
 from notifications.models import Notification
 from plans.models import Task
+from plans.periods import Period
 from plans.reports import exports
 from tests.factories import PDF_BYTES, TaskFactory, UnitFactory, focal_point_of
 
@@ -50,7 +51,7 @@ def test_a_task_awaiting_verification_reads_as_done_pending_the_check(client, un
 def test_the_october_pack_counts_days_overdue_up_to_31_october():
     TaskFactory(title="Trễ hạn", deadline=dt.date(2026, 10, 20))
     sent = timezone.make_aware(dt.datetime(2026, 11, 3, 8, 0))
-    pack = exports.pack_build(period=dt.date(2026, 10, 1), now=sent)
+    pack = exports.pack_build(period=Period(dt.date(2026, 10, 1)), now=sent)
     with translation.override("vi"):
         (row,) = pack.rows
     assert "quá hạn 11 ngày" in row[6]

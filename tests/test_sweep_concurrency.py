@@ -23,6 +23,7 @@ from notifications.models import EVENT_RULES, Notification, ReportDelivery
 from notifications.services import notifications_create_due, report_deliveries_create
 from plans import roles
 from plans.models import Assignment
+from plans.periods import Period
 from tests.factories import (
     AssignmentFactory,
     FocalPointFactory,
@@ -98,7 +99,7 @@ def test_concurrent_pack_runs_count_each_new_delivery_once(monkeypatch):
         UserFactory(email=f"bcd{number}@tinh.example").groups.add(group)
 
     def run() -> int:
-        return report_deliveries_create(period=dt.date(2026, 6, 1), now=NOW).created
+        return report_deliveries_create(period=Period(dt.date(2026, 6, 1)), now=NOW).created
 
     created = run_together(run, "committee_recipients", monkeypatch)
 

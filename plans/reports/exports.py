@@ -1,5 +1,5 @@
-"""The reports as files: each report as a table (``Table``) written to XLSX; the monthly pack
-as XLSX and DOCX in the layout provincial reports use.
+"""The reports as files: each report as a table (``Table``) written to XLSX; the periodic pack
+(a month's or a quarter's) as XLSX and DOCX in the layout provincial reports use.
 
 Text cells go through ``dtiplan.spreadsheets.exports.escape_formula`` (a cell starting with = + - @
 tab or carriage return would run as a formula); numbers stay numbers and dates are real dates
@@ -46,7 +46,7 @@ from plans.models import (
     ProgressUpdate,
     Task,
 )
-from plans.periods import month_end
+from plans.periods import QUARTER, Period
 from plans.reports import queries
 from plans.reports.filters import ReportFilters, report_tasks
 
@@ -273,7 +273,39 @@ def trend_table(data: queries.Trend) -> Table:
     return Table(_("Trend"), headers, rows, [8, 10, 44, 10, 10, 16])
 
 
-# --- The monthly pack ------------------------------------------------------------------------
+def owners_table(data: queries.Owners) -> Table:
+    """Progress per presiding unit (``queries.owners``); the self-assessment columns only when
+    a round is open."""
+    statuses = list(ItemStatus.choices) if data.round else []
+    headers = [
+        _("Presiding unit"),
+        _("Indicators"),
+        _("Weak indicators"),
+        _("Tasks"),
+        _("Completed"),
+        _("In progress"),
+        _("Overdue"),
+        *[_("Self-assessment: %(status)s") % {"status": label} for _v, label in statuses],
+    ]
+    rows = [
+        [
+            line.unit.name if line.unit else _("No presiding unit"),
+            line.indicators,
+            line.weak,
+            line.total,
+            line.completed,
+            line.in_progress,
+            line.overdue,
+            *[line.items[value] for value, _label in statuses],
+        ]
+        for line in data.lines
+    ]
+    return Table(
+        _("Indicator owners"), headers, rows, [40, 10, 10, 8, 11, 11, 9, *[14 for _s in statuses]]
+    )
+
+
+# --- The periodic pack -----------------------------------------------------------------------
 
 # The columns of the provinces' own progress reports. In Vietnamese they are the provinces' own
 # words (the pack's layout is theirs); in English, their meaning.
@@ -410,35 +442,35 @@ def pack_rows(now: dt.datetime, limit: int | None = None) -> list[list[Any]]:
     ]
 
 
-def pack_title(period: dt.date) -> str:
-    return _("DTI improvement plan: progress report, %(month)s") % {
-        "month": f"{period.month:02d}/{period.year}"
-    }
+def pack_title(period: Period) -> str:
+    return _("DTI improvement plan: progress report, %(period)s") % {"period": period.phrase}
 
 
 @dataclass
 class Pack:
-    period: dt.date
+    period: Period
     title: str
     rows: list[list[Any]]
     overview: queries.Overview
     units: list[queries.UnitLine]
+    owners: queries.Owners
     coverage: queries.Coverage
     trend: queries.Trend
     overdue: list[Task]
     as_of: dt.datetime
 
 
-def pack_moment(period: dt.date, now: dt.datetime) -> dt.datetime:
-    """The moment a period's pack describes: the end of its month, or ``now`` for the month
-    still running. An October pack sent on 3 November counts days overdue up to 31 October."""
-    end = timezone.make_aware(dt.datetime.combine(month_end(period), dt.time.max))
+def pack_moment(period: Period, now: dt.datetime) -> dt.datetime:
+    """The moment a period's pack describes: the end of its month or quarter, or ``now`` for
+    the period still running. An October pack sent on 3 November counts days overdue up to 31
+    October."""
+    end = timezone.make_aware(dt.datetime.combine(period.end, dt.time.max))
     return min(now, end)
 
 
-def pack_build(*, period: dt.date, now: dt.datetime) -> Pack:
-    """Everything the monthly pack holds, for every plan not closed: overdue and days overdue
-    as of the end of the period (``pack_moment``), the tasks as they stand."""
+def pack_build(*, period: Period, now: dt.datetime) -> Pack:
+    """Everything the pack holds, for every plan not closed: overdue and days overdue as of the
+    end of the period (``pack_moment``), the tasks as they stand."""
     now = pack_moment(period, now)
     filters = ReportFilters()
     return Pack(
@@ -447,6 +479,7 @@ def pack_build(*, period: dt.date, now: dt.datetime) -> Pack:
         rows=pack_rows(now),
         overview=queries.overview(filters=filters, now=now),
         units=queries.units(filters=filters, now=now),
+        owners=queries.owners(filters=filters, now=now),
         coverage=queries.coverage(filters=filters, now=now),
         trend=queries.trend(filters=filters, now=now),
         overdue=list(queries.overdue_tasks(filters=filters, now=now)),
@@ -454,12 +487,17 @@ def pack_build(*, period: dt.date, now: dt.datetime) -> Pack:
     )
 
 
+def pack_sheet_title(period: Period) -> str:
+    return _("Quarterly report") if period.kind == QUARTER else _("Monthly report")
+
+
 def pack_xlsx(pack: Pack, now: dt.datetime) -> bytes:
     return xlsx_bytes(
         [
-            Table(_("Monthly report"), pack_headers(), pack.rows, PACK_WIDTHS),
+            Table(pack_sheet_title(pack.period), pack_headers(), pack.rows, PACK_WIDTHS),
             overview_table(pack.overview),
             units_table(pack.units),
+            owners_table(pack.owners),
             overdue_table(pack.overdue, pack.as_of),
             coverage_table(pack.coverage),
             trend_table(pack.trend),
@@ -512,15 +550,30 @@ def pack_docx(pack: Pack) -> bytes:
     for row in pack.rows:
         cells = "".join(paragraph("" if value is None else value) for value in row)
         tbl.append(parse_xml(f"<w:tr {nsdecls('w')}>{cells}</w:tr>"))
+    _docx_table(document, owners_table(pack.owners))
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
 
 
-def pack_files(*, period: dt.date, now: dt.datetime) -> tuple[Pack, list[tuple[str, bytes, str]]]:
+def _docx_table(document: Any, table: Table) -> None:
+    """A small table (one row per unit) under its heading, through python-docx's own API."""
+    document.add_heading(table.title, level=2)
+    grid = document.add_table(rows=1, cols=len(table.headers))
+    grid.style = "Table Grid"
+    for cell, name in zip(grid.rows[0].cells, table.headers, strict=True):
+        cell.text = name
+        for run in cell.paragraphs[0].runs:
+            run.font.bold = True
+    for row in table.rows:
+        for cell, value in zip(grid.add_row().cells, row, strict=True):
+            cell.text = printable(str("" if value is None else value))
+
+
+def pack_files(*, period: Period, now: dt.datetime) -> tuple[Pack, list[tuple[str, bytes, str]]]:
     """The pack and its attachments (file name, content, MIME type)."""
     pack = pack_build(period=period, now=now)
-    stem = f"dtiplan-bao-cao-{period:%Y-%m}"
+    stem = f"dtiplan-bao-cao-{period.slug}"
     return pack, [
         (f"{stem}.xlsx", pack_xlsx(pack, now), XLSX_TYPE),
         (f"{stem}.docx", pack_docx(pack), DOCX_TYPE),

@@ -42,7 +42,14 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from indicators.models import Indicator, Pillar, Province, Score, under_main_indicator_q
+from indicators.models import (
+    Assessment,
+    Indicator,
+    Pillar,
+    Province,
+    Score,
+    under_main_indicator_q,
+)
 from indicators.services import TrendYear, YearReading, province_trend, years_read_under
 from plans.coverage import Coverage as CoverageState
 from plans.coverage import attach_tasks, with_coverage
@@ -52,8 +59,13 @@ from plans.models import (
     CompletionSubmission,
     Decision,
     ExtensionRequest,
+    IndicatorOwnerUnit,
+    ItemStatus,
+    OwnerRole,
     Plan,
     ProgressUpdate,
+    SelfAssessmentItem,
+    SelfAssessmentRound,
     Task,
     Unit,
     task_overdue_q,
@@ -450,3 +462,161 @@ def trend(*, filters: ReportFilters, now: dt.datetime) -> Trend:
     return Trend(
         province=province, years=province_trend(province=province, until_year=filters.year)
     )
+
+
+# --- Progress per indicator owner ------------------------------------------------------------
+
+
+@dataclass
+class OwnerLine:
+    """One presiding unit: the indicators it answers for, the weak ones among them, the tasks
+    on them and its self-assessment items of the open round."""
+
+    unit: Unit | None  # None: tasks and items whose indicator has no presiding unit
+    indicators: int = 0
+    weak: int = 0
+    total: int = 0
+    completed: int = 0
+    in_progress: int = 0
+    overdue: int = 0
+    items: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ItemStatus.values, 0))
+
+    @property
+    def items_total(self) -> int:
+        return sum(self.items.values())
+
+
+@dataclass
+class Owners:
+    lines: list[OwnerLine]
+    # The self-assessment round whose items are counted: the latest one not closed.
+    round: SelfAssessmentRound | None
+
+
+def owner_plans(filters: ReportFilters) -> QuerySet[Plan]:
+    """The plans whose indicator owners a report counts: the plan chosen, else the plans of the
+    year chosen, else every plan not closed (owners are per plan: a closed plan's would count a
+    unit's indicators twice)."""
+    if filters.plan is not None:
+        return Plan.objects.filter(pk=filters.plan.pk)
+    if filters.year is not None:
+        return Plan.objects.filter(year=filters.year)
+    return Plan.objects.exclude(status=Plan.Status.CLOSED)
+
+
+def _presiding_unit_of_task() -> Coalesce:
+    """A task's presiding unit: its indicator's in the task's plan, else (a component without
+    units of its own) its main indicator's, as ``plans.owners.owners_for`` reads them."""
+
+    def presiding(indicator: str) -> Subquery:
+        return Subquery(
+            IndicatorOwnerUnit.objects.filter(
+                role=OwnerRole.PRESIDING,
+                owner__plan_id=OuterRef("plan_id"),
+                owner__indicator_id=OuterRef(indicator),
+            ).values("unit_id")[:1]
+        )
+
+    return Coalesce(presiding("indicator_id"), presiding("indicator__parent_id"))
+
+
+def _weak_by_unit(
+    owned: dict[tuple[int, int], int], plans: dict[int, tuple[int | None, int]]
+) -> dict[int, int]:
+    """Presiding unit id → the weak indicators it answers for, in each plan's baseline (the
+    latest results of the plan's province before the plan's year, as the overview's points
+    targeted). A weak component counts for its own presiding unit, else its main indicator's.
+    Two queries: the provinces' assessment years, the weak scores."""
+    provinces = {province for province, _year in plans.values() if province is not None}
+    if not provinces or not owned:
+        return {}
+    years: dict[int, list[int]] = defaultdict(list)
+    for province, year in Assessment.objects.filter(province_id__in=provinces).values_list(
+        "province_id", "year"
+    ):
+        years[province].append(year)
+    baseline = {
+        plan_id: (province, max(y for y in years[province] if y < year))
+        for plan_id, (province, year) in plans.items()
+        if province is not None and any(y < year for y in years[province])
+    }
+    if not baseline:
+        return {}
+    weak = (
+        Score.objects.weak()
+        .filter(
+            assessment__province_id__in={p for p, _y in baseline.values()},
+            assessment__year__in={y for _p, y in baseline.values()},
+        )
+        .values_list(
+            "assessment__province_id", "assessment__year", "indicator_id", "indicator__parent_id"
+        )
+    )
+    by_result: dict[tuple[int, int], list[tuple[int, int | None]]] = defaultdict(list)
+    for province, year, indicator, parent in weak:
+        by_result[(province, year)].append((indicator, parent))
+    counts: dict[int, int] = defaultdict(int)
+    for plan_id, result in baseline.items():
+        for indicator, parent in by_result.get(result, []):
+            unit = owned.get((plan_id, indicator)) or owned.get((plan_id, parent or 0))
+            if unit is not None:
+                counts[unit] += 1
+    return counts
+
+
+def owners(*, filters: ReportFilters, now: dt.datetime) -> Owners:
+    """Progress per presiding unit of the plans' indicators (``owner_plans``): how many
+    indicators it answers for and how many of them are weak, the tasks on them (completed, in
+    progress, overdue, as the overview counts them) and its items of the latest self-assessment
+    round not closed, by status. Seven queries whatever the number of tasks or items."""
+    plans = owner_plans(filters)
+    rows = IndicatorOwnerUnit.objects.filter(role=OwnerRole.PRESIDING, owner__plan__in=plans)
+    tasks = report_tasks(ReportFilters(plan=filters.plan, year=filters.year)).filter(plan__in=plans)
+    if filters.main_indicator is not None:
+        main = filters.main_indicator.pk
+        rows = rows.filter(under_main_indicator_q(main, field="owner__indicator"))
+        tasks = tasks.for_main_indicator(main)
+    lines: dict[int | None, OwnerLine] = {}
+
+    def line(unit_id: int | None) -> OwnerLine:
+        return lines.setdefault(unit_id, OwnerLine(unit=None))
+
+    owned: dict[tuple[int, int], int] = {}
+    plan_places: dict[int, tuple[int | None, int]] = {}
+    for unit_id, plan_id, indicator_id, province_id, year in rows.values_list(
+        "unit_id",
+        "owner__plan_id",
+        "owner__indicator_id",
+        "owner__plan__province_id",
+        "owner__plan__year",
+    ):
+        owned[(plan_id, indicator_id)] = unit_id
+        plan_places[plan_id] = (province_id, year)
+        line(unit_id).indicators += 1
+    for unit_id, count in _weak_by_unit(owned, plan_places).items():
+        line(unit_id).weak = count
+    grouped = (
+        tasks.order_by()
+        .annotate(presiding_id=_presiding_unit_of_task())
+        .values("presiding_id")
+        .annotate(**_counts(now))
+    )
+    for row in grouped:
+        target = line(row["presiding_id"])
+        target.total = row["total"]
+        target.completed = row["completed"]
+        target.in_progress = row["in_progress"]
+        target.overdue = row["overdue"]
+    round_ = SelfAssessmentRound.objects.filter(closed_at__isnull=True).order_by("-year").first()
+    if round_ is not None:
+        items = SelfAssessmentItem.objects.filter(round=round_)
+        if filters.main_indicator is not None:
+            items = items.filter(under_main_indicator_q(filters.main_indicator.pk))
+        for row in items.order_by().values("unit_id", "status").annotate(n=Count("pk")):
+            line(row["unit_id"]).items[row["status"]] += row["n"]
+    if filters.unit is not None:
+        lines = {k: v for k, v in lines.items() if k == filters.unit.pk}
+    for unit in Unit.objects.filter(pk__in=[k for k in lines if k is not None]):
+        lines[unit.pk].unit = unit
+    ordered = sorted(lines.values(), key=lambda u: (u.unit is None, u.unit.name if u.unit else ""))
+    return Owners(lines=ordered, round=round_)

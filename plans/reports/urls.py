@@ -11,6 +11,7 @@ app_name = "reports"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("units/", views.units, name="units"),
+    path("owners/", views.owners, name="owners"),
     path("coverage/", views.coverage, name="coverage"),
     path("overdue/", views.overdue, name="overdue"),
     path("trend/", views.trend, name="trend"),

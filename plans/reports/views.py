@@ -12,30 +12,43 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from plans.models import ItemStatus, Plan, SelfAssessmentRound, TargetKind
-from plans.periods import parse_month, previous_month
+from plans.periods import QUARTER, Period, parse_period, period_before
 from plans.reports import charts, exports, queries
 from plans.reports.filters import ReportFilters, ReportFilterSet
 from plans.self_assessment import readiness
 from plans.targets import projected_rank, target_lines
 
+
+def _pack_name() -> str:
+    """The pack's page is named after the installation's period (``REPORTS_PERIOD``)."""
+    if settings.REPORTS_PERIOD == QUARTER:
+        return _("Quarterly pack")
+    return _("Monthly pack")
+
+
+pack_name = lazy(_pack_name, str)()
+
 REPORTS: list[tuple[str, Any]] = [
     ("overview", gettext_lazy("Overview")),
     ("units", gettext_lazy("Units")),
+    ("owners", gettext_lazy("Indicator owners")),
     ("coverage", gettext_lazy("Coverage")),
     ("overdue", gettext_lazy("Overdue")),
     ("trend", gettext_lazy("Trend")),
-    ("pack", gettext_lazy("Monthly pack")),
+    ("pack", pack_name),
     ("self_assessment", gettext_lazy("Self-assessment")),
     ("targets", gettext_lazy("Targets")),
 ]
@@ -142,6 +155,36 @@ def units(request: HttpRequest) -> HttpResponse:
             [(line.unit.name, [line.overdue]) for line in late],
             [charts.Segment(_("Overdue now"), charts.RED)],
             title=_("Units with overdue tasks (as lead)"),
+        )
+        if late
+        else None,
+    )
+
+
+@reports_view
+def owners(request: HttpRequest) -> HttpResponse:
+    """Progress per presiding unit of the plans' indicators (``queries.owners``)."""
+    now = timezone.now()
+    filterset, filters = _filters(request)
+    data = queries.owners(filters=filters, now=now)
+    if request.GET.get("download") == "xlsx":
+        return _download("owners", exports.owners_table(data), now)
+    for line in data.lines:
+        line.cells = [line.items[value] for value in ItemStatus.values]
+    late = [line for line in data.lines if line.overdue][:15]
+    return _page(
+        request,
+        "owners",
+        filterset,
+        data=data,
+        statuses=ItemStatus.choices if data.round else [],
+        chart=charts.stacked_bars(
+            [
+                (line.unit.name if line.unit else _("No presiding unit"), [line.overdue])
+                for line in late
+            ],
+            [charts.Segment(_("Overdue"), charts.RED)],
+            title=_("Presiding units with overdue tasks on their indicators"),
         )
         if late
         else None,
@@ -268,15 +311,25 @@ def trend(request: HttpRequest) -> HttpResponse:
     )
 
 
-def period_of(value: str | None, now: dt.datetime) -> dt.date:
-    """'2026-05' → 1 May 2026; empty: the month before ``now`` (the pack sent on the first
-    working day of June is May's)."""
+def period_of(value: str | None, now: dt.datetime) -> Period:
+    """'2026-05' → May 2026, '2026-Q3' → the third quarter; empty or unreadable: the last
+    period ended before ``now``, of the installation's kind (the pack sent early in June is
+    May's, or early in July the second quarter's)."""
     if value:
         try:
-            return parse_month(value)
+            return parse_period(value)
         except ValueError:
             pass
-    return previous_month(timezone.localdate(now))
+    return period_before(timezone.localdate(now))
+
+
+def _recent_quarters(now: dt.datetime, count: int = 8) -> list[Period]:
+    """The quarter under way and those before it, latest first: the pack page's choices."""
+    quarter = Period.containing(timezone.localdate(now), QUARTER)
+    quarters = [quarter]
+    for _n in range(count - 1):
+        quarters.append(quarters[-1].previous())
+    return quarters
 
 
 @reports_view
@@ -292,14 +345,18 @@ def pack(request: HttpRequest) -> HttpResponse:
         return response
     filterset, _filters_unused = _filters(request)
     as_of = exports.pack_moment(period, now)
+    quarters = _recent_quarters(now)
+    if period.kind == QUARTER and period not in quarters:
+        quarters.append(period)
     return _page(
         request,
         "pack",
         filterset,
         period=period,
+        quarters=quarters if period.kind == QUARTER else [],
         headers=exports.pack_headers(),
         rows=exports.pack_rows(as_of, limit=PACK_PREVIEW_ROWS),
-        now=as_of,  # "Figures as of": the period's end for a past month
+        now=as_of,  # "Figures as of": the period's end for a past period
     )
 
 

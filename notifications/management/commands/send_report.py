@@ -1,5 +1,5 @@
-"""``manage.py send_report [--period YYYY-MM] [--now ISO] [--dry-run]``: the monthly pack, by
-hand."""
+"""``manage.py send_report [--period YYYY-MM|YYYY-Qn] [--now ISO] [--dry-run]``: the report
+pack, by hand."""
 
 from __future__ import annotations
 
@@ -11,19 +11,23 @@ from django.utils import timezone
 from notifications.clock import now_option
 from notifications.preview import report_preview
 from notifications.services import report_send
-from plans.periods import parse_month, previous_month
+from plans.periods import parse_period, period_before
 
 
 class Command(BaseCommand):
     help = (
-        "E-mail the steering committee the report pack for a month (what the schedule does on "
-        "the first working day of the next month). A member already sent that month's pack is "
-        "not sent it again."
+        "E-mail the steering committee the report pack for a month or a quarter (what the "
+        "schedule does on the first working day after the period, by REPORTS_PERIOD). A member "
+        "already sent that period's pack is not sent it again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--period", help="The month reported on: YYYY-MM (default: the month before --now)."
+            "--period",
+            help=(
+                "The period reported on: a month YYYY-MM or a quarter YYYY-Qn (default: the "
+                "last period of REPORTS_PERIOD ended before --now)."
+            ),
         )
         parser.add_argument(
             "--now",
@@ -43,13 +47,13 @@ class Command(BaseCommand):
         now = options["now"] or timezone.now()
         try:
             period = (
-                parse_month(options["period"])
+                parse_period(options["period"])
                 if options["period"]
-                else previous_month(timezone.localdate(now))
+                else period_before(timezone.localdate(now))
             )
         except ValueError as exc:
             raise CommandError(f"--period {exc}") from exc
-        label = f"{period:%m/%Y}"
+        label = period.label
         if options["dry_run"]:
             to_send, sent = report_preview(period=period)
             self.stdout.write(f"Dry run: the pack for {label}; nothing is recorded or sent.")
