@@ -20,10 +20,11 @@ from dtiplan.spreadsheets.admin import SafeImportMixin
 
 # admin_weak_indicators registers the weak-indicator list (shown under DTI indicators);
 # admin_owners the indicator owners.
-from plans import admin_owners, admin_weak_indicators, roles  # noqa: F401
+from plans import admin_weak_indicators, roles  # noqa: F401
 from plans.admin_decisions import DecisionAdmin
 from plans.admin_filters import MainIndicatorFilter
 from plans.admin_imports import PlanChoiceImportMixin
+from plans.admin_owners import PlanOwnersFormSet, PlanOwnersInline
 from plans.decisions import COMPLETION, EXTENSION
 from plans.models import (
     Acknowledgement,
@@ -185,12 +186,23 @@ class TargetInline(admin.TabularInline):
 @admin.register(Plan)
 class PlanAdmin(SafeImportMixin, ImportExportModelAdmin):
     resource_classes = [PlanResource]
-    inlines = [TargetInline]
+    inlines = [TargetInline, PlanOwnersInline]
     list_display = ["title", "year", "first_year", "last_year", "province", "decision", "status"]
     list_filter = ["status", "year"]
     search_fields = ["title", "decision"]
     list_select_related = ["province"]
     autocomplete_fields = ["province"]
+
+    def get_inlines(self, request: HttpRequest, obj: Plan | None) -> list:
+        # The owners' indicators are those of the set in force in the plan's year: the plan
+        # is saved first.
+        return self.inlines if obj is not None else [TargetInline]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if isinstance(formset, PlanOwnersFormSet):
+            formset.save_through_service(by=request.user)
+        else:
+            super().save_formset(request, form, formset, change)
 
 
 class AssignmentFormSet(forms.BaseInlineFormSet):

@@ -8,14 +8,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from dtiplan.spreadsheets.admin import SafeImportMixin
+from indicators.models import Indicator, IndicatorSet
 from plans.admin_filters import MainIndicatorFilter
-from plans.models import IndicatorOwner, IndicatorOwnerUnit, OwnerRole, Unit
+from plans.models import IndicatorOwner, IndicatorOwnerUnit, OwnerRole, Plan, Unit, User
 from plans.owners import check_indicator_in_plan_year, check_owner_units
 from plans.resources import IndicatorOwnerResource
 from plans.services import indicator_owner_set
@@ -106,13 +107,7 @@ class IndicatorOwnerAdmin(SafeImportMixin, ImportExportModelAdmin):
     fields = ["plan", "indicator", "presiding_unit", "monitoring_unit", "coordinating_units"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        units = IndicatorOwnerUnit.objects.select_related("unit").order_by("unit__name")
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("plan", "indicator")
-            .prefetch_related(Prefetch("units", queryset=units))
-        )
+        return _owners_with_units(super().get_queryset(request))
 
     def _names(self, owner: IndicatorOwner, role: str) -> str:
         return "; ".join(row.unit.name for row in owner.units.all() if row.role == role) or "–"
@@ -149,3 +144,100 @@ class IndicatorOwnerAdmin(SafeImportMixin, ImportExportModelAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """The units were saved by the service; the form has no many-to-many of its own."""
+
+
+def _owners_with_units(queryset: QuerySet[IndicatorOwner]) -> QuerySet[IndicatorOwner]:
+    """Owners with their indicator, plan and role rows (units by name): what the list, the
+    form's initial units and the plan's inline read without a query per owner."""
+    units = IndicatorOwnerUnit.objects.select_related("unit").order_by("unit__name")
+    return queryset.select_related("plan", "indicator").prefetch_related(
+        Prefetch("units", queryset=units)
+    )
+
+
+class PlanOwnersFormSet(forms.BaseInlineFormSet):
+    """A plan's indicator owners on the plan's page. Each row is an ``IndicatorOwnerForm``, so
+    the checks are the owners' page's; ``save_through_service`` writes every row through
+    ``indicator_owner_set``. The units and the indicators of the plan's set are read once for
+    all rows: a select list per row would otherwise cost a query per row and list."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        units = [(unit.pk, unit.name) for unit in Unit.objects.filter(is_active=True)]
+        blank = [("", "---------")]
+        self._choices = {
+            "presiding_unit": blank + units,
+            "monitoring_unit": blank + units,
+            "coordinating_units": units,
+            "indicator": blank + self._indicator_choices(),
+        }
+
+    def _indicator_choices(self) -> list[tuple[int, str]]:
+        """The indicators of the set in force in the plan's year, and those the plan's owners
+        already name (were the plan's year changed since)."""
+        plan: Plan = self.instance
+        indicator_set = IndicatorSet.objects.for_year(plan.year) if plan.year else None
+        wanted = Q(owners__plan=plan) if plan.pk else Q(pk__in=[])
+        if indicator_set is not None:
+            wanted |= Q(indicator_set=indicator_set)
+        indicators = Indicator.objects.filter(wanted).distinct().order_by("sort_key")
+        return [(indicator.pk, str(indicator)) for indicator in indicators]
+
+    def _share_choices(self, form: forms.Form) -> forms.Form:
+        for name, choices in self._choices.items():
+            if name in form.fields:
+                form.fields[name].choices = choices
+        if form.instance.pk and "indicator" in form.fields:
+            # Another indicator is another owner row: add it rather than move this one.
+            form.fields["indicator"].disabled = True
+        return form
+
+    def _construct_form(self, i: int, **kwargs: Any) -> forms.Form:
+        return self._share_choices(super()._construct_form(i, **kwargs))
+
+    @property
+    def empty_form(self) -> forms.Form:
+        return self._share_choices(super().empty_form)
+
+    def save_through_service(self, by: User) -> None:
+        """Deleted rows are deleted, new and changed ones given exactly their units; then
+        what the admin's change message reads after a formset's ``save()``."""
+        self.new_objects: list[IndicatorOwner] = []
+        self.changed_objects: list[tuple[IndicatorOwner, list[str]]] = []
+        self.deleted_objects: list[IndicatorOwner] = []
+        for form in self.deleted_forms:
+            if form.instance.pk:
+                form.instance.delete()
+                self.deleted_objects.append(form.instance)
+        for form in self.forms:
+            if form in self.deleted_forms or not form.has_changed():
+                continue
+            data = form.cleaned_data
+            owner = indicator_owner_set(
+                plan=self.instance,
+                indicator=data["indicator"],
+                presiding_unit=data["presiding_unit"],
+                monitoring_unit=data.get("monitoring_unit"),
+                coordinating_units=data.get("coordinating_units") or [],
+                by=by,
+            )
+            if form.instance.pk:
+                self.changed_objects.append((owner, form.changed_data))
+            else:
+                self.new_objects.append(owner)
+
+
+class PlanOwnersInline(admin.TabularInline):
+    """Who answers for each indicator, on the plan's page (shown once the plan is saved: the
+    indicators offered are those of the set in force in its year)."""
+
+    model = IndicatorOwner
+    form = IndicatorOwnerForm
+    formset = PlanOwnersFormSet
+    fields = ["indicator", "presiding_unit", "monitoring_unit", "coordinating_units"]
+    extra = 1
+    verbose_name = _("indicator owner")
+    verbose_name_plural = _("indicator owners: presiding, monitoring and coordinating units")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IndicatorOwner]:
+        return _owners_with_units(super().get_queryset(request))
