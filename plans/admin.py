@@ -42,7 +42,7 @@ from plans.models import (
     UnitMembership,
     User,
 )
-from plans.resources import PlanResource, TaskResource, UnitResource
+from plans.resources import PlanResource, TargetResource, TaskResource, UnitResource
 from plans.services import (
     progress_report,
     task_deadline_move,
@@ -181,6 +181,19 @@ class TargetInline(admin.TabularInline):
     model = Target
     extra = 0
     fields = ["year", "kind", "points", "value", "rank", "count", "ranking"]
+
+
+@admin.register(Target)
+class TargetAdmin(SafeImportMixin, ImportExportModelAdmin):
+    """Every plan's targets in one list, for import and export (``TargetResource``); a plan's
+    own are also edited on its page."""
+
+    resource_classes = [TargetResource]
+    list_display = ["plan", "year", "kind", "points", "value", "rank", "count", "ranking"]
+    list_filter = ["plan", "year", "kind"]
+    list_select_related = ["plan"]
+    autocomplete_fields = ["plan"]
+    fields = ["plan", "year", "kind", "points", "value", "rank", "count", "ranking"]
 
 
 @admin.register(Plan)

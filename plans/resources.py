@@ -14,14 +14,21 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export.fields import Field
 from import_export.results import Result
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from dtiplan.spreadsheets.cells import CellError, parse_choice, parse_date, parse_int
+from dtiplan.spreadsheets.cells import (
+    CellError,
+    parse_choice,
+    parse_date,
+    parse_decimal,
+    parse_int,
+    parse_out_of,
+)
 from dtiplan.spreadsheets.errors import RowErrors
 from dtiplan.spreadsheets.names import NameIndex, unknown_message
 from dtiplan.spreadsheets.periods import parse_deadline
@@ -44,7 +51,10 @@ from plans.models import (
     IndicatorOwnerUnit,
     OwnerRole,
     Plan,
+    Ranking,
     ReportingPeriod,
+    Target,
+    TargetKind,
     Task,
     Unit,
     UnitGroup,
@@ -77,6 +87,38 @@ PLAN_HEADERS: dict[str, str] = {
     "Năm": "year",
     "Quyết định": "decision",
     "Số quyết định": "decision",
+    "Năm đánh giá đầu tiên": "first_year",
+    "Từ năm": "first_year",
+    "Năm đánh giá cuối cùng": "last_year",
+    "Đến năm": "last_year",
+}
+
+TARGET_HEADERS: dict[str, str] = {
+    "Kế hoạch": "plan",
+    "Năm": "year",
+    "Năm đánh giá": "year",
+    "Loại mục tiêu": "kind",
+    "Mục tiêu": "kind",
+    "Điểm": "points",
+    "Điểm DTI": "points",
+    "Giá trị": "value",
+    "Giá trị DTI": "value",
+    "Thứ hạng": "rank",
+    "Xếp hạng": "rank",
+    "Top": "rank",
+    "Số chỉ số chính": "count",
+    "Bảng xếp hạng": "ranking",
+    "Số tỉnh xếp hạng": "ranking",
+}
+
+# How plans name a kind of target, besides its label (``parse_choice`` reads those).
+TARGET_KIND_WORDS: dict[str, str] = {
+    "Điểm": TargetKind.POINTS,
+    "Giá trị": TargetKind.VALUE,
+    "Thứ hạng": TargetKind.RANK,
+    "Xếp hạng": TargetKind.RANK,
+    "Chỉ số chính": TargetKind.MAIN_IN_TOP,
+    "Chỉ số chính trong top": TargetKind.MAIN_IN_TOP,
 }
 
 UNIT_HEADERS: dict[str, str] = {
@@ -190,13 +232,15 @@ class PlanResource(StrictResource):
     title = Field(attribute="title", column_name="title")
     year = Field(attribute="year", column_name="year")
     decision = Field(attribute="decision", column_name="decision")
+    first_year = Field(attribute="first_year", column_name="first_year")
+    last_year = Field(attribute="last_year", column_name="last_year")
 
     required_columns = ("title", "year")
     column_aliases: ClassVar[dict[str, str]] = PLAN_HEADERS
 
     class Meta:
         model = Plan
-        fields = ("title", "year", "decision")
+        fields = ("title", "year", "decision", "first_year", "last_year")
         import_id_fields = ("title",)
 
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
@@ -228,10 +272,218 @@ class PlanResource(StrictResource):
             errors.add("year", str(exc))
         if "decision" in row:
             values["decision"] = single_line(row["decision"])
+        # The span of assessments the plan runs for; an empty cell: the plan's own year
+        # (Plan.clean says when the last is before the first).
+        for column in ("first_year", "last_year"):
+            if column in row:
+                try:
+                    values[column] = parse_int(row[column])
+                except CellError as exc:
+                    errors.add(column, str(exc))
         return values
 
     def existing_instance(self, values: dict[str, Any]) -> Plan | None:
         return self.plans.get(values["title"])
+
+
+# --- Targets ---------------------------------------------------------------------------------
+
+# The DTI is scored out of 1,000 points ("đạt tối thiểu 800/1.000 điểm").
+DTI_MAX_POINTS = 1000
+
+
+class TargetResource(StrictResource):
+    """A plan's targets as the plan states them: ``plan, year, kind, points, value, rank,
+    count, ranking``. "800/1.000" in ``points``, "10/34" in ``rank`` (the top 10 of 34) and
+    "4/8" in ``count`` (4 of the 8 main indicators) are read as written. A row gives its
+    target exactly these figures; the rules are the model's (``Target.clean``, its
+    validators): the figures a kind needs, a rank within the ranking, a year within the
+    plan's span."""
+
+    plan = Field(attribute="plan", column_name="plan")
+    year = Field(attribute="year", column_name="year")
+    kind = Field(attribute="kind", column_name="kind")
+    points = Field(attribute="points", column_name="points")
+    value = Field(attribute="value", column_name="value")
+    rank = Field(attribute="rank", column_name="rank")
+    count = Field(attribute="count", column_name="count")
+    ranking = Field(attribute="ranking", column_name="ranking")
+
+    required_columns = ("plan", "year", "kind")
+    column_aliases: ClassVar[dict[str, str]] = TARGET_HEADERS
+
+    class Meta:
+        model = Target
+        fields = ("plan", "year", "kind", "points", "value", "rank", "count", "ranking")
+        import_id_fields = ("plan", "year", "kind")
+
+    @staticmethod
+    def key(target: Target) -> tuple[Any, ...]:
+        """What identifies a target in a file: its plan, year, kind and ranking, and for main
+        indicators in the top also the top (a plan may aim at "4 in the top 10" and "6 in the
+        top 20" the same year)."""
+        top = target.rank if target.kind == TargetKind.MAIN_IN_TOP else None
+        return (target.plan_id, target.year, target.kind, target.ranking, top)
+
+    def filter_export(self, queryset: QuerySet[Target], **kwargs: Any) -> QuerySet[Target]:
+        if not queryset.query.order_by:  # see UnitResource.filter_export
+            queryset = queryset.order_by("plan__title", "year", "kind", "pk")
+        return queryset.select_related("plan")
+
+    def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        plans = list(Plan.objects.all())
+        self.plans: NameIndex[Plan] = NameIndex(plans, lambda p: p.title)
+        by_id = {plan.pk: plan for plan in plans}
+        self.targets: dict[tuple[Any, ...], Target] = {}
+        for target in Target.objects.all():
+            target.plan = by_id[target.plan_id]  # Target.clean reads the plan's span
+            self.targets.setdefault(self.key(target), target)
+        self.sets = list(
+            IndicatorSet.objects.annotate(
+                mains=Count("indicators", filter=Q(indicators__parent__isnull=True))
+            )
+        )
+
+    def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        plan = self._plan(row["plan"], errors)
+        year = self._int(row, "year", errors)
+        if year is None and "year" not in errors.by_column:
+            errors.add("year", _("Give the assessment year the target is for, e.g. 2026."))
+        kind = self._kind(row["kind"], errors)
+        figures = {
+            "points": self._points(row.get("points"), errors),
+            "value": self._decimal(row, "value", errors),
+            "count": self._count(row.get("count"), year, errors),
+        }
+        rank, ranking = self._rank(row, errors)
+        if errors:
+            return values
+        # No ranking given: the 34 provinces of today.
+        values.update(plan=plan, year=year, kind=kind, rank=rank, ranking=ranking or Ranking.OF_34)
+        values.update(figures)
+        target = Target(**values)
+        key = self.key(target)
+        earlier = self.earlier_row(key)
+        if earlier:
+            errors.add("kind", _("This target is already on row %(row)s.") % {"row": earlier})
+        values["key"] = key
+        return values
+
+    def _int(self, row: dict[str, Any], column: str, errors: RowErrors) -> int | None:
+        try:
+            return parse_int(row.get(column))
+        except CellError as exc:
+            errors.add(column, str(exc))
+            return None
+
+    def _decimal(self, row: dict[str, Any], column: str, errors: RowErrors) -> Decimal | None:
+        try:
+            return parse_decimal(row.get(column))
+        except CellError as exc:
+            errors.add(column, str(exc))
+            return None
+
+    def _plan(self, cell: Any, errors: RowErrors) -> Plan | None:
+        title = single_line(cell)
+        plan = self.plans.get(title) if title else None
+        if not title:
+            errors.add("plan", _("Name the plan."))
+        elif plan is None:
+            errors.add(
+                "plan",
+                unknown_message(
+                    _("plan"),
+                    title,
+                    self.plans.suggest(title),
+                    _("Create or import the plan first."),
+                ),
+            )
+        return plan
+
+    def _kind(self, cell: Any, errors: RowErrors) -> str | None:
+        words = {name_key(word): kind for word, kind in TARGET_KIND_WORDS.items()}
+        if name_key(cell) in words:
+            return words[name_key(cell)]
+        try:
+            kind = parse_choice(cell, TargetKind)
+        except CellError as exc:
+            errors.add("kind", str(exc))
+            return None
+        if kind is None:
+            errors.add("kind", _("Give the kind of target."))
+        return kind
+
+    def _points(self, cell: Any, errors: RowErrors) -> Decimal | None:
+        try:
+            points, whole = parse_out_of(cell)
+        except CellError as exc:
+            errors.add("points", str(exc))
+            return None
+        if whole is not None and whole != DTI_MAX_POINTS:
+            errors.add(
+                "points",
+                _("The DTI is scored out of %(max)s points, not %(whole)s.")
+                % {"max": DTI_MAX_POINTS, "whole": whole},
+            )
+        return points
+
+    def _rank(self, row: dict[str, Any], errors: RowErrors) -> tuple[int | None, int | None]:
+        """The rank (the top M for main indicators) and the ranking, which "10/34" gives too."""
+        ranking = self._int(row, "ranking", errors)
+        try:
+            rank, whole = parse_out_of(row.get("rank"))
+        except CellError as exc:
+            errors.add("rank", str(exc))
+            return None, ranking
+        if rank is not None and rank != rank.to_integral_value():
+            errors.add("rank", _('"%(value)s" is not a whole number.') % {"value": rank})
+            return None, ranking
+        if whole is not None and ranking is not None and whole != ranking:
+            errors.add(
+                "rank",
+                _("Out of %(whole)s provinces here, but the ranking column says %(ranking)s.")
+                % {"whole": whole, "ranking": ranking},
+            )
+        return (int(rank) if rank is not None else None), (ranking or whole)
+
+    def _count(self, cell: Any, year: int | None, errors: RowErrors) -> int | None:
+        """How many main indicators; "4/8" must be out of the main indicators of the set in
+        force in the target's year."""
+        try:
+            count, whole = parse_out_of(cell)
+        except CellError as exc:
+            errors.add("count", str(exc))
+            return None
+        if count is not None and count != count.to_integral_value():
+            errors.add("count", _('"%(value)s" is not a whole number.') % {"value": count})
+            return None
+        indicator_set = set_in_force(self.sets, year) if year else None
+        if whole is not None and indicator_set is not None and whole != indicator_set.mains:
+            errors.add(
+                "count",
+                _(
+                    "The indicator set in force in %(year)s has %(mains)s main indicators, not "
+                    "%(whole)s."
+                )
+                % {"year": year, "mains": indicator_set.mains, "whole": whole},
+            )
+        return int(count) if count is not None else None
+
+    def existing_instance(self, values: dict[str, Any]) -> Target | None:
+        return self.targets.get(values["key"])
+
+    def import_instance(self, instance: Target, row: dict[str, Any], **kwargs: Any) -> None:
+        for attribute, value in self._values.items():
+            if attribute != "key":
+                setattr(instance, attribute, value)
+
+    def dehydrate_plan(self, target: Target) -> str:
+        plan = related(target, "plan")
+        return plan.title if plan else ""
+
+    def dehydrate_kind(self, target: Target) -> str:
+        return str(target.get_kind_display()) if target.kind else ""
 
 
 # --- Units -----------------------------------------------------------------------------------
