@@ -208,19 +208,6 @@ def _unit_hint() -> str:
     return _("Create the unit first (admin: Units, or import the units file).")
 
 
-def _lookup_units(
-    units: NameIndex[Unit], names: list[str], column: str, errors: RowErrors
-) -> list[Unit]:
-    found: list[Unit] = []
-    for name in names:
-        unit = units.get(name)
-        if unit is None:
-            errors.add(column, unknown_message(_("unit"), name, units.suggest(name), _unit_hint()))
-        else:
-            found.append(unit)
-    return found
-
-
 def _has_errors(result: Result) -> bool:
     return result.has_errors() or result.has_validation_errors()
 
@@ -598,7 +585,27 @@ class UnitResource(StrictResource):
         # people must not remove everyone else's (remove a person on the unit's page).
         if "focal_points" in row and single_line(row["focal_points"]):
             self._focal = self._focal_points(row["focal_points"], errors)
+            if existing is not None:
+                self._note_focal_removed(existing, self._focal)
         return values
+
+    def _note_focal_removed(self, unit: Unit, wanted: list[str]) -> None:
+        """The row's list replaces the unit's focal points: the preview names who loses the
+        role, which the row's cell cannot show."""
+        kept = {email.lower() for email in wanted}
+        removed = sorted(
+            (
+                m.user.email or m.user.username
+                for m in self.focal_now.get(unit.pk, {}).values()
+                if (m.user.email or m.user.username).lower() not in kept
+            ),
+            key=str.lower,
+        )
+        if removed:
+            self.note(
+                _("No longer focal points of this unit: %(people)s")
+                % {"people": "; ".join(removed)}
+            )
 
     def _parent(
         self, name: str, existing: Unit | None, cell: Any, errors: RowErrors
@@ -1033,7 +1040,6 @@ class TaskResource(StrictResource):
         self.the_plan: Plan | None = None
         self.heading_mains: dict[tuple[int, int | None], Indicator | None] = {}
         self.heading_problems: dict[int, str] = {}
-        self.row_notes: dict[int, list[str]] = {}
         if self.plan_title:
             self.the_plan = self.plans.get(self.plan_title)
             if self.the_plan is None:
@@ -1075,7 +1081,6 @@ class TaskResource(StrictResource):
 
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        self._notes: list[str] = []
         plan = self.the_plan or self._plan(row.get("plan"), errors)
         indicator = self._indicator(plan, row.get("indicator_code"), errors) if plan else None
         title = single_line(row["title"])
@@ -1107,7 +1112,6 @@ class TaskResource(StrictResource):
             values.update(plan=plan, indicator=indicator, title=title, key=key)
         if lead is not None:
             values["lead_unit"] = lead
-        self.row_notes[self.sheet_row] = self._notes
         return values
 
     def _unknown_plan(self, title: str) -> str:
@@ -1131,7 +1135,7 @@ class TaskResource(StrictResource):
         if not written:
             if heading is not None:
                 if heading[1] is not None:
-                    self._notes.append(
+                    self.note(
                         _("Indicator from the group row %(row)s: %(indicator)s")
                         % {"row": heading[0], "indicator": heading[1]}
                     )
@@ -1158,7 +1162,7 @@ class TaskResource(StrictResource):
                 ),
             )
         elif written != indicator.code:
-            self._notes.append(
+            self.note(
                 _("Indicator “%(written)s” → %(indicator)s")
                 % {"written": written, "indicator": indicator}
             )
@@ -1188,7 +1192,7 @@ class TaskResource(StrictResource):
         units: list[Unit] = []
         for match in matches:
             if match.describe() != match.written:
-                self._notes.append(f"{self.user_column(column)}: {match.describe()}")
+                self.note(f"{self.user_column(column)}: {match.describe()}")
             units += [unit for unit in match.units if unit not in units]
         return units
 
@@ -1268,7 +1272,7 @@ class TaskResource(StrictResource):
                 errors.add("reporting_period", str(exc))
         if written.every and plan is not None:
             deadline = first_report_date(plan, written.every, timezone.localdate())
-            self._notes.append(
+            self.note(
                 _("Ongoing (%(written)s): reported every %(period)s, first on %(date)s")
                 % {
                     "written": written.text,
@@ -1277,7 +1281,7 @@ class TaskResource(StrictResource):
                 }
             )
         elif written.text:
-            self._notes.append(
+            self.note(
                 _("Deadline “%(written)s” → %(date)s")
                 % {"written": written.text, "date": deadline.strftime("%d/%m/%Y")}
             )
@@ -1324,11 +1328,6 @@ class TaskResource(StrictResource):
     def after_save_instance(self, instance: Task, row: dict[str, Any], **kwargs: Any) -> None:
         if self._roles:
             self.roles_wanted.append((instance, self._roles))
-
-    def after_import_row(self, row: dict[str, Any], row_result: Any, **kwargs: Any) -> None:
-        # What the preview shows under the row: how its units, indicator and deadline were read.
-        row_result.sheet_row = self.sheet_row
-        row_result.notes = self.row_notes.get(self.sheet_row, [])
 
     def after_import(self, dataset: Any, result: Result, **kwargs: Any) -> None:
         super().after_import(dataset, result, **kwargs)

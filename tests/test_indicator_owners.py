@@ -368,7 +368,9 @@ def test_admin_imports_owners_with_a_preview_and_exports_them_back(
     )
     assert "confirm_form" in preview.context, preview.context.get("result")
     assert not IndicatorOwner.objects.exists()  # the preview is a dry run
-    assert "Kế hoạch DTI 2026" in html.unescape(preview.content.decode())
+    page = html.unescape(preview.content.decode())
+    assert "Kế hoạch DTI 2026" in page
+    assert "Sở Tài chính; Văn phòng UBND tỉnh" in page  # the units as the export writes them
     done = client.post(
         "/admin/plans/indicatorowner/process_import/",
         preview.context["confirm_form"].initial,
