@@ -22,19 +22,66 @@ from plans.resources import IndicatorOwnerResource
 from plans.services import indicator_owner_set
 
 
+class LoadedChoiceField(forms.ModelChoiceField):
+    """A model choice that a formset may ``load`` with objects read once for all its rows:
+    its options and its cleaning then cost no query per row. Unloaded, it is Django's."""
+
+    loaded: dict[str, Any] | None = None
+
+    def load(self, objects: dict[str, Any], options: list[tuple[Any, str]]) -> None:
+        self.loaded = objects
+        blank = [("", self.empty_label)] if self.empty_label is not None else []
+        self.choices = blank + options
+
+    def to_python(self, value: Any) -> Any:
+        if self.loaded is None or value in self.empty_values:
+            return super().to_python(value)
+        found = self.loaded.get(str(getattr(value, "pk", value)))
+        if found is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return found
+
+
+class LoadedMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """``LoadedChoiceField`` for several objects."""
+
+    loaded: dict[str, Any] | None = None
+
+    def load(self, objects: dict[str, Any], options: list[tuple[Any, str]]) -> None:
+        self.loaded = objects
+        self.choices = options
+
+    def clean(self, value: Any) -> Any:
+        if self.loaded is None:
+            return super().clean(value)
+        values = [str(v) for v in (self.prepare_value(value) or [])]
+        if self.required and not values:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        for item in values:
+            if item not in self.loaded:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": item},
+                )
+        return [self.loaded[item] for item in values]
+
+
 class IndicatorOwnerForm(forms.ModelForm):
-    presiding_unit = forms.ModelChoiceField(
+    presiding_unit = LoadedChoiceField(
         label=_("Presiding unit"),
         queryset=Unit.objects.filter(is_active=True),
         help_text=_("The one unit that answers for the indicator."),
     )
-    monitoring_unit = forms.ModelChoiceField(
+    monitoring_unit = LoadedChoiceField(
         label=_("Monitoring unit"),
         queryset=Unit.objects.filter(is_active=True),
         required=False,
         help_text=_("Checks the indicator's self-assessment; not the presiding unit."),
     )
-    coordinating_units = forms.ModelMultipleChoiceField(
+    coordinating_units = LoadedMultipleChoiceField(
         label=_("Coordinating units"),
         queryset=Unit.objects.filter(is_active=True),
         required=False,
@@ -59,6 +106,14 @@ class IndicatorOwnerForm(forms.ModelForm):
                 "monitoring_unit", (by_role.get(OwnerRole.MONITORING) or [None])[0]
             )
             self.initial.setdefault("coordinating_units", by_role.get(OwnerRole.COORDINATING, []))
+
+    def _get_validation_exclusions(self) -> set[str]:
+        exclude = super()._get_validation_exclusions()
+        if self.instance.pk:
+            # A saved row's plan and indicator do not change (read-only on its page, disabled
+            # on the plan's): checking them again would cost a query per row.
+            exclude.add("indicator")
+        return exclude
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -163,16 +218,16 @@ class PlanOwnersFormSet(forms.BaseInlineFormSet):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        units = [(unit.pk, unit.name) for unit in Unit.objects.filter(is_active=True)]
-        blank = [("", "---------")]
-        self._choices = {
-            "presiding_unit": blank + units,
-            "monitoring_unit": blank + units,
-            "coordinating_units": units,
-            "indicator": blank + self._indicator_choices(),
-        }
+        units = list(Unit.objects.filter(is_active=True))
+        self._units = ({str(u.pk): u for u in units}, [(u.pk, u.name) for u in units])
+        indicators = self._indicators()
+        self._indicators_loaded = (
+            {str(i.pk): i for i in indicators},
+            [(i.pk, str(i)) for i in indicators],
+        )
+        self._rows = {str(owner.pk): owner for owner in self.get_queryset()}
 
-    def _indicator_choices(self) -> list[tuple[int, str]]:
+    def _indicators(self) -> list[Indicator]:
         """The indicators of the set in force in the plan's year, and those the plan's owners
         already name (were the plan's year changed since)."""
         plan: Plan = self.instance
@@ -180,16 +235,27 @@ class PlanOwnersFormSet(forms.BaseInlineFormSet):
         wanted = Q(owners__plan=plan) if plan.pk else Q(pk__in=[])
         if indicator_set is not None:
             wanted |= Q(indicator_set=indicator_set)
-        indicators = Indicator.objects.filter(wanted).distinct().order_by("sort_key")
-        return [(indicator.pk, str(indicator)) for indicator in indicators]
+        return list(Indicator.objects.filter(wanted).distinct().order_by("sort_key"))
 
     def _share_choices(self, form: forms.Form) -> forms.Form:
-        for name, choices in self._choices.items():
-            if name in form.fields:
-                form.fields[name].choices = choices
-        if form.instance.pk and "indicator" in form.fields:
+        for name in ("presiding_unit", "monitoring_unit", "coordinating_units"):
+            form.fields[name].load(*self._units)
+        model_field = form.fields["indicator"]
+        indicator = LoadedChoiceField(
+            queryset=model_field.queryset,
+            label=model_field.label,
             # Another indicator is another owner row: add it rather than move this one.
-            form.fields["indicator"].disabled = True
+            disabled=bool(form.instance.pk),
+        )
+        indicator.load(*self._indicators_loaded)
+        form.fields["indicator"] = indicator
+        # The formset's hidden id field would read its row again, one query per row.
+        row_id = form.fields["id"]
+        loaded_id = LoadedChoiceField(
+            queryset=row_id.queryset, required=False, widget=row_id.widget, initial=row_id.initial
+        )
+        loaded_id.load(self._rows, [])
+        form.fields["id"] = loaded_id
         return form
 
     def _construct_form(self, i: int, **kwargs: Any) -> forms.Form:
