@@ -134,6 +134,11 @@ class IndicatorOwnerForm(forms.ModelForm):
         return data
 
 
+def unit_names(owner: IndicatorOwner, role: str) -> str:
+    """The names of the owner's units in ``role`` (its prefetched rows), or a dash."""
+    return "; ".join(row.unit.name for row in owner.units.all() if row.role == role) or "–"
+
+
 class OwnerUnitFilter(admin.SimpleListFilter):
     """Indicators a unit presides over (or holds any role on)."""
 
@@ -164,20 +169,17 @@ class IndicatorOwnerAdmin(SafeImportMixin, ImportExportModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return _owners_with_units(super().get_queryset(request))
 
-    def _names(self, owner: IndicatorOwner, role: str) -> str:
-        return "; ".join(row.unit.name for row in owner.units.all() if row.role == role) or "–"
-
     @admin.display(description=_("presiding unit"))
     def presiding(self, owner: IndicatorOwner) -> str:
-        return self._names(owner, OwnerRole.PRESIDING)
+        return unit_names(owner, OwnerRole.PRESIDING)
 
     @admin.display(description=_("monitoring unit"))
     def monitoring(self, owner: IndicatorOwner) -> str:
-        return self._names(owner, OwnerRole.MONITORING)
+        return unit_names(owner, OwnerRole.MONITORING)
 
     @admin.display(description=_("coordinating units"))
     def coordinating(self, owner: IndicatorOwner) -> str:
-        return self._names(owner, OwnerRole.COORDINATING)
+        return unit_names(owner, OwnerRole.COORDINATING)
 
     def save_model(
         self, request: HttpRequest, obj: IndicatorOwner, form: Any, change: bool
@@ -307,3 +309,18 @@ class PlanOwnersInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IndicatorOwner]:
         return _owners_with_units(super().get_queryset(request))
+
+    # Someone who may only look (the steering committee) sees each row's fields read-only;
+    # the unit fields are the form's, not the model's, so these say what they hold.
+
+    @admin.display(description=_("Presiding unit"))
+    def presiding_unit(self, owner: IndicatorOwner) -> str:
+        return unit_names(owner, OwnerRole.PRESIDING)
+
+    @admin.display(description=_("Monitoring unit"))
+    def monitoring_unit(self, owner: IndicatorOwner) -> str:
+        return unit_names(owner, OwnerRole.MONITORING)
+
+    @admin.display(description=_("Coordinating units"))
+    def coordinating_units(self, owner: IndicatorOwner) -> str:
+        return unit_names(owner, OwnerRole.COORDINATING)

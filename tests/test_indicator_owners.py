@@ -559,3 +559,20 @@ def test_a_new_plans_page_has_no_owner_rows_until_it_is_saved(client, coordinato
     page = client.get("/admin/plans/plan/add/")
     assert page.status_code == 200
     assert "indicator_owners-TOTAL_FORMS" not in page.content.decode()
+
+
+def test_the_steering_committee_reads_the_plans_owners_without_changing_them(client, plan, units):
+    member = UserFactory(username="bcd@tinh.example", is_staff=True)
+    member.groups.add(Group.objects.get(name=roles.STEERING_COMMITTEE))
+    client.force_login(member)
+    indicator_owner_set(
+        plan=plan,
+        indicator=main_indicator("7"),
+        presiding_unit=units["snv"],
+        coordinating_units=[units["stc"]],
+    )
+    page = client.get(f"/admin/plans/plan/{plan.pk}/change/")
+    assert page.status_code == 200
+    body = html.unescape(page.content.decode())
+    assert "Sở Nội vụ" in body and "Sở Tài chính" in body
+    assert "indicator_owners-0-presiding_unit" not in body  # shown, not editable
