@@ -212,6 +212,24 @@ def _has_errors(result: Result) -> bool:
     return result.has_errors() or result.has_validation_errors()
 
 
+def plan_named(plans: NameIndex[Plan], cell: Any, errors: RowErrors, missing: str) -> Plan | None:
+    """The plan a ``plan`` cell names, or an error on that column: ``missing`` for an empty
+    cell, the nearest titles for an unknown one."""
+    title = single_line(cell)
+    if not title:
+        errors.add("plan", missing)
+        return None
+    plan = plans.get(title)
+    if plan is None:
+        errors.add(
+            "plan",
+            unknown_message(
+                _("plan"), title, plans.suggest(title), _("Create or import the plan first.")
+            ),
+        )
+    return plan
+
+
 # --- Plans -----------------------------------------------------------------------------------
 
 
@@ -333,7 +351,7 @@ class TargetResource(StrictResource):
 
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        plan = self._plan(row["plan"], errors)
+        plan = plan_named(self.plans, row["plan"], errors, _("Name the plan."))
         year = self._int(row, "year", errors)
         if year is None and "year" not in errors.by_column:
             errors.add("year", _("Give the assessment year the target is for, e.g. 2026."))
@@ -370,23 +388,6 @@ class TargetResource(StrictResource):
         except CellError as exc:
             errors.add(column, str(exc))
             return None
-
-    def _plan(self, cell: Any, errors: RowErrors) -> Plan | None:
-        title = single_line(cell)
-        plan = self.plans.get(title) if title else None
-        if not title:
-            errors.add("plan", _("Name the plan."))
-        elif plan is None:
-            errors.add(
-                "plan",
-                unknown_message(
-                    _("plan"),
-                    title,
-                    self.plans.suggest(title),
-                    _("Create or import the plan first."),
-                ),
-            )
-        return plan
 
     def _kind(self, cell: Any, errors: RowErrors) -> str | None:
         words = {name_key(word): kind for word, kind in TARGET_KIND_WORDS.items()}
@@ -774,22 +775,7 @@ class PlanIndicatorColumns:
         return set_in_force(self.sets, year)
 
     def _plan(self, cell: Any, errors: RowErrors) -> Plan | None:
-        title = single_line(cell)
-        if not title:
-            errors.add("plan", self.no_plan_message())
-            return None
-        plan = self.plans.get(title)
-        if plan is None:
-            errors.add(
-                "plan",
-                unknown_message(
-                    _("plan"),
-                    title,
-                    self.plans.suggest(title),
-                    _("Create or import the plan first."),
-                ),
-            )
-        return plan
+        return plan_named(self.plans, cell, errors, self.no_plan_message())
 
     def _indicator(self, plan: Plan, cell: Any, errors: RowErrors) -> Indicator | None:
         code = single_line(cell)
