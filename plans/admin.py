@@ -20,10 +20,11 @@ from dtiplan.spreadsheets.admin import SafeImportMixin
 
 # admin_weak_indicators registers the weak-indicator list (shown under DTI indicators);
 # admin_owners the indicator owners.
-from plans import admin_owners, admin_weak_indicators, roles  # noqa: F401
+from plans import admin_weak_indicators, roles  # noqa: F401
 from plans.admin_decisions import DecisionAdmin
 from plans.admin_filters import MainIndicatorFilter
 from plans.admin_imports import PlanChoiceImportMixin
+from plans.admin_owners import PlanOwnersFormSet, PlanOwnersInline
 from plans.decisions import COMPLETION, EXTENSION
 from plans.models import (
     Acknowledgement,
@@ -41,7 +42,7 @@ from plans.models import (
     UnitMembership,
     User,
 )
-from plans.resources import PlanResource, TaskResource, UnitResource
+from plans.resources import PlanResource, TargetResource, TaskResource, UnitResource
 from plans.services import (
     progress_report,
     task_deadline_move,
@@ -182,15 +183,39 @@ class TargetInline(admin.TabularInline):
     fields = ["year", "kind", "points", "value", "rank", "count", "ranking"]
 
 
+@admin.register(Target)
+class TargetAdmin(SafeImportMixin, ImportExportModelAdmin):
+    """Every plan's targets in one list, for import and export (``TargetResource``); a plan's
+    own are also edited on its page."""
+
+    resource_classes = [TargetResource]
+    list_display = ["plan", "year", "kind", "points", "value", "rank", "count", "ranking"]
+    list_filter = ["plan", "year", "kind"]
+    list_select_related = ["plan"]
+    autocomplete_fields = ["plan"]
+    fields = ["plan", "year", "kind", "points", "value", "rank", "count", "ranking"]
+
+
 @admin.register(Plan)
 class PlanAdmin(SafeImportMixin, ImportExportModelAdmin):
     resource_classes = [PlanResource]
-    inlines = [TargetInline]
+    inlines = [TargetInline, PlanOwnersInline]
     list_display = ["title", "year", "first_year", "last_year", "province", "decision", "status"]
     list_filter = ["status", "year"]
     search_fields = ["title", "decision"]
     list_select_related = ["province"]
     autocomplete_fields = ["province"]
+
+    def get_inlines(self, request: HttpRequest, obj: Plan | None) -> list:
+        # The owners' indicators are those of the set in force in the plan's year: the plan
+        # is saved first.
+        return self.inlines if obj is not None else [TargetInline]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if isinstance(formset, PlanOwnersFormSet):
+            formset.save_through_service(by=request.user)
+        else:
+            super().save_formset(request, form, formset, change)
 
 
 class AssignmentFormSet(forms.BaseInlineFormSet):

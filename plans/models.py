@@ -244,10 +244,15 @@ class Plan(models.Model):
         """Its tasks are live: no longer a draft, not closed yet (the plan half of task_open_q)."""
         return self.status == Plan.Status.ACTIVE
 
-    def covers_year(self, year: int) -> bool:
-        """``year`` is one of the plan's assessment years (its own year when no span is set)."""
+    @property
+    def assessment_span(self) -> tuple[int, int]:
+        """The plan's first and last assessment years (its own year when no span is set)."""
         first = self.first_year or self.year
-        last = self.last_year or max(first, self.year)
+        return first, self.last_year or max(first, self.year)
+
+    def covers_year(self, year: int) -> bool:
+        """``year`` is one of the plan's assessment years."""
+        first, last = self.assessment_span
         return first <= year <= last
 
     def clean(self) -> None:

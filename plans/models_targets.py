@@ -147,9 +147,10 @@ class Target(models.Model):
             }
         plan = self.plan if self.plan_id else None
         if plan is not None and self.year and not plan.covers_year(self.year):
+            first, last = plan.assessment_span
             errors["year"] = _("The plan runs from %(first)s to %(last)s.") % {
-                "first": plan.first_year,
-                "last": plan.last_year,
+                "first": first,
+                "last": last,
             }
         if errors:
             raise ValidationError(errors)

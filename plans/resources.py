@@ -14,14 +14,21 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export.fields import Field
 from import_export.results import Result
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from dtiplan.spreadsheets.cells import CellError, parse_choice, parse_date, parse_int
+from dtiplan.spreadsheets.cells import (
+    CellError,
+    parse_choice,
+    parse_date,
+    parse_decimal,
+    parse_int,
+    parse_out_of,
+)
 from dtiplan.spreadsheets.errors import RowErrors
 from dtiplan.spreadsheets.names import NameIndex, unknown_message
 from dtiplan.spreadsheets.periods import parse_deadline
@@ -44,7 +51,10 @@ from plans.models import (
     IndicatorOwnerUnit,
     OwnerRole,
     Plan,
+    Ranking,
     ReportingPeriod,
+    Target,
+    TargetKind,
     Task,
     Unit,
     UnitGroup,
@@ -77,6 +87,38 @@ PLAN_HEADERS: dict[str, str] = {
     "Năm": "year",
     "Quyết định": "decision",
     "Số quyết định": "decision",
+    "Năm đánh giá đầu tiên": "first_year",
+    "Từ năm": "first_year",
+    "Năm đánh giá cuối cùng": "last_year",
+    "Đến năm": "last_year",
+}
+
+TARGET_HEADERS: dict[str, str] = {
+    "Kế hoạch": "plan",
+    "Năm": "year",
+    "Năm đánh giá": "year",
+    "Loại mục tiêu": "kind",
+    "Mục tiêu": "kind",
+    "Điểm": "points",
+    "Điểm DTI": "points",
+    "Giá trị": "value",
+    "Giá trị DTI": "value",
+    "Thứ hạng": "rank",
+    "Xếp hạng": "rank",
+    "Top": "rank",
+    "Số chỉ số chính": "count",
+    "Bảng xếp hạng": "ranking",
+    "Số tỉnh xếp hạng": "ranking",
+}
+
+# How plans name a kind of target, besides its label (``parse_choice`` reads those).
+TARGET_KIND_WORDS: dict[str, str] = {
+    "Điểm": TargetKind.POINTS,
+    "Giá trị": TargetKind.VALUE,
+    "Thứ hạng": TargetKind.RANK,
+    "Xếp hạng": TargetKind.RANK,
+    "Chỉ số chính": TargetKind.MAIN_IN_TOP,
+    "Chỉ số chính trong top": TargetKind.MAIN_IN_TOP,
 }
 
 UNIT_HEADERS: dict[str, str] = {
@@ -166,21 +208,26 @@ def _unit_hint() -> str:
     return _("Create the unit first (admin: Units, or import the units file).")
 
 
-def _lookup_units(
-    units: NameIndex[Unit], names: list[str], column: str, errors: RowErrors
-) -> list[Unit]:
-    found: list[Unit] = []
-    for name in names:
-        unit = units.get(name)
-        if unit is None:
-            errors.add(column, unknown_message(_("unit"), name, units.suggest(name), _unit_hint()))
-        else:
-            found.append(unit)
-    return found
-
-
 def _has_errors(result: Result) -> bool:
     return result.has_errors() or result.has_validation_errors()
+
+
+def plan_named(plans: NameIndex[Plan], cell: Any, errors: RowErrors, missing: str) -> Plan | None:
+    """The plan a ``plan`` cell names, or an error on that column: ``missing`` for an empty
+    cell, the nearest titles for an unknown one."""
+    title = single_line(cell)
+    if not title:
+        errors.add("plan", missing)
+        return None
+    plan = plans.get(title)
+    if plan is None:
+        errors.add(
+            "plan",
+            unknown_message(
+                _("plan"), title, plans.suggest(title), _("Create or import the plan first.")
+            ),
+        )
+    return plan
 
 
 # --- Plans -----------------------------------------------------------------------------------
@@ -190,13 +237,15 @@ class PlanResource(StrictResource):
     title = Field(attribute="title", column_name="title")
     year = Field(attribute="year", column_name="year")
     decision = Field(attribute="decision", column_name="decision")
+    first_year = Field(attribute="first_year", column_name="first_year")
+    last_year = Field(attribute="last_year", column_name="last_year")
 
     required_columns = ("title", "year")
     column_aliases: ClassVar[dict[str, str]] = PLAN_HEADERS
 
     class Meta:
         model = Plan
-        fields = ("title", "year", "decision")
+        fields = ("title", "year", "decision", "first_year", "last_year")
         import_id_fields = ("title",)
 
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
@@ -228,10 +277,201 @@ class PlanResource(StrictResource):
             errors.add("year", str(exc))
         if "decision" in row:
             values["decision"] = single_line(row["decision"])
+        # The span of assessments the plan runs for; an empty cell: the plan's own year
+        # (Plan.clean says when the last is before the first).
+        for column in ("first_year", "last_year"):
+            if column in row:
+                try:
+                    values[column] = parse_int(row[column])
+                except CellError as exc:
+                    errors.add(column, str(exc))
         return values
 
     def existing_instance(self, values: dict[str, Any]) -> Plan | None:
         return self.plans.get(values["title"])
+
+
+# --- Targets ---------------------------------------------------------------------------------
+
+# The DTI is scored out of 1,000 points ("đạt tối thiểu 800/1.000 điểm").
+DTI_MAX_POINTS = 1000
+
+
+class TargetResource(StrictResource):
+    """A plan's targets as the plan states them: ``plan, year, kind, points, value, rank,
+    count, ranking``. "800/1.000" in ``points``, "10/34" in ``rank`` (the top 10 of 34) and
+    "4/8" in ``count`` (4 of the 8 main indicators) are read as written. A row gives its
+    target exactly these figures; the rules are the model's (``Target.clean``, its
+    validators): the figures a kind needs, a rank within the ranking, a year within the
+    plan's span."""
+
+    plan = Field(attribute="plan", column_name="plan")
+    year = Field(attribute="year", column_name="year")
+    kind = Field(attribute="kind", column_name="kind")
+    points = Field(attribute="points", column_name="points")
+    value = Field(attribute="value", column_name="value")
+    rank = Field(attribute="rank", column_name="rank")
+    count = Field(attribute="count", column_name="count")
+    ranking = Field(attribute="ranking", column_name="ranking")
+
+    required_columns = ("plan", "year", "kind")
+    column_aliases: ClassVar[dict[str, str]] = TARGET_HEADERS
+
+    class Meta:
+        model = Target
+        fields = ("plan", "year", "kind", "points", "value", "rank", "count", "ranking")
+        import_id_fields = ("plan", "year", "kind")
+
+    @staticmethod
+    def key(target: Target) -> tuple[Any, ...]:
+        """What identifies a target in a file: its plan, year, kind and ranking, and for main
+        indicators in the top also the top (a plan may aim at "4 in the top 10" and "6 in the
+        top 20" the same year)."""
+        top = target.rank if target.kind == TargetKind.MAIN_IN_TOP else None
+        return (target.plan_id, target.year, target.kind, target.ranking, top)
+
+    def filter_export(self, queryset: QuerySet[Target], **kwargs: Any) -> QuerySet[Target]:
+        if not queryset.query.order_by:  # see UnitResource.filter_export
+            queryset = queryset.order_by("plan__title", "year", "kind", "pk")
+        return queryset.select_related("plan")
+
+    def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        plans = list(Plan.objects.all())
+        self.plans: NameIndex[Plan] = NameIndex(plans, lambda p: p.title)
+        by_id = {plan.pk: plan for plan in plans}
+        self.targets: dict[tuple[Any, ...], Target] = {}
+        for target in Target.objects.all():
+            target.plan = by_id[target.plan_id]  # Target.clean reads the plan's span
+            self.targets.setdefault(self.key(target), target)
+        self.sets = list(
+            IndicatorSet.objects.annotate(
+                mains=Count("indicators", filter=Q(indicators__parent__isnull=True))
+            )
+        )
+
+    def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        plan = plan_named(self.plans, row["plan"], errors, _("Name the plan."))
+        year = self._int(row, "year", errors)
+        if year is None and "year" not in errors.by_column:
+            errors.add("year", _("Give the assessment year the target is for, e.g. 2026."))
+        kind = self._kind(row["kind"], errors)
+        figures = {
+            "points": self._points(row.get("points"), errors),
+            "value": self._decimal(row, "value", errors),
+            "count": self._count(row.get("count"), year, errors),
+        }
+        rank, ranking = self._rank(row, errors)
+        if errors:
+            return values
+        # No ranking given: the 34 provinces of today.
+        values.update(plan=plan, year=year, kind=kind, rank=rank, ranking=ranking or Ranking.OF_34)
+        values.update(figures)
+        target = Target(**values)
+        key = self.key(target)
+        earlier = self.earlier_row(key)
+        if earlier:
+            errors.add("kind", _("This target is already on row %(row)s.") % {"row": earlier})
+        values["key"] = key
+        return values
+
+    def _int(self, row: dict[str, Any], column: str, errors: RowErrors) -> int | None:
+        try:
+            return parse_int(row.get(column))
+        except CellError as exc:
+            errors.add(column, str(exc))
+            return None
+
+    def _decimal(self, row: dict[str, Any], column: str, errors: RowErrors) -> Decimal | None:
+        try:
+            return parse_decimal(row.get(column))
+        except CellError as exc:
+            errors.add(column, str(exc))
+            return None
+
+    def _kind(self, cell: Any, errors: RowErrors) -> str | None:
+        words = {name_key(word): kind for word, kind in TARGET_KIND_WORDS.items()}
+        if name_key(cell) in words:
+            return words[name_key(cell)]
+        try:
+            kind = parse_choice(cell, TargetKind)
+        except CellError as exc:
+            errors.add("kind", str(exc))
+            return None
+        if kind is None:
+            errors.add("kind", _("Give the kind of target."))
+        return kind
+
+    def _points(self, cell: Any, errors: RowErrors) -> Decimal | None:
+        try:
+            points, whole = parse_out_of(cell)
+        except CellError as exc:
+            errors.add("points", str(exc))
+            return None
+        if whole is not None and whole != DTI_MAX_POINTS:
+            errors.add(
+                "points",
+                _("The DTI is scored out of %(max)s points, not %(whole)s.")
+                % {"max": DTI_MAX_POINTS, "whole": whole},
+            )
+        return points
+
+    def _rank(self, row: dict[str, Any], errors: RowErrors) -> tuple[int | None, int | None]:
+        """The rank (the top M for main indicators) and the ranking, which "10/34" gives too."""
+        ranking = self._int(row, "ranking", errors)
+        try:
+            rank, whole = parse_out_of(row.get("rank"))
+        except CellError as exc:
+            errors.add("rank", str(exc))
+            return None, ranking
+        if rank is not None and rank != rank.to_integral_value():
+            errors.add("rank", _('"%(value)s" is not a whole number.') % {"value": rank})
+            return None, ranking
+        if whole is not None and ranking is not None and whole != ranking:
+            errors.add(
+                "rank",
+                _("Out of %(whole)s provinces here, but the ranking column says %(ranking)s.")
+                % {"whole": whole, "ranking": ranking},
+            )
+        return (int(rank) if rank is not None else None), (ranking or whole)
+
+    def _count(self, cell: Any, year: int | None, errors: RowErrors) -> int | None:
+        """How many main indicators; "4/8" must be out of the main indicators of the set in
+        force in the target's year."""
+        try:
+            count, whole = parse_out_of(cell)
+        except CellError as exc:
+            errors.add("count", str(exc))
+            return None
+        if count is not None and count != count.to_integral_value():
+            errors.add("count", _('"%(value)s" is not a whole number.') % {"value": count})
+            return None
+        indicator_set = set_in_force(self.sets, year) if year else None
+        if whole is not None and indicator_set is not None and whole != indicator_set.mains:
+            errors.add(
+                "count",
+                _(
+                    "The indicator set in force in %(year)s has %(mains)s main indicators, not "
+                    "%(whole)s."
+                )
+                % {"year": year, "mains": indicator_set.mains, "whole": whole},
+            )
+        return int(count) if count is not None else None
+
+    def existing_instance(self, values: dict[str, Any]) -> Target | None:
+        return self.targets.get(values["key"])
+
+    def import_instance(self, instance: Target, row: dict[str, Any], **kwargs: Any) -> None:
+        for attribute, value in self._values.items():
+            if attribute != "key":
+                setattr(instance, attribute, value)
+
+    def dehydrate_plan(self, target: Target) -> str:
+        plan = related(target, "plan")
+        return plan.title if plan else ""
+
+    def dehydrate_kind(self, target: Target) -> str:
+        return str(target.get_kind_display()) if target.kind else ""
 
 
 # --- Units -----------------------------------------------------------------------------------
@@ -346,7 +586,27 @@ class UnitResource(StrictResource):
         # people must not remove everyone else's (remove a person on the unit's page).
         if "focal_points" in row and single_line(row["focal_points"]):
             self._focal = self._focal_points(row["focal_points"], errors)
+            if existing is not None:
+                self._note_focal_removed(existing, self._focal)
         return values
+
+    def _note_focal_removed(self, unit: Unit, wanted: list[str]) -> None:
+        """The row's list replaces the unit's focal points: the preview names who loses the
+        role, which the row's cell cannot show."""
+        kept = {email.lower() for email in wanted}
+        removed = sorted(
+            (
+                m.user.email or m.user.username
+                for m in self.focal_now.get(unit.pk, {}).values()
+                if (m.user.email or m.user.username).lower() not in kept
+            ),
+            key=str.lower,
+        )
+        if removed:
+            self.note(
+                _("No longer focal points of this unit: %(people)s")
+                % {"people": "; ".join(removed)}
+            )
 
     def _parent(
         self, name: str, existing: Unit | None, cell: Any, errors: RowErrors
@@ -515,22 +775,7 @@ class PlanIndicatorColumns:
         return set_in_force(self.sets, year)
 
     def _plan(self, cell: Any, errors: RowErrors) -> Plan | None:
-        title = single_line(cell)
-        if not title:
-            errors.add("plan", self.no_plan_message())
-            return None
-        plan = self.plans.get(title)
-        if plan is None:
-            errors.add(
-                "plan",
-                unknown_message(
-                    _("plan"),
-                    title,
-                    self.plans.suggest(title),
-                    _("Create or import the plan first."),
-                ),
-            )
-        return plan
+        return plan_named(self.plans, cell, errors, self.no_plan_message())
 
     def _indicator(self, plan: Plan, cell: Any, errors: RowErrors) -> Indicator | None:
         code = single_line(cell)
@@ -781,7 +1026,6 @@ class TaskResource(StrictResource):
         self.the_plan: Plan | None = None
         self.heading_mains: dict[tuple[int, int | None], Indicator | None] = {}
         self.heading_problems: dict[int, str] = {}
-        self.row_notes: dict[int, list[str]] = {}
         if self.plan_title:
             self.the_plan = self.plans.get(self.plan_title)
             if self.the_plan is None:
@@ -823,7 +1067,6 @@ class TaskResource(StrictResource):
 
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        self._notes: list[str] = []
         plan = self.the_plan or self._plan(row.get("plan"), errors)
         indicator = self._indicator(plan, row.get("indicator_code"), errors) if plan else None
         title = single_line(row["title"])
@@ -855,7 +1098,6 @@ class TaskResource(StrictResource):
             values.update(plan=plan, indicator=indicator, title=title, key=key)
         if lead is not None:
             values["lead_unit"] = lead
-        self.row_notes[self.sheet_row] = self._notes
         return values
 
     def _unknown_plan(self, title: str) -> str:
@@ -879,7 +1121,7 @@ class TaskResource(StrictResource):
         if not written:
             if heading is not None:
                 if heading[1] is not None:
-                    self._notes.append(
+                    self.note(
                         _("Indicator from the group row %(row)s: %(indicator)s")
                         % {"row": heading[0], "indicator": heading[1]}
                     )
@@ -906,7 +1148,7 @@ class TaskResource(StrictResource):
                 ),
             )
         elif written != indicator.code:
-            self._notes.append(
+            self.note(
                 _("Indicator “%(written)s” → %(indicator)s")
                 % {"written": written, "indicator": indicator}
             )
@@ -936,7 +1178,7 @@ class TaskResource(StrictResource):
         units: list[Unit] = []
         for match in matches:
             if match.describe() != match.written:
-                self._notes.append(f"{self.user_column(column)}: {match.describe()}")
+                self.note(f"{self.user_column(column)}: {match.describe()}")
             units += [unit for unit in match.units if unit not in units]
         return units
 
@@ -1016,7 +1258,7 @@ class TaskResource(StrictResource):
                 errors.add("reporting_period", str(exc))
         if written.every and plan is not None:
             deadline = first_report_date(plan, written.every, timezone.localdate())
-            self._notes.append(
+            self.note(
                 _("Ongoing (%(written)s): reported every %(period)s, first on %(date)s")
                 % {
                     "written": written.text,
@@ -1025,7 +1267,7 @@ class TaskResource(StrictResource):
                 }
             )
         elif written.text:
-            self._notes.append(
+            self.note(
                 _("Deadline “%(written)s” → %(date)s")
                 % {"written": written.text, "date": deadline.strftime("%d/%m/%Y")}
             )
@@ -1072,11 +1314,6 @@ class TaskResource(StrictResource):
     def after_save_instance(self, instance: Task, row: dict[str, Any], **kwargs: Any) -> None:
         if self._roles:
             self.roles_wanted.append((instance, self._roles))
-
-    def after_import_row(self, row: dict[str, Any], row_result: Any, **kwargs: Any) -> None:
-        # What the preview shows under the row: how its units, indicator and deadline were read.
-        row_result.sheet_row = self.sheet_row
-        row_result.notes = self.row_notes.get(self.sheet_row, [])
 
     def after_import(self, dataset: Any, result: Result, **kwargs: Any) -> None:
         super().after_import(dataset, result, **kwargs)

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import html
 import io
+import re
 import unicodedata
 from decimal import Decimal
 from pathlib import Path
@@ -340,6 +341,55 @@ def test_unit_reimport_replaces_focal_points_with_the_files_list(tmp_path: Path)
     assert "0 new, 1 updated" in out
     remaining = UnitMembership.objects.filter(unit=unit)
     assert set(remaining.values_list("pk", flat=True)) == {staying.pk, head.pk}
+
+
+def test_unit_preview_names_the_focal_points_a_row_would_remove(
+    tmp_path: Path, superuser_client: Client
+) -> None:
+    unit = UnitFactory(name="Sở Tài chính")
+    FocalPointFactory(unit=unit, user=UserFactory(email="cu@tinh.example"))
+    FocalPointFactory(unit=unit, user=UserFactory(email="giu@tinh.example"))
+    rows = [
+        ["Tên đơn vị", "Cán bộ đầu mối"],
+        ["Sở Tài chính", "giu@tinh.example; moi@tinh.example"],
+    ]
+    path = write_csv(tmp_path / "units.csv", rows)
+
+    out, _err = run_import(UNITS, str(path), "--dry-run")
+    assert "Row 2: No longer focal points of this unit: cu@tinh.example" in out
+
+    upload = SimpleUploadedFile("units.csv", path.read_bytes())
+    preview = superuser_client.post(
+        reverse("admin:plans_unit_import"), {"import_file": upload, "format": "0"}
+    )
+    page = html.unescape(preview.content.decode())
+    assert "No longer focal points of this unit: cu@tinh.example" in page
+    # The focal points cell compares the unit's list now with the file's, struck through.
+    [row] = preview.context["result"].valid_rows()
+    focal = str(row.diff[UnitResource.Meta.fields.index("focal_points")])
+
+    def text_without(tag: str) -> str:
+        return re.sub("<[^>]+>", "", re.sub(f"<{tag}[^>]*>.*?</{tag}>", "", focal))
+
+    assert text_without("ins") == "cu@tinh.example; giu@tinh.example"  # now
+    assert text_without("del") == "giu@tinh.example; moi@tinh.example"  # after the import
+    assert UnitMembership.objects.filter(unit=unit).count() == 2  # a preview saves nothing
+
+
+def test_admin_preview_shows_each_cell_as_the_export_writes_it(
+    superuser_client: Client, units: dict[str, Unit], plan: Plan
+) -> None:
+    upload = SimpleUploadedFile(
+        "kehoach.csv", csv_text(vietnamese_rows(plan)).encode("utf-8-sig"), content_type="text/csv"
+    )
+    preview = superuser_client.post(
+        reverse("admin:plans_task_import"), {"import_file": upload, "format": "0", "resource": "0"}
+    )
+    first = [html.unescape(str(cell)) for cell in preview.context["result"].valid_rows()[0].diff]
+    # Every unit column filled in as the export writes it (they have no model attribute).
+    assert any("Sở Tài chính" in cell for cell in first)  # coordinating
+    assert any("Sở Khoa học và Công nghệ" in cell for cell in first)  # monitoring
+    assert any("Kế hoạch DTI 2026" in cell for cell in first)
 
 
 def test_task_file_imports_with_lead_and_assignments(
@@ -819,6 +869,7 @@ EXAMPLE_FILES = [
     (INDICATORS, "indicators_indicator", "indicators.csv", 3),
     (UNITS, "plans_unit", "units.csv", 9),
     (PLANS, "plans_plan", "plan.csv", 1),
+    ("plans.resources.TargetResource", "plans_target", "targets.csv", 4),
     (TASKS, "plans_task", "tasks.csv", 3),
 ]
 
@@ -957,7 +1008,10 @@ def test_admin_preview_names_an_unknown_header(superuser_client: Client) -> None
     [invalid] = response.context["result"].invalid_rows
     assert invalid.number == 1
     assert invalid.error_dict == {
-        "Ngân sách": ['Unknown column "Ngân sách". The columns are: title, year, decision.']
+        "Ngân sách": [
+            'Unknown column "Ngân sách". The columns are: '
+            "title, year, decision, first_year, last_year."
+        ]
     }
     assert "confirm_form" not in response.context
 

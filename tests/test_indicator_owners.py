@@ -368,7 +368,9 @@ def test_admin_imports_owners_with_a_preview_and_exports_them_back(
     )
     assert "confirm_form" in preview.context, preview.context.get("result")
     assert not IndicatorOwner.objects.exists()  # the preview is a dry run
-    assert "Kế hoạch DTI 2026" in html.unescape(preview.content.decode())
+    page = html.unescape(preview.content.decode())
+    assert "Kế hoạch DTI 2026" in page
+    assert "Sở Tài chính; Văn phòng UBND tỉnh" in page  # the units as the export writes them
     done = client.post(
         "/admin/plans/indicatorowner/process_import/",
         preview.context["confirm_form"].initial,
@@ -402,3 +404,175 @@ def test_import_reads_units_as_plans_write_them_short_names_and_abbreviations(pl
         "coordinating": ["Sở Tài chính", "Văn phòng UBND tỉnh"],
         "presiding": ["Sở Khoa học và Công nghệ"],
     }
+
+
+# --- The owners on the plan's page ------------------------------------------------------------
+
+
+def plan_page_form(plan: Plan, owners: list[dict], **extra) -> dict:
+    """The plan's change form as the browser posts it: the plan's fields, no targets, and the
+    owner rows given (``id`` for an existing row)."""
+    data = {
+        "title": plan.title,
+        "year": plan.year,
+        "decision": plan.decision,
+        "status": plan.status,
+        "province": plan.province_id or "",
+        "first_year": "",
+        "last_year": "",
+        "targets-TOTAL_FORMS": 0,
+        "targets-INITIAL_FORMS": 0,
+        "indicator_owners-TOTAL_FORMS": len(owners),
+        "indicator_owners-INITIAL_FORMS": sum(1 for row in owners if row.get("id")),
+    }
+    for n, row in enumerate(owners):
+        for name, value in row.items():
+            data[f"indicator_owners-{n}-{name}"] = value
+        data[f"indicator_owners-{n}-plan"] = plan.pk
+    data.update(extra)
+    return data
+
+
+def test_plan_page_lists_its_owners_in_bounded_queries(
+    client, coordinator, plan, units, django_assert_max_num_queries
+):
+    client.force_login(coordinator)
+    for n in range(1, 41):
+        indicator_owner_set(
+            plan=plan,
+            indicator=ComponentIndicatorFactory(code=f"7.{n}"),
+            presiding_unit=units["snv"],
+            monitoring_unit=units["vp"],
+            coordinating_units=[units["stc"], units["skhcn"]],
+        )
+    with django_assert_max_num_queries(16):
+        page = client.get(f"/admin/plans/plan/{plan.pk}/change/")
+    rows = [
+        {
+            "id": owner.pk,
+            "indicator": owner.indicator_id,
+            "presiding_unit": units["snv"].pk,
+            "monitoring_unit": units["vp"].pk,
+            "coordinating_units": [units["stc"].pk, units["skhcn"].pk],
+        }
+        for owner in IndicatorOwner.objects.order_by("indicator__sort_key")
+    ]
+    # Saving the plan checks every row without a query per row (and rewrites none).
+    with django_assert_max_num_queries(25):
+        saved = client.post(
+            f"/admin/plans/plan/{plan.pk}/change/",
+            plan_page_form(plan, rows, decision="124/KH-UBND"),
+        )
+    assert saved.status_code == 302
+    assert Plan.objects.get().decision == "124/KH-UBND"
+    owners = page.context["inline_admin_formsets"][1].formset
+    assert len(owners.initial_forms) == 40
+    row = owners.initial_forms[0]
+    assert row.initial["presiding_unit"] == units["snv"].pk
+    assert sorted(row.initial["coordinating_units"]) == sorted([units["stc"].pk, units["skhcn"].pk])
+    body = page.content.decode()
+    assert f'<option value="{units["vp"].pk}" selected>Văn phòng UBND tỉnh</option>' in body
+
+
+def test_plan_page_adds_and_changes_owners_with_the_owners_rules(client, coordinator, plan, units):
+    client.force_login(coordinator)
+    client.cookies["django_language"] = "en"
+    url = f"/admin/plans/plan/{plan.pk}/change/"
+    row = {
+        "indicator": main_indicator("7").pk,
+        "presiding_unit": units["snv"].pk,
+        "monitoring_unit": units["snv"].pk,
+        "coordinating_units": [units["snv"].pk, units["stc"].pk],
+    }
+    refused = client.post(url, plan_page_form(plan, [row]))
+    assert refused.status_code == 200
+    body = html.unescape(refused.content.decode())
+    assert "Sở Nội vụ presides over the indicator; another unit monitors it." in body
+    assert "cannot also be a coordinating unit" in body
+    assert not IndicatorOwner.objects.exists()
+
+    row.update(monitoring_unit=units["skhcn"].pk, coordinating_units=[units["stc"].pk])
+    assert client.post(url, plan_page_form(plan, [row])).status_code == 302
+    assert roles_of(plan, "7") == {
+        "coordinating": ["Sở Tài chính"],
+        "monitoring": ["Sở Khoa học và Công nghệ"],
+        "presiding": ["Sở Nội vụ"],
+    }
+
+    owner = IndicatorOwner.objects.get()
+    changed = {**row, "id": owner.pk, "presiding_unit": units["vp"].pk, "coordinating_units": []}
+    assert client.post(url, plan_page_form(plan, [changed])).status_code == 302
+    assert roles_of(plan, "7") == {
+        "monitoring": ["Sở Khoa học và Công nghệ"],
+        "presiding": ["Văn phòng UBND tỉnh"],
+    }
+    assert IndicatorOwner.objects.get().pk == owner.pk  # the same row, its units replaced
+
+
+def test_plan_page_refuses_a_second_row_for_an_indicator_and_one_outside_the_plans_set(
+    client, coordinator, plan, units
+):
+    client.force_login(coordinator)
+    client.cookies["django_language"] = "en"
+    owner = indicator_owner_set(
+        plan=plan, indicator=main_indicator("7"), presiding_unit=units["snv"]
+    )
+    url = f"/admin/plans/plan/{plan.pk}/change/"
+    kept = {"id": owner.pk, "indicator": main_indicator("7").pk, "presiding_unit": units["snv"].pk}
+    again = {"indicator": main_indicator("7").pk, "presiding_unit": units["stc"].pk}
+    refused = client.post(url, plan_page_form(plan, [kept, again]))
+    assert refused.status_code == 200
+    assert "Please correct the duplicate data for indicator." in refused.content.decode()
+
+    later_set = {
+        "indicator": main_indicator("1", set_code="DTI2024").pk,
+        "presiding_unit": units["stc"].pk,
+    }
+    refused = client.post(url, plan_page_form(plan, [kept, later_set]))
+    assert refused.status_code == 200
+    # The rows offer the indicators of the set in force in the plan's year only.
+    assert "Select a valid choice." in refused.content.decode()
+    assert roles_of(plan, "7") == {"presiding": ["Sở Nội vụ"]}
+    assert IndicatorOwner.objects.count() == 1
+
+
+def test_plan_page_deletes_an_owner_row(client, coordinator, plan, units):
+    client.force_login(coordinator)
+    owner = indicator_owner_set(
+        plan=plan, indicator=main_indicator("7"), presiding_unit=units["snv"]
+    )
+    row = {
+        "id": owner.pk,
+        "indicator": main_indicator("7").pk,
+        "presiding_unit": units["snv"].pk,
+        "DELETE": "on",
+    }
+    assert (
+        client.post(f"/admin/plans/plan/{plan.pk}/change/", plan_page_form(plan, [row])).status_code
+        == 302
+    )
+    assert not IndicatorOwner.objects.exists()
+
+
+def test_a_new_plans_page_has_no_owner_rows_until_it_is_saved(client, coordinator):
+    client.force_login(coordinator)
+    page = client.get("/admin/plans/plan/add/")
+    assert page.status_code == 200
+    assert "indicator_owners-TOTAL_FORMS" not in page.content.decode()
+
+
+def test_the_steering_committee_reads_the_plans_owners_without_changing_them(client, plan, units):
+    member = UserFactory(username="bcd@tinh.example", is_staff=True)
+    member.groups.add(Group.objects.get(name=roles.STEERING_COMMITTEE))
+    client.force_login(member)
+    indicator_owner_set(
+        plan=plan,
+        indicator=main_indicator("7"),
+        presiding_unit=units["snv"],
+        coordinating_units=[units["stc"]],
+    )
+    page = client.get(f"/admin/plans/plan/{plan.pk}/change/")
+    assert page.status_code == 200
+    body = html.unescape(page.content.decode())
+    assert "Sở Nội vụ" in body and "Sở Tài chính" in body
+    assert "indicator_owners-0-presiding_unit" not in body  # shown, not editable

@@ -589,6 +589,7 @@ def test_the_examples_import_on_the_demo_in_the_documented_order() -> None:
         ("indicators.resources.IndicatorResource", "indicators.csv"),
         ("plans.resources.UnitResource", "units.csv"),
         ("plans.resources.PlanResource", "plan.csv"),
+        ("plans.resources.TargetResource", "targets.csv"),
         ("plans.resources.TaskResource", "tasks.csv"),
     ):
         out = io.StringIO()

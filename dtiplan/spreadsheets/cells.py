@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -66,6 +67,31 @@ def parse_int(value: object) -> int | None:
     if number != number.to_integral_value():
         raise CellError(_('"%(value)s" is not a whole number.') % {"value": clean_text(value)})
     return int(number)
+
+
+def parse_out_of(value: object) -> tuple[Decimal | None, int | None]:
+    """A figure and the whole it is out of, as plans write targets: "800/1.000" (points of
+    1,000), "10/34" (the top 10 of 34 provinces), "4/8" (4 of the 8 main indicators); or the
+    figure alone (the whole is then None). The whole may carry thousands separators."""
+    if isinstance(value, dt.date):
+        # Excel turns "4/8" typed into a cell into a date.
+        raise CellError(
+            _(
+                "This cell holds a date (Excel read the fraction as one). Write the number "
+                "alone, or put an apostrophe before the fraction: '4/8."
+            )
+        )
+    text = clean_text(value) if isinstance(value, str) else ""
+    if "/" not in text:
+        return parse_decimal(value), None
+    figure, _slash, whole = text.partition("/")
+    digits = re.sub(r"[.,\s]", "", whole)
+    if not digits.isdigit():
+        raise CellError(
+            _('"%(value)s" is not a number out of a whole, such as 800/1.000 or 10/34.')
+            % {"value": text}
+        )
+    return parse_decimal(figure), int(digits)
 
 
 _TRUE = {"1", "true", "yes", "y", "x", "có", "c"}

@@ -31,10 +31,26 @@ from dtiplan.spreadsheets.text import clean_text
 
 
 class _Diff(resources.Diff):
+    """The admin preview shows what the export would write (unit lists, codes, labels), not
+    ``str()`` of each attribute. The library's ``Diff`` calls ``Diff._read_field_values`` by
+    its own class name, so both places that read the values are overridden here."""
+
+    def __init__(self, resource: Any, instance: Any, new: bool) -> None:
+        # A new row has nothing on the left (the preview blanks it anyway), and its unsaved
+        # instance may lack what an export reads.
+        self.left = self._read_field_values(resource, None if new else instance)
+        self.right: list[Any] = []
+        self.new = new
+
+    def compare_with(self, resource: Any, instance: Any) -> None:
+        self.right = self._read_field_values(resource, instance)
+
     @classmethod
     def _read_field_values(cls, resource: Any, instance: Any) -> list[Any]:
-        # The admin preview shows what the export would write (unit lists, codes), not repr()s.
-        return [resource.export_field(f, instance) for f in resource.get_import_fields()]
+        fields = resource.get_import_fields()
+        if instance is None:  # a deleted row
+            return ["" for _field in fields]
+        return [resource.export_field(f, instance) for f in fields]
 
 
 class StrictResource(resources.ModelResource):
@@ -74,6 +90,7 @@ class StrictResource(resources.ModelResource):
         self._seen: dict[Any, int] = {}
         self.sheet_row = 0
         self.ignored_columns: list[str] = []
+        self._row_notes: dict[int, list[str]] = {}
 
     def earlier_row(self, key: Any) -> int | None:
         """The sheet row where ``key`` (what identifies a row's object) already stood in this
@@ -97,6 +114,7 @@ class StrictResource(resources.ModelResource):
         # The two flags are forced: a caller (the admin, the library's command, a script)
         # cannot ask for a partial import.
         self._seen = {}
+        self._row_notes = {}
         prepared, problems = self._prepare(dataset)
         if problems:
             result = self._problem_result(problems)
@@ -344,6 +362,15 @@ class StrictResource(resources.ModelResource):
 
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         raise NotImplementedError
+
+    def note(self, text: str) -> None:
+        """A line the preview (admin, ``import --dry-run``) shows under the current row: how a
+        cell was read, or what the row changes beyond its cells."""
+        self._row_notes.setdefault(self.sheet_row, []).append(text)
+
+    def after_import_row(self, row: dict[str, Any], row_result: Any, **kwargs: Any) -> None:
+        row_result.sheet_row = self.sheet_row
+        row_result.notes = self._row_notes.get(self.sheet_row, [])
 
     def existing_instance(self, values: dict[str, Any]) -> models.Model | None:
         raise NotImplementedError
