@@ -40,7 +40,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from indicators.models import Indicator  # noqa: E402
-from notifications.models import Notification  # noqa: E402
+from notifications.models import Notification, SweepAudience  # noqa: E402
 from notifications.services import reminders_send_due  # noqa: E402
 from plans.models import (  # noqa: E402
     Acknowledgement,
@@ -58,7 +58,6 @@ NOW = dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))  
 
 
 def build(size: int) -> None:
-    call_command("migrate", verbosity=0)
     Notification.objects.all().delete()
     ProgressUpdate.objects.all().delete()
     Acknowledgement.objects.all().delete()
@@ -168,11 +167,13 @@ def main() -> None:
         f"dtiplan sweep benchmark on {vendor}: {UNITS} units, {options.tasks} open tasks, "
         f"{options.tasks // 10} overdue"
     )
+    call_command("migrate", verbosity=0)
     if not options.skip_build:
         started = time.perf_counter()
         build(options.tasks)
         print(f"data built in {time.perf_counter() - started:.1f} s")
     Notification.objects.all().delete()
+    SweepAudience.objects.all().delete()
     measure("first run")
     measure("same day again (no-op)")
     measure("same day, third run (no-op)")
