@@ -234,10 +234,20 @@ def candidate_tasks(
         lambda day: [(Rule.NO_PROGRESS, no_progress_step(day, today=today, policy=policy))],
     )
 
+    # Silent for ``no_progress_days``: created before, and no report since (one anti-join on
+    # the recent reports, rather than the last report of every open task).
+    silent_since = local_midnight(today - dt.timedelta(days=policy.no_progress_days - 1))
+    silent = Q(created_at__lt=silent_since) & ~Q(
+        pk__in=ProgressUpdate.objects.filter(created_at__gte=silent_since).values("task_id")
+    )
+
     def due(*, new: bool) -> Q:
         return (
             windows_q("task", "deadline", deadlines, new=scope if new else None)
-            | windows_q("task", "last_activity_day", silences, new=scope if new else None)
+            | (
+                silent
+                & windows_q("task", "last_activity_day", silences, new=scope if new else None)
+            )
             | unacknowledged_q(today=today, policy=policy, new=new)
         )
 
