@@ -328,6 +328,15 @@ def test_send_reminders_dry_run_prints_per_recipient_and_records_nothing(overdue
     assert mail.outbox == []
 
 
+def test_send_reminders_run_again_says_everything_due_had_been_recorded(overdue_task, capsys):
+    call_command("send_reminders", "--now", "2026-07-03")
+    capsys.readouterr()
+    call_command("send_reminders", "--now", "2026-07-03T10:00")
+    out = capsys.readouterr().out
+    assert "0 nhắc việc mới đến hạn hôm nay" in out
+    assert "đã được ghi nhận ở lần chạy trước" in out and "đã gửi 0 thư" in out
+
+
 def test_send_reminders_command_sends_with_given_now(overdue_task, capsys):
     call_command("send_reminders", "--now", "2026-07-03T08:00+07:00")
     out = capsys.readouterr().out
