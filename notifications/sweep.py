@@ -217,7 +217,11 @@ def windows_q(owner: str, field: str, windows: Windows, *, new: Scope | None = N
         for (rule, step), runs in windows.items()
         if not (new and rule in new.nobody)
     ]
-    return reduce(operator.or_, conditions, Q(pk__in=[]))
+    if not conditions:
+        return Q(pk__in=[])
+    # All the windows' span first: most rows (deadlines months away) fail it at once.
+    bounds = [day for runs in windows.values() for run in runs for day in run]
+    return Q(**{f"{field}__range": (min(bounds), max(bounds))}) & reduce(operator.or_, conditions)
 
 
 def candidate_tasks(
