@@ -254,9 +254,10 @@ def candidate_tasks(
 
     Each rule's step is a function of one date (the deadline, the last report's day), so the
     rules themselves tell which date windows have which step today (``step_windows``), and a
-    task whose step already has a row is left out by an index lookup: the sweep's work grows
-    with what is newly due, not with the open tasks. A unit given a role on a task after a
-    step was recorded is told by the "assigned" event, and reminded from the next step on."""
+    task whose step already has a row is left out by an index lookup in the database: nothing
+    recorded is loaded, derived or checked again in Python. A unit given a role on a task
+    after a step was recorded is told by the "assigned" event, and reminded from the next
+    step on."""
     open_tasks = Task.objects.open()
     oldest = open_tasks.aggregate(deadline=Min("deadline"), created=Min("created_at"))
     last_report = (
