@@ -4,18 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0007_item_reminders'),
+        ("notifications", "0007_item_reminders"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SweepAudience',
+            name="SweepAudience",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=60, unique=True)),
-                ('emails', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=60, unique=True)),
+                ("emails", models.TextField(blank=True)),
             ],
         ),
     ]
