@@ -106,14 +106,15 @@ NEWS = _("The details are on the task's page.")
 
 
 def decisions_of(rows: list[Notification]) -> dict[tuple[str, int], DecidedRequest]:
-    """The requests the decision rows tell of (one query per kind of request present)."""
+    """The requests the decision rows tell of, with who decided them (one query per kind of
+    request present)."""
     wanted: dict[type[DecidedRequest], set[int]] = defaultdict(set)
     for row in rows:
         if row.rule in DECISION_MODELS:
             wanted[DECISION_MODELS[row.rule]].add(row.step)
     found: dict[tuple[str, int], DecidedRequest] = {}
     for model, pks in wanted.items():
-        for request in model.objects.filter(pk__in=pks):
+        for request in model.objects.filter(pk__in=pks).select_related("decided_by"):
             found[(model.__name__, request.pk)] = request
     return found
 

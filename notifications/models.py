@@ -245,6 +245,22 @@ ITEM_RULES = frozenset(
 )
 
 
+class SweepAudience(models.Model):
+    """Whom the reminders of one unit's focal points, one unit's heads, or one group went to,
+    as the last sweep that recorded rows found them.
+
+    The sweep looks only at steps that have no row yet; a person who joins a unit (or a group)
+    after a step was recorded would be missed. So each sweep compares every unit's and group's
+    recipients with what it stored here, and looks again at every due step of the tasks and
+    items of those whose people changed (``sweep.reminders_due``)."""
+
+    key = models.CharField(max_length=60, unique=True)  # "focal:<unit id>", "heads:…", "group:…"
+    emails = models.TextField(blank=True)  # the recipients' addresses, sorted, one a line
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class CalendarException(models.Model):
     """A day the government announced as a make-up working day or an extra day off."""
 

@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 # Roles whose focal points are told about their task's deadlines and silence (with the lead).
 RESPONSIBLE_ROLES = (Assignment.Role.IMPLEMENTING, Assignment.Role.MONITORING)
 TOLD_OF_DEADLINES = frozenset({TaskRole.LEAD, *RESPONSIBLE_ROLES})
+# The groups some steps are addressed to.
+GROUP_OF = {Audience.COORDINATORS: roles.COORDINATOR, Audience.STEERING: roles.STEERING_COMMITTEE}
+GROUPS = tuple(GROUP_OF.values())
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,12 @@ class RecipientDirectory:
     an e-mail address are skipped and the skip is logged; a unit with no one to tell is
     reached at its shared mailbox."""
 
-    def __init__(self, tasks: list[Task], items: Iterable[SelfAssessmentItem] = ()) -> None:
+    def __init__(
+        self,
+        tasks: list[Task],
+        items: Iterable[SelfAssessmentItem] = (),
+        units: Iterable[Unit] = (),
+    ) -> None:
         # units_by_task: lead, implementing and monitoring units (told about deadlines);
         # acting_units: every unit holding any role (each must acknowledge the task).
         by_task = unit_roles(tasks)
@@ -65,6 +73,8 @@ class RecipientDirectory:
         all_units = {u.pk: u for units in self.acting_units.values() for u in units}
         # A self-assessment item's presiding unit: loaded with the tasks' units, same query.
         all_units.update({item.unit.pk: item.unit for item in items if item.unit})
+        all_units.update({unit.pk: unit for unit in units})
+        self.units = all_units
 
         self.focal: dict[int, list[Recipient]] = defaultdict(list)
         self.heads: dict[int, list[Recipient]] = defaultdict(list)
@@ -85,9 +95,7 @@ class RecipientDirectory:
         made only when a step is addressed to a group)."""
         groups: dict[str, list[Recipient]] = defaultdict(list)
         links = (
-            User.groups.through.objects.filter(
-                group__name__in=[roles.COORDINATOR, roles.STEERING_COMMITTEE]
-            )
+            User.groups.through.objects.filter(group__name__in=GROUPS)
             .select_related("user", "group")
             .order_by("user_id", "group__name")
         )
@@ -104,13 +112,27 @@ class RecipientDirectory:
         logger.info("Not reminding %s (%s) of unit %s: %s", user, user.pk, unit, reason)
         return False
 
-    def _unit_people(self, unit: Unit, people: dict[int, list[Recipient]]) -> list[Recipient]:
+    def _unit_people(
+        self, unit: Unit, people: dict[int, list[Recipient]], *, warn: bool = True
+    ) -> list[Recipient]:
         if people.get(unit.pk):
             return people[unit.pk]
         if unit.email:
             return [Recipient(unit.email.lower(), None, unit, settings.LANGUAGE_CODE)]
-        logger.warning("Unit %s has no one with an e-mail address and no shared mailbox", unit)
+        if warn:
+            logger.warning("Unit %s has no one with an e-mail address and no shared mailbox", unit)
         return []
+
+    def audiences(self) -> dict[str, str]:
+        """The addresses each loaded unit's focal points and heads, and each group, are told
+        at, keyed as ``SweepAudience`` stores them (one query, for the groups)."""
+        found = {
+            f"{kind}:{unit.pk}": self._unit_people(unit, people, warn=False)
+            for unit in self.units.values()
+            for kind, people in (("focal", self.focal), ("heads", self.heads))
+        }
+        found.update({f"group:{name}": self.groups[name] for name in GROUPS})
+        return {key: "\n".join(sorted(r.email for r in found[key])) for key in found}
 
     def for_step(self, step: Step) -> list[Recipient]:
         audience = step.audience

@@ -78,6 +78,46 @@ class Step:
         return cls(row.task, row.rule, row.step, row.anchor_date, unit)
 
 
+def deadline_steps(
+    deadline: dt.date, *, today: dt.date, policy: ReminderPolicy, calendar: WorkCalendar
+) -> list[tuple[str, int]]:
+    """The (rule, step) pairs a task with ``deadline`` is due on ``today`` (a working day),
+    counted from the deadline: a pure function of the date, so the sweep can also ask it
+    which deadlines have which step today (``sweep.unrecorded_q``)."""
+    steps: list[tuple[str, int]] = []
+    due_day = calendar.last_working_day_on_or_before(deadline)
+
+    if today < due_day:
+        # Before the deadline: the latest "due soon" step whose day has come.
+        for number, offset in reversed(list(enumerate(policy.due_soon_offsets, start=1))):
+            if calendar.add_working_days(due_day, -offset) <= today:
+                steps.append((Rule.DUE_SOON, number))
+                break
+    elif today <= deadline:
+        if policy.remind_due_today:
+            steps.append((Rule.DUE_TODAY, 1))
+    else:
+        days_overdue = (today - deadline).days
+        number = policy.overdue_step(days_overdue)
+        if number:
+            steps.append((Rule.OVERDUE, number))
+        if days_overdue >= policy.escalate_head_after_days:
+            steps.append((Rule.ESCALATE_HEAD, 1))
+        if days_overdue >= policy.escalate_coordinators_after_days:
+            steps.append((Rule.ESCALATE_COORDINATORS, 1))
+        if days_overdue >= policy.steering_digest_after_days:
+            # Once per ISO week: the week is the step, so the digest is weekly by construction.
+            year, week, _weekday = today.isocalendar()
+            steps.append((Rule.STEERING_DIGEST, year * 100 + week))
+    return steps
+
+
+def no_progress_step(last_activity: dt.date, *, today: dt.date, policy: ReminderPolicy) -> int:
+    """Which "no progress report" reminder is due for a task silent since ``last_activity``:
+    0 (none), 1 after ``no_progress_days``, 2 after twice as many, ..."""
+    return (today - last_activity).days // policy.no_progress_days
+
+
 def task_steps(
     task: Task,
     *,
@@ -87,38 +127,15 @@ def task_steps(
     last_activity: dt.date,
 ) -> list[Step]:
     """The due steps of one open task on ``today`` (a working day)."""
-    steps: list[Step] = []
-    deadline = task.deadline
-    due_day = calendar.last_working_day_on_or_before(deadline)
-
-    if today < due_day:
-        # Before the deadline: the latest "due soon" step whose day has come.
-        for number, offset in reversed(list(enumerate(policy.due_soon_offsets, start=1))):
-            if calendar.add_working_days(due_day, -offset) <= today:
-                steps.append(Step(task, Rule.DUE_SOON, number, deadline))
-                break
-    elif today <= deadline:
-        if policy.remind_due_today:
-            steps.append(Step(task, Rule.DUE_TODAY, 1, deadline))
-    else:
-        days_overdue = (today - deadline).days
-        number = policy.overdue_step(days_overdue)
-        if number:
-            steps.append(Step(task, Rule.OVERDUE, number, deadline))
-        if days_overdue >= policy.escalate_head_after_days:
-            steps.append(Step(task, Rule.ESCALATE_HEAD, 1, deadline))
-        if days_overdue >= policy.escalate_coordinators_after_days:
-            steps.append(Step(task, Rule.ESCALATE_COORDINATORS, 1, deadline))
-        if days_overdue >= policy.steering_digest_after_days:
-            # Once per ISO week: the week is the step, so the digest is weekly by construction.
-            year, week, _weekday = today.isocalendar()
-            steps.append(Step(task, Rule.STEERING_DIGEST, year * 100 + week, deadline))
-
-    silent_days = (today - last_activity).days
-    if silent_days >= policy.no_progress_days:
-        steps.append(
-            Step(task, Rule.NO_PROGRESS, silent_days // policy.no_progress_days, last_activity)
+    steps = [
+        Step(task, rule, number, task.deadline)
+        for rule, number in deadline_steps(
+            task.deadline, today=today, policy=policy, calendar=calendar
         )
+    ]
+    silent = no_progress_step(last_activity, today=today, policy=policy)
+    if silent > 0:
+        steps.append(Step(task, Rule.NO_PROGRESS, silent, last_activity))
     return steps
 
 
@@ -167,6 +184,27 @@ def decision_steps(
     ]
 
 
+# A self-assessment item follows the task cadence, less "due today", under its own rules.
+ITEM_RULE = {
+    Rule.DUE_SOON: Rule.ITEM_DUE_SOON,
+    Rule.OVERDUE: Rule.ITEM_OVERDUE,
+    Rule.ESCALATE_HEAD: Rule.ITEM_ESCALATE_HEAD,
+    Rule.ESCALATE_COORDINATORS: Rule.ITEM_ESCALATE_COORDINATORS,
+}
+
+
+def item_deadline_steps(
+    deadline: dt.date, *, today: dt.date, policy: ReminderPolicy, calendar: WorkCalendar
+) -> list[tuple[str, int]]:
+    """The (rule, step) pairs an open item whose round's internal deadline is ``deadline`` is
+    due on ``today``: the task cadence (``deadline_steps``) under the items' rules."""
+    return [
+        (ITEM_RULE[rule], number)
+        for rule, number in deadline_steps(deadline, today=today, policy=policy, calendar=calendar)
+        if rule in ITEM_RULE
+    ]
+
+
 def item_steps(
     item: SelfAssessmentItem,
     *,
@@ -178,24 +216,14 @@ def item_steps(
     on ``today``: the task cadence counted from the round's internal deadline (due soon on
     the policy's working days before it, then overdue, escalating to the presiding unit's
     head and the coordinators), and one reminder per return to the unit."""
-    steps: list[Step] = []
     deadline = item.round.deadline
     unit = item.unit
-    due_day = calendar.last_working_day_on_or_before(deadline)
-    if today < due_day:
-        for number, offset in reversed(list(enumerate(policy.due_soon_offsets, start=1))):
-            if calendar.add_working_days(due_day, -offset) <= today:
-                steps.append(Step(None, Rule.ITEM_DUE_SOON, number, deadline, unit, item))
-                break
-    elif today > deadline:
-        days_overdue = (today - deadline).days
-        number = policy.overdue_step(days_overdue)
-        if number:
-            steps.append(Step(None, Rule.ITEM_OVERDUE, number, deadline, unit, item))
-        if days_overdue >= policy.escalate_head_after_days:
-            steps.append(Step(None, Rule.ITEM_ESCALATE_HEAD, 1, deadline, unit, item))
-        if days_overdue >= policy.escalate_coordinators_after_days:
-            steps.append(Step(None, Rule.ITEM_ESCALATE_COORDINATORS, 1, deadline, unit, item))
+    steps = [
+        Step(None, rule, number, deadline, unit, item)
+        for rule, number in item_deadline_steps(
+            deadline, today=today, policy=policy, calendar=calendar
+        )
+    ]
     if item.status == ItemStatus.RETURNED and item.reviewed_at:
         # Anchored on the day of the return: a second return is a new reminder.
         returned_on = timezone.localdate(item.reviewed_at)

@@ -35,6 +35,7 @@ from notifications.reminder_outbox import ReminderOutbox
 from notifications.report_outbox import ReportOutbox, ReportSendResult
 from notifications.report_schedule import period_due
 from notifications.sweep import (
+    Audiences,
     DueReminder,
     SweepReport,
     recorded_keys,
@@ -82,8 +83,13 @@ def _record(due: list[DueReminder], now: dt.datetime, report: SweepReport) -> li
 def notifications_create_due(
     *, now: dt.datetime, report: SweepReport | None = None
 ) -> list[DueReminder]:
-    """Record the due reminders that have no row yet."""
-    return _record(reminders_due(now=now), now, report or SweepReport())
+    """Record the due reminders that have no row yet: the steps not recorded, and every step of
+    the units and groups whose people changed since the last sweep, which then remembers them
+    (``sweep.Audiences``: only after the rows are in, so a sweep that fails looks again)."""
+    audiences = Audiences()
+    new = _record(reminders_due(now=now, audiences=audiences), now, report or SweepReport())
+    audiences.save()
+    return new
 
 
 def events_record(

@@ -16,6 +16,7 @@ from plans.models import (
     Assignment,
     CompletionSubmission,
     Decision,
+    ExtensionRequest,
     Task,
     TaskRole,
     Unit,
@@ -86,6 +87,36 @@ def test_decisions_lists_only_the_completions_the_person_may_open(
             listed = listed_on_decisions(client)
         assert listed == {submission.pk}
         assert client.get(f"/completions/{submission.pk}/decide/").status_code == 200
+
+
+def test_decisions_costs_the_same_queries_for_2_and_12_requests_of_each_kind(
+    client, django_assert_max_num_queries
+):
+    """Each listed extension request and completion names its task and unit: they load with
+    the rows, not one query per row."""
+    coordinator = member(coordinator=True, is_staff=True)
+    client.force_login(coordinator)
+    counts = []
+    for size in (2, 12):
+        for n in range(size):
+            unit = UnitFactory(name=f"Sở {size}-{n}")
+            asked = TaskFactory(lead_unit=unit, title=f"Gia hạn {size}-{n}")
+            ExtensionRequest.objects.create(
+                task=asked,
+                unit=unit,
+                previous_deadline=asked.deadline,
+                new_deadline=asked.deadline + dt.timedelta(days=30),
+                reason="Chờ kinh phí",
+            )
+            done = TaskFactory(lead_unit=unit, title=f"Hoàn thành {size}-{n}")
+            submit(done, unit, by=member(unit))
+        with django_assert_max_num_queries(7) as captured:
+            page = client.get("/decisions/").content.decode()
+        for n in range(size):
+            assert f"Gia hạn {size}-{n}<" in page and f"Hoàn thành {size}-{n}<" in page
+            assert f"Sở {size}-{n} · " in page
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts
 
 
 def test_who_may_verify_is_one_rule_on_the_list_and_on_the_verify_page(client):

@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from notifications.models import Notification
 from notifications.services import reminders_send_due
@@ -69,3 +70,46 @@ def test_inbox_needs_a_login(client):
 def test_mark_read_refuses_get(client, two_people):
     client.force_login(two_people[0])
     assert client.get("/notifications/read/").status_code == 405
+
+
+def test_the_inbox_costs_the_same_queries_for_3_and_15_decisions(
+    client, django_assert_max_num_queries
+):
+    """Each decision row says who decided: the deciders load with the requests (one query
+    per kind of request), not one per row. Session, user, the rows' count and page, the
+    requests decided, the user's permissions (two), the unread count (the menu)."""
+    from django.contrib.auth.models import Group
+
+    from notifications.services import events_record
+    from plans import roles, services
+
+    coordinator = UserFactory(username="dti@skhcn.example", first_name="Minh", last_name="Trần")
+    coordinator.groups.add(Group.objects.get(name=roles.COORDINATOR))
+    counts = []
+    for size in (3, 15):
+        unit = UnitFactory()
+        person = FocalPointFactory(unit=unit).user
+        for n in range(size):
+            task = TaskFactory(
+                lead_unit=unit,
+                title=f"Nhiệm vụ {size}-{n}",
+                deadline=timezone.localdate() + dt.timedelta(days=10),
+            )
+            request = services.extension_request(
+                task=task,
+                unit=unit,
+                by=None,
+                new_deadline=task.deadline + dt.timedelta(days=30),
+                reason="Chờ kinh phí",
+            )
+            services.extension_decide(
+                request=request, by=coordinator, approve=False, note="Thiếu căn cứ"
+            )
+        events_record()
+        client.force_login(person)
+        with django_assert_max_num_queries(8) as captured:
+            page = client.get("/notifications/").content.decode()
+        assert all(f"Nhiệm vụ {size}-{n}<" in page for n in range(size))
+        assert page.count("người quyết định: Trần Minh") == size
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts

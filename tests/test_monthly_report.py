@@ -19,6 +19,7 @@ from notifications.models import CalendarException, Notification, ReportDelivery
 from notifications.report_schedule import sending_day
 from notifications.services import monthly_report_send_due, report_send
 from plans import roles
+from plans.models import Task
 from plans.periods import Period
 from plans.reports.exports import pack_headers
 from tests.factories import TaskFactory, UserFactory
@@ -70,6 +71,51 @@ def test_the_email_carries_the_pack_as_xlsx_and_docx(committee):
     assert rows[1][1] == "Số hóa hồ sơ"
     english = next(m for m in mail.outbox if m.to == ["pho.chu.tich@tinh.example"])
     assert "report pack for 05/2026" in english.subject
+
+
+def test_building_and_sending_the_pack_costs_the_same_queries_for_3_and_30_tasks(
+    committee, django_assert_max_num_queries
+):
+    """Each task's row of the pack names its lead unit, its coordinating units, its last
+    report, its pending extension, its completion and its evidence: annotations and one query
+    for the coordinating units, not queries per task (the overdue sheet and the figures too)."""
+    from plans.models import Assignment, Evidence, ExtensionRequest, ProgressUpdate
+    from tests.factories import AssignmentFactory, UnitFactory
+
+    counts = []
+    for size in (3, 30):
+        ReportDelivery.objects.all().delete()
+        mail.outbox.clear()
+        for count in range(Task.objects.filter(title__startswith="Nhiệm vụ").count(), size):
+            task = TaskFactory(
+                title=f"Nhiệm vụ {count}",
+                deadline=dt.date(2026, 5, 1) + dt.timedelta(days=count % 60),
+            )
+            coordinating = UnitFactory(name=f"Sở phối hợp {count}")
+            AssignmentFactory(task=task, unit=coordinating, role=Assignment.Role.COORDINATING)
+            ProgressUpdate.objects.create(
+                task=task, unit=task.lead_unit, percent=40, note=f"Báo cáo {count}"
+            )
+            Evidence.objects.create(task=task, unit=task.lead_unit, link="https://x.example")
+            ExtensionRequest.objects.create(
+                task=task,
+                unit=task.lead_unit,
+                previous_deadline=task.deadline,
+                new_deadline=task.deadline + dt.timedelta(days=30),
+                reason=f"Chờ kinh phí {count}",
+            )
+        with django_assert_max_num_queries(26) as captured:
+            report_send(period=MAY, now=at(dt.date(2026, 6, 1)))
+        counts.append(len(captured))
+        message = next(m for m in mail.outbox if m.to == ["chu.tich@tinh.example"])
+        workbook = openpyxl.load_workbook(io.BytesIO(message.attachments[0][1]))
+        rows = list(workbook.worksheets[0].iter_rows(values_only=True))[1:]
+        assert len(rows) == size + 1  # and the committee fixture's task
+        for n in range(size):
+            (row,) = [r for r in rows if r[1] == f"Nhiệm vụ {n}"]
+            assert row[4] == f"Sở phối hợp {n}" and f"Báo cáo {n}" in row[6]
+            assert f"Chờ kinh phí {n}" in row[8] and "1 tệp hoặc đường dẫn" in row[9]
+    assert counts[0] == counts[1], counts
 
 
 def test_schedule_sends_on_the_first_working_day_only(committee):

@@ -525,6 +525,60 @@ def test_task_list_costs_the_same_queries_for_5_and_500_tasks(
     assert counts[5] == counts[500], counts
 
 
+def test_task_page_costs_the_same_queries_with_1_and_8_of_everything(
+    client, alice, unit_a, coordinator, django_assert_max_num_queries
+):
+    """Reports with evidence files, decided extension requests, returned completions with
+    their evidence, comments and acknowledgements each load in a fixed few queries (authors
+    and deciders joined, evidence prefetched), however many the task has."""
+    counts = []
+    for size in (1, 8):
+        task = TaskFactory(lead_unit=unit_a, title=f"Nhiệm vụ {size}", deadline=soon())
+        for n in range(size):
+            evidence = evidence_for(task, unit_a)
+            evidence.progress_update.author = alice
+            evidence.progress_update.save()
+            ExtensionRequest.objects.create(
+                task=task,
+                unit=unit_a,
+                requested_by=alice,
+                previous_deadline=task.deadline,
+                new_deadline=task.deadline + dt.timedelta(days=30 + n),
+                reason=f"Lý do {n}",
+                status=Decision.REFUSED,
+                decided_by=coordinator,
+                decided_at=timezone.now(),
+                decision_note="Không đủ căn cứ",
+            )
+            returned = CompletionSubmission.objects.create(
+                task=task,
+                unit=unit_a,
+                submitted_by=alice,
+                document_number=f"{n}/BC",
+                document_date=TODAY,
+                summary="Đã hoàn thành",
+                status=Decision.REFUSED,
+                decided_by=coordinator,
+                decided_at=timezone.now(),
+                decision_note="Thiếu minh chứng",
+            )
+            Evidence.objects.create(
+                task=task, unit=unit_a, completion=returned, link=f"https://vb.tinh.example/{n}"
+            )
+            Comment.objects.create(task=task, unit=unit_a, author=alice, text=f"Ý kiến {n}")
+            other = UnitFactory(name=f"Sở phối hợp {size}-{n}")
+            AssignmentFactory(task=task, unit=other, role=Assignment.Role.IMPLEMENTING)
+            Acknowledgement.objects.create(task=task, unit=other, by=coordinator)
+        with django_assert_max_num_queries(30) as captured:
+            page = client.get(f"/tasks/{task.pk}/").content.decode()
+        assert page.count("b.pdf") >= size
+        assert all(f"https://vb.tinh.example/{n}" in page for n in range(size))
+        assert all(f"Ý kiến {n}" in page and f"{n}/BC" in page for n in range(size))
+        assert all(f"Sở phối hợp {size}-{n}" in page for n in range(size))
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts
+
+
 # --- Login and language --------------------------------------------------------------------
 
 
@@ -610,9 +664,7 @@ def test_deleting_a_task_removes_its_evidence_files_once_committed(
     assert not stored.exists()
 
 
-def test_orphaned_evidence_files_are_listed_and_removed_on_request(
-    client, alice, task_a, settings
-):
+def test_orphaned_evidence_files_are_listed_and_removed_on_request(client, alice, task_a, settings):
     client.post(
         f"/tasks/{task_a.pk}/progress/",
         {"percent": 30, "note": "Đã khảo sát", "evidence_file": pdf_upload("Báo cáo 1.pdf")},

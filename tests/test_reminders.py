@@ -233,16 +233,17 @@ def test_smtp_server_down_is_retried_later_without_duplicates(overdue_task, sett
 
 
 def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_queries):
-    """Expected: calendar exceptions, policy, candidate tasks, pending extensions and
-    completions, candidate self-assessment items (one query, added with the items'
-    reminders), their units, memberships, acknowledgements, existing keys, insert (in its own
-    transaction: savepoint, insert, counting its rows by clearing their token, release; the
-    coordinators and the steering committee only when a step is for them); delivery: calendar,
-    then per batch of 25 recipients: pick, claim, load rows, the tasks' units and memberships
-    (still a recipient?), acknowledgements, pending requests, last reports (still due?), one
-    update per recipient, and a last empty pick. 5 and 60 tasks cost the same. One more on
-    SQLite: with the row's ``item`` column, 60 rows pass its 999-parameter limit, so the insert
-    goes in two batches."""
+    """Expected: calendar exceptions, the people last told (``SweepAudience``), every unit,
+    their focal points and heads, the groups, policy, the oldest open task's deadline and
+    creation, candidate tasks, pending extensions and completions, the oldest open item's
+    deadline, candidate self-assessment items, their units, memberships, acknowledgements,
+    existing keys, insert (in its own transaction: savepoint, insert, counting its rows by
+    clearing their token, release), the people told remembered (one upsert); delivery:
+    calendar, then per batch of 25 recipients: pick, claim, load rows, the tasks' units and
+    memberships (still a recipient?), acknowledgements, pending requests, last reports (still
+    due?), one update per recipient, and a last empty pick. 5 and 60 tasks cost the same. One
+    more on SQLite: with the row's ``item`` column, 60 rows pass its 999-parameter limit, so
+    the insert goes in two batches."""
     for count in (5, 60):
         Notification.objects.all().delete()
         Task.objects.all().delete()
@@ -250,9 +251,72 @@ def test_sweep_query_count_does_not_grow_with_tasks(django_assert_max_num_querie
         FocalPointFactory(unit=lead)
         for _ in range(count):
             TaskFactory(lead_unit=lead, deadline=DEADLINE)
-        with django_assert_max_num_queries(27):
+        with django_assert_max_num_queries(34):
             report = reminders_send_due(now=at(dt.date(2026, 7, 1)))
         assert report.rows_sent == count
+
+
+def _overdue_tasks(count: int) -> None:
+    """``count`` open tasks led by one unit with a focal point: overdue by 1 to 40 days, or
+    due within the next two weeks."""
+    lead = UnitFactory()
+    FocalPointFactory(unit=lead)
+    for n in range(count):
+        TaskFactory(lead_unit=lead, deadline=DEADLINE - dt.timedelta(days=n % 54 - 13))
+
+
+def test_the_idle_sweep_looks_at_no_task_and_costs_the_same_for_20_and_200(
+    django_assert_max_num_queries,
+):
+    """A second sweep the same day finds every due step recorded: the database leaves out
+    every task (``due`` is 0: nothing is derived, loaded or checked in Python), and its
+    queries do not depend on the number of open tasks."""
+    counts = []
+    for count in (20, 200):
+        Notification.objects.all().delete()
+        Task.objects.all().delete()
+        _overdue_tasks(count)
+        first = reminders_send_due(now=at(dt.date(2026, 7, 1)))
+        assert first.created >= count // 2
+        with django_assert_max_num_queries(15) as captured:
+            again = reminders_send_due(now=at(dt.date(2026, 7, 1), 14))
+        assert (again.due, again.created, again.emails_sent) == (0, 0, 0)
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts
+
+
+def test_a_sweep_with_nothing_new_records_nothing_and_a_new_step_is_recorded_once(
+    overdue_task,
+):
+    reminders_send_due(now=at(DEADLINE + dt.timedelta(days=1)))
+    rows = Notification.objects.count()
+    assert rows == 3 and len(mail.outbox) == 3
+    mail.outbox.clear()
+    # Days 2 to 6 overdue: still the first overdue step, recorded on day 1.
+    for day in (dt.date(2026, 7, 2), dt.date(2026, 7, 3), dt.date(2026, 7, 6)):
+        report = reminders_send_due(now=at(day))
+        assert (report.due, report.created, report.emails_sent) == (0, 0, 0)
+    assert Notification.objects.count() == rows and mail.outbox == []
+    # Day 7: the second overdue step and the escalation to the lead unit's head (its shared
+    # mailbox: it has none), once per person, and nothing more on a re-run.
+    assert reminders_send_due(now=at(dt.date(2026, 7, 7))).created == 4
+    assert reminders_send_due(now=at(dt.date(2026, 7, 7), 14)).created == 0
+    new = Notification.objects.filter(created_at=at(dt.date(2026, 7, 7)))
+    assert sorted(new.values_list("rule", "step")) == sorted(
+        [(Notification.Rule.ESCALATE_HEAD, 1)] + [(Notification.Rule.OVERDUE, 2)] * 3
+    )
+    assert len(mail.outbox) == 4
+
+
+def test_a_focal_point_who_joins_after_a_step_was_recorded_is_reminded_of_it(overdue_task):
+    reminders_send_due(now=at(DEADLINE + dt.timedelta(days=1)))
+    mail.outbox.clear()
+    FocalPointFactory(unit=overdue_task.lead_unit, user=UserFactory(username="dung@noivu.example"))
+    report = reminders_send_due(now=at(dt.date(2026, 7, 2)))
+    assert report.created == 1 and recipients() == ["dung@noivu.example"]
+    assert "Số hóa hồ sơ TTHC" in mail.outbox[0].body
+    # Remembered: the next sweep is idle again.
+    assert reminders_send_due(now=at(dt.date(2026, 7, 3))).due == 0
 
 
 def test_send_reminders_dry_run_prints_per_recipient_and_records_nothing(overdue_task, capsys):
@@ -264,6 +328,15 @@ def test_send_reminders_dry_run_prints_per_recipient_and_records_nothing(overdue
     assert mail.outbox == []
 
 
+def test_send_reminders_run_again_says_everything_due_had_been_recorded(overdue_task, capsys):
+    call_command("send_reminders", "--now", "2026-07-03")
+    capsys.readouterr()
+    call_command("send_reminders", "--now", "2026-07-03T10:00")
+    out = capsys.readouterr().out
+    assert "0 nhắc việc mới đến hạn hôm nay" in out
+    assert "đã được ghi nhận ở lần chạy trước" in out and "đã gửi 0 thư" in out
+
+
 def test_send_reminders_command_sends_with_given_now(overdue_task, capsys):
     call_command("send_reminders", "--now", "2026-07-03T08:00+07:00")
     out = capsys.readouterr().out
@@ -273,9 +346,7 @@ def test_send_reminders_command_sends_with_given_now(overdue_task, capsys):
     assert len(mail.outbox) == 3
 
 
-def test_send_reminders_on_a_weekend_says_why_and_names_the_next_working_day(
-    overdue_task, capsys
-):
+def test_send_reminders_on_a_weekend_says_why_and_names_the_next_working_day(overdue_task, capsys):
     call_command("send_reminders", "--now", "2026-07-04")
     out = capsys.readouterr().out
     assert "04/07/2026 không phải ngày làm việc" in out

@@ -118,8 +118,8 @@ class Command(BaseCommand):
         self.stdout.write(
             "- "
             + ngettext(
-                "%(count)d reminder due today, %(new)d of them recorded now;",
-                "%(count)d reminders due today, %(new)d of them recorded now;",
+                "%(count)d new reminder due today, %(new)d of them recorded now;",
+                "%(count)d new reminders due today, %(new)d of them recorded now;",
                 report.due,
             )
             % {"count": report.due, "new": report.created}
@@ -143,7 +143,12 @@ class Command(BaseCommand):
         if report.due and not report.created:
             self.stdout.write(_("Everything due today had been recorded by an earlier run."))
         if not report.due and not report.emails_sent:
-            self.stdout.write(_("Nothing was due: no task is near or past its deadline today."))
+            self.stdout.write(
+                _(
+                    "Nothing new was due: what is due today had been recorded by an earlier "
+                    "run, or no task is near or past its deadline."
+                )
+            )
         for error in report.errors:
             self.stderr.write(_("Failed: %(error)s") % {"error": error})
         if report.rows_failed:
