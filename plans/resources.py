@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export.fields import Field
 from import_export.results import Result
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from dtiplan.history import history_copy
 from dtiplan.spreadsheets.cells import CellError, parse_choice, parse_date, parse_int
 from dtiplan.spreadsheets.errors import RowErrors
 from dtiplan.spreadsheets.names import NameIndex, unknown_message
@@ -638,9 +638,9 @@ class TaskResource(StrictResource):
         # Rows only build objects; each batch's are written in bulk (bulk_create/bulk_update)
         # and their assignments in after_batch, so the query count does not grow with the
         # rows. Task has no save() override; its history (django-simple-history listens to save
-        # signals, which bulk writes skip) is written by the *_with_history helpers below.
+        # signals, which bulk writes skip) is copied by dtiplan.history.history_copy below.
         # bulk_create fills the new tasks' ids on PostgreSQL and SQLite, which the assignments
-        # need.
+        # and the history need.
         use_bulk = True
         batch_size = 500
 
@@ -679,11 +679,12 @@ class TaskResource(StrictResource):
         """The library's bulk_create, with a history row per created task."""
         if self.create_instances and (using_transactions or not dry_run):
             try:
-                bulk_create_with_history(
-                    self.create_instances,
+                Task.objects.bulk_create(self.create_instances, batch_size=batch_size)
+                history_copy(
                     Task,
-                    batch_size=batch_size,
-                    default_user=self.import_user,
+                    [task.pk for task in self.create_instances],
+                    history_type="+",
+                    user=self.import_user,
                 )
             except Exception as error:
                 self.handle_import_error(result, error, raise_errors)
@@ -701,12 +702,14 @@ class TaskResource(StrictResource):
         """The library's bulk_update, with a history row per changed task."""
         if self.update_instances and (using_transactions or not dry_run):
             try:
-                bulk_update_with_history(
-                    self.update_instances,
+                Task.objects.bulk_update(
+                    self.update_instances, self.get_bulk_update_fields(), batch_size=batch_size
+                )
+                history_copy(
                     Task,
-                    self.get_bulk_update_fields(),
-                    batch_size=batch_size,
-                    default_user=self.import_user,
+                    [task.pk for task in self.update_instances],
+                    history_type="~",
+                    user=self.import_user,
                 )
             except Exception as error:
                 self.handle_import_error(result, error, raise_errors)
