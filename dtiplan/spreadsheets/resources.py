@@ -88,7 +88,7 @@ class StrictResource(resources.ModelResource):
         self._seen: dict[Any, int] = {}
         self._late_problems: list[ImportProblem] = []
         self._unheaded: list[int] = []
-        self._kept_columns: list[str] = []
+        self._kept_columns: list[str] = []  # a row's: the file's, then those it is given
         self.sheet_row = 0
         self.ignored_columns: list[str] = []
         self.rows_kept = True
@@ -126,7 +126,7 @@ class StrictResource(resources.ModelResource):
         rows, problems = self._prepare(dataset)
         if problems:
             return self._problem_result(problems)
-        prepared = tablib.Dataset(headers=self._row_columns())
+        prepared = tablib.Dataset(headers=self._kept_columns)
         if not self.streams:
             every_row = self.order_rows(list(rows))
             if self._late_problems:
@@ -455,10 +455,6 @@ class StrictResource(resources.ModelResource):
                     table.header_row + 1, None, _("The file has no rows under its header.")
                 )
             )
-
-    def _row_columns(self) -> list[str]:
-        """The columns of a prepared row: the file's, then those the import is given."""
-        return self._kept_columns
 
     def columns_given(self) -> set[str]:
         # Present in the prepared rows, empty: the resource reads them from where it got them.
