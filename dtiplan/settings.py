@@ -309,6 +309,9 @@ IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, mi
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000, minimum=10)
 IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 100, minimum=5)
 IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", 100 * 1024 * 1024, minimum=1024)
+# Rows read, checked and written together by an import that streams (a task table): its memory
+# is that of one batch, however long the file.
+IMPORT_BATCH_ROWS = 1000
 
 # --- History (django-simple-history) -------------------------------------------------------
 # History is a record, not a way to edit: no "revert" from the admin's history pages.

@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from import_export.fields import Field
 from import_export.results import Result
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from dtiplan.history import history_copy
 from dtiplan.spreadsheets.cells import (
     CellError,
     parse_choice,
@@ -66,6 +66,7 @@ from plans.owners import check_owner_units
 from plans.services import (
     FocalPointsNow,
     TaskUnits,
+    TaskUnitsNow,
     accounts_find,
     focal_point_emails_clean,
     indicator_owner_units_set,
@@ -851,6 +852,8 @@ class TaskResource(StrictResource):
     column_aliases: ClassVar[dict[str, str]] = TASK_HEADERS
     # A plan's appendix carries columns of its own (a budget, a legal basis): left out, listed.
     unknown_columns_ignored = True
+    # A task table may be long (100,000 rows): read, checked and written batch by batch.
+    streams = True
 
     def __init__(self, *, plan: str | None = None, **kwargs: Any) -> None:
         """``plan``: the title of the plan every row goes into, for a table without a plan
@@ -877,11 +880,12 @@ class TaskResource(StrictResource):
             "note",
         )
         import_id_fields = ("plan", "indicator_code", "title")
-        # Rows only build objects; they are written in batches (bulk_create/bulk_update) and
-        # assignments in after_import, so the query count does not grow with the rows. Task has
-        # no save() override; its history (django-simple-history listens to save signals,
-        # which bulk writes skip) is written by the *_with_history helpers below. bulk_create
-        # fills the new tasks' ids on PostgreSQL and SQLite, which the assignments need.
+        # Rows only build objects; each batch's are written in bulk (bulk_create/bulk_update)
+        # and their assignments in after_batch, so the query count does not grow with the
+        # rows. Task has no save() override; its history (django-simple-history listens to save
+        # signals, which bulk writes skip) is copied by dtiplan.history.history_copy below.
+        # bulk_create fills the new tasks' ids on PostgreSQL and SQLite, which the assignments
+        # and the history need.
         use_bulk = True
         batch_size = 500
 
@@ -920,11 +924,12 @@ class TaskResource(StrictResource):
         """The library's bulk_create, with a history row per created task."""
         if self.create_instances and (using_transactions or not dry_run):
             try:
-                bulk_create_with_history(
-                    self.create_instances,
+                Task.objects.bulk_create(self.create_instances, batch_size=batch_size)
+                history_copy(
                     Task,
-                    batch_size=batch_size,
-                    default_user=self.import_user,
+                    [task.pk for task in self.create_instances],
+                    history_type="+",
+                    user=self.import_user,
                 )
             except Exception as error:
                 self.handle_import_error(result, error, raise_errors)
@@ -942,12 +947,14 @@ class TaskResource(StrictResource):
         """The library's bulk_update, with a history row per changed task."""
         if self.update_instances and (using_transactions or not dry_run):
             try:
-                bulk_update_with_history(
-                    self.update_instances,
+                Task.objects.bulk_update(
+                    self.update_instances, self.get_bulk_update_fields(), batch_size=batch_size
+                )
+                history_copy(
                     Task,
-                    self.get_bulk_update_fields(),
-                    batch_size=batch_size,
-                    default_user=self.import_user,
+                    [task.pk for task in self.update_instances],
+                    history_type="~",
+                    user=self.import_user,
                 )
             except Exception as error:
                 self.handle_import_error(result, error, raise_errors)
@@ -989,39 +996,19 @@ class TaskResource(StrictResource):
         self.directory = UnitDirectory(units, UnitGroup.objects.prefetch_related("members"))
         self.units_by_id = {unit.pk: unit for unit in units}
         self.sets = list(IndicatorSet.objects.all())
-        titles = [self.plan_title] if self.plan_title else set(dataset["plan"])
-        plans = {p.pk: p for title in titles if (p := self.plans.get(clean_text(title)))}
-        in_force = (set_in_force(self.sets, p.year) for p in plans.values())
-        set_ids = {s.pk for s in in_force if s is not None}
-        self.indicators: dict[tuple[int, str], Indicator] = {
-            (i.indicator_set_id, i.code): i
-            for i in Indicator.objects.filter(indicator_set__in=set_ids)
-        }
-        self.indicators_by_id = {i.pk: i for i in self.indicators.values()}
+        # What the rows of each plan refer to, loaded when a row first names the plan.
+        self.plans_loaded: set[int] = set()
+        self.indicators: dict[tuple[int, str], Indicator] = {}
+        self.indicators_by_id: dict[int, Indicator] = {}
         # Names as documents write them: the same comparison as unit names.
         self.indicator_names: dict[int, NameIndex[Indicator]] = defaultdict(
             lambda: NameIndex([], lambda i: i.name_vi, key=spelling_key)
         )
-        for indicator in self.indicators.values():
-            names = self.indicator_names[indicator.indicator_set_id]
-            names.add(indicator)
-            if indicator.name_en:
-                names.add_name(indicator.name_en, indicator)
-        self.tasks: dict[tuple[int, int, str], Task] = {
-            (t.plan_id, t.indicator_id, name_key(t.title)): t
-            for t in Task.objects.filter(plan__in=list(plans)).select_related(
-                "plan", "indicator", "lead_unit"
-            )
-        }
-        self.loaded_task_ids = {task.pk for task in self.tasks.values()}
-        self.units_now = task_units_read(tasks=Task.objects.filter(plan__in=list(plans)))
+        self.tasks: dict[tuple[int, int, str], Task] = {}
+        self.loaded_task_ids: set[int] = set()
+        self.units_now: TaskUnitsNow = {}
         # task id → role → {unit id: assignment id}, for the preview and unchanged rows.
-        self.roles_now: dict[int, dict[str, dict[int, int]]] = {
-            task_id: {
-                role: {unit.pk: pk for unit, pk in units.items()} for role, units in roles.items()
-            }
-            for task_id, roles in self.units_now.items()
-        }
+        self.roles_now: dict[int, dict[str, dict[int, int]]] = {}
         self.roles_wanted: list[tuple[Task, dict[str, list[Unit]]]] = []
         self.the_plan: Plan | None = None
         self.heading_mains: dict[tuple[int, int | None], Indicator | None] = {}
@@ -1030,6 +1017,32 @@ class TaskResource(StrictResource):
             self.the_plan = self.plans.get(self.plan_title)
             if self.the_plan is None:
                 raise ValidationError(self._unknown_plan(self.plan_title))
+
+    def _load_plan(self, plan: Plan) -> None:
+        """The indicators of the set in force in the plan's year, the plan's tasks and their
+        units: a query each, once per plan an import names, whatever its rows."""
+        if plan.pk in self.plans_loaded:
+            return
+        self.plans_loaded.add(plan.pk)
+        indicator_set = set_in_force(self.sets, plan.year)
+        if indicator_set is not None and indicator_set.pk not in self.indicator_names:
+            names = self.indicator_names[indicator_set.pk]
+            for indicator in Indicator.objects.filter(indicator_set=indicator_set):
+                self.indicators[(indicator.indicator_set_id, indicator.code)] = indicator
+                self.indicators_by_id[indicator.pk] = indicator
+                names.add(indicator)
+                if indicator.name_en:
+                    names.add_name(indicator.name_en, indicator)
+        tasks = Task.objects.filter(plan=plan)
+        for task in tasks.select_related("plan", "indicator", "lead_unit"):
+            self.tasks[(task.plan_id, task.indicator_id, name_key(task.title))] = task
+            self.loaded_task_ids.add(task.pk)
+        units_now = task_units_read(tasks=tasks)
+        self.units_now.update(units_now)
+        for task_id, roles in units_now.items():
+            self.roles_now[task_id] = {
+                role: {unit.pk: pk for unit, pk in units.items()} for role, units in roles.items()
+            }
 
     def _heading_over(self, number: int, plan: Plan) -> tuple[int, Indicator | None] | None:
         """The group row above row ``number`` and its main indicator (None when it names none
@@ -1068,6 +1081,8 @@ class TaskResource(StrictResource):
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
         plan = self.the_plan or self._plan(row.get("plan"), errors)
+        if plan is not None:
+            self._load_plan(plan)
         indicator = self._indicator(plan, row.get("indicator_code"), errors) if plan else None
         title = single_line(row["title"])
         if not title:
@@ -1315,20 +1330,25 @@ class TaskResource(StrictResource):
         if self._roles:
             self.roles_wanted.append((instance, self._roles))
 
-    def after_import(self, dataset: Any, result: Result, **kwargs: Any) -> None:
-        super().after_import(dataset, result, **kwargs)
-        for number, message in sorted(self.heading_problems.items()):
-            self.add_sheet_problem(result, number, "title", message)
-        if _has_errors(result):
+    def after_batch(self, result: Result) -> None:
+        """The batch's tasks are saved: their units, one DELETE and one INSERT (and history)
+        per batch. Pointless once a row failed: the import is rolled back."""
+        wanted, self.roles_wanted = self.roles_wanted, []
+        if _has_errors(result) or not wanted:
             return
         task_units_set_many(
             wanted=[
                 TaskUnits(task=task, **{role.value: units for role, units in roles.items()})
-                for task, roles in self.roles_wanted
+                for task, roles in wanted
             ],
             by=self.import_user,
             current=self.units_now,
         )
+
+    def after_import(self, dataset: Any, result: Result, **kwargs: Any) -> None:
+        super().after_import(dataset, result, **kwargs)
+        for number, message in sorted(self.heading_problems.items()):
+            self.add_sheet_problem(result, number, "title", message)
 
     # -- export (and the admin's preview) --
 

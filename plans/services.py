@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
+from dtiplan.history import history_copy
 from indicators.models import Indicator, Score
 from plans.access import task_access
 from plans.coverage import Coverage, coverage_of, plan_addresses
@@ -587,7 +588,8 @@ def _assignments_write(
         Assignment.objects.filter(pk__in=[assignment.pk for assignment in stale]).delete()
     if missing:
         # Assignments have history; a plain bulk_create would leave none.
-        bulk_create_with_history(missing, Assignment, batch_size=500, default_user=by)
+        Assignment.objects.bulk_create(missing, batch_size=500)
+        history_copy(Assignment, [a.pk for a in missing], history_type="+", user=by)
     return TaskUnitsChanged(added=missing, removed=stale)
 
 

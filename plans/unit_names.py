@@ -96,10 +96,16 @@ class UnknownUnit:
     suggestions: list[str]
 
 
+# How many cells' readings a directory remembers: a long file names the same units over and
+# over, and a bound keeps a file of ever new combinations from filling the memory.
+_CELLS_REMEMBERED = 4096
+
+
 class UnitDirectory:
     """Every unit and group by each of its names, built once per import (two queries)."""
 
     def __init__(self, units: Iterable[Unit], groups: Iterable[UnitGroup]) -> None:
+        self._cells: dict[str, tuple[list[UnitMatch], list[UnknownUnit]]] = {}
         self._by_key: dict[str, tuple[Unit | UnitGroup, str]] = {}
         self._exact: dict[str, tuple[Unit | UnitGroup, str]] = {}  # abbreviations as written
         self._names: dict[str, str] = {}  # key → a name to suggest
@@ -143,7 +149,18 @@ class UnitDirectory:
         return [self._names[key] for key in keys]
 
     def read(self, cell: object) -> tuple[list[UnitMatch], list[UnknownUnit]]:
-        """The units a cell names, in order, and the parts nobody knows."""
+        """The units a cell names, in order, and the parts nobody knows. A text read before
+        is not read again (the lists returned are shared: do not change them)."""
+        if not isinstance(cell, str):
+            return self._read(cell)
+        found = self._cells.get(cell)
+        if found is None:
+            if len(self._cells) >= _CELLS_REMEMBERED:
+                self._cells.clear()
+            found = self._cells[cell] = self._read(cell)
+        return found
+
+    def _read(self, cell: object) -> tuple[list[UnitMatch], list[UnknownUnit]]:
         matches: list[UnitMatch] = []
         unknown: list[UnknownUnit] = []
         for part in split_names(cell):

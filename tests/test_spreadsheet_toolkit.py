@@ -93,7 +93,10 @@ def test_the_table_is_found_below_titles_with_a_two_row_header_and_numbered_colu
         ("Phối hợp", "coordinating"),
     ]
     assert table.header_row == 3
-    assert table.rows == [(5, ["1", "Việc A", "Sở X", "Sở Y"]), (8, ["2", "Việc B", "Sở Z", ""])]
+    assert list(table.rows) == [
+        (5, ["1", "Việc A", "Sở X", "Sở Y"]),
+        (8, ["2", "Việc B", "Sở Z", ""]),
+    ]
 
 
 def test_spellings_compare_with_the_tone_on_either_vowel_but_never_without_diacritics() -> None:

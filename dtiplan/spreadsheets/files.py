@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 import unicodedata
 import zipfile
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from itertools import chain
+from typing import Any, BinaryIO
 from xml.etree.ElementTree import ParseError
 
 import tablib
@@ -22,6 +26,16 @@ from dtiplan.spreadsheets.text import clean_text
 
 class SpreadsheetReadError(Exception):
     """A file we cannot read at all; the message is for the person who uploaded it."""
+
+
+@dataclass
+class StreamedTables:
+    """A file's tables (``grids``), each read row by row as the import asks for them: what
+    :meth:`StrictResource.import_data` takes in place of a dataset, so that a long file is
+    never in memory as a whole. Reading may still raise :class:`SpreadsheetReadError` (a row
+    beyond the limits)."""
+
+    grids: list[Iterable[list[Any]]]
 
 
 @dataclass(frozen=True)
@@ -95,19 +109,80 @@ def read_csv(data: bytes | str, limits: TableLimits | None = None) -> tablib.Dat
     file; :meth:`StrictResource.import_data` finds the header and drops blank rows."""
     limits = limits or TableLimits.from_settings()
     text = decode_csv(data)
-    rows: list[list[Any]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
+    lines = io.StringIO(text, newline="")
+    return _dataset([list(_csv_rows(lines, csv_delimiter(text), limits))])
+
+
+def stream_csv(
+    source: BinaryIO, limits: TableLimits | None = None, encoding: str | None = None
+) -> StreamedTables:
+    """A CSV file read line by line (``source`` must be seekable). The encoding is detected
+    as :func:`decode_csv` does, by reading the file once without keeping it; ``encoding``
+    forces one (LookupError, UnicodeDecodeError when it does not fit the file)."""
+    limits = limits or TableLimits.from_settings()
+    if encoding is None:
+        encoding = _csv_encoding(source)
+    else:
+        _check_decodes(source, encoding)
+    return StreamedTables([_csv_stream_rows(source, encoding, limits)])
+
+
+def _csv_encoding(source: BinaryIO) -> str:
+    start = source.read(4)
+    source.seek(0)
+    if start.startswith(b"PK\x03\x04"):
+        raise SpreadsheetReadError(
+            _("This is an Excel workbook (.xlsx), not a CSV file: choose the xlsx format.")
+        )
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    for encoding in ("utf-8-sig", "cp1258"):
+        try:
+            _check_decodes(source, encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise SpreadsheetReadError(
+        _(
+            "The file is neither UTF-8 nor Windows-1258 (Vietnamese) text. "
+            "In Excel, save it as “CSV UTF-8” or as an Excel workbook."
+        )
+    )
+
+
+def _check_decodes(source: BinaryIO, encoding: str) -> None:
+    """Raises UnicodeDecodeError unless the whole file is text in ``encoding``."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
-        for row in reader:
+        while chunk := source.read(1 << 20):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    finally:
+        source.seek(0)
+
+
+def _csv_stream_rows(source: BinaryIO, encoding: str, limits: TableLimits) -> Iterator[list[Any]]:
+    text = io.TextIOWrapper(source, encoding=encoding, newline="")
+    head = [text.readline() for _line in range(_SNIFF_LINES)]
+    head[0] = head[0].lstrip("\ufeff")
+    # cp1258 writes tone marks as combining characters: compose them so that names match.
+    lines = (unicodedata.normalize("NFC", line) for line in chain(head, text))
+    yield from _csv_rows(lines, csv_delimiter("".join(head)), limits)
+
+
+def _csv_rows(lines: Iterable[str], delimiter: str, limits: TableLimits) -> Iterator[list[Any]]:
+    count = 0
+    try:
+        for row in csv.reader(lines, delimiter=delimiter):
             # Checked row by row: a line of 100,000 cells is refused before the next is read.
-            limits.check(len(rows) + 1, len(row))
-            rows.append(row)
+            limits.check(count + 1, len(row))
+            count += 1
+            yield row
     except csv.Error as exc:  # a cell longer than the csv module's limit (128 KB)
         raise SpreadsheetReadError(
             _("Row %(row)s of the file cannot be read as CSV: %(error)s")
-            % {"row": len(rows) + 1, "error": exc}
+            % {"row": count + 1, "error": exc}
         ) from exc
-    return _dataset([rows])
 
 
 # Lines the delimiter is guessed from: enough to see which character every line splits on.
@@ -146,8 +221,15 @@ def csv_delimiter(text: str) -> str:
 
 
 def read_xlsx(data: bytes, limits: TableLimits | None = None) -> tablib.Dataset:
-    """The first sheet; typed cells (numbers, dates) are kept for the parsers. A merged cell's
-    value is in every cell it covers.
+    """The first sheet (see :func:`stream_xlsx`), in memory."""
+    if not data.startswith(b"PK"):
+        raise SpreadsheetReadError(_("This is not an Excel workbook (.xlsx)."))
+    return _dataset([list(grid) for grid in stream_xlsx(io.BytesIO(data), limits).grids])
+
+
+def stream_xlsx(source: BinaryIO, limits: TableLimits | None = None) -> StreamedTables:
+    """The first sheet, read row by row; typed cells (numbers, dates) are kept for the
+    parsers. A merged cell's value is in every cell it covers.
 
     The sheet's XML is scanned first, streaming, for its declared size, the cells that hold a
     value and the merged ranges: a sheet declaring or holding a cell beyond ``limits`` is
@@ -158,11 +240,12 @@ def read_xlsx(data: bytes, limits: TableLimits | None = None) -> tablib.Dataset:
     import openpyxl  # imported here: only XLSX uploads pay for it
 
     limits = limits or TableLimits.from_settings()
-    if not data.startswith(b"PK"):
+    if not source.read(2).startswith(b"PK"):
         raise SpreadsheetReadError(_("This is not an Excel workbook (.xlsx)."))
-    archive = _open_zip(data, _("The Excel workbook could not be opened."), limits)
+    source.seek(0)
+    archive = _open_zip(source, _("The Excel workbook could not be opened."), limits)
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise SpreadsheetReadError(_("The Excel workbook could not be opened.")) from exc
     try:
@@ -172,27 +255,29 @@ def read_xlsx(data: bytes, limits: TableLimits | None = None) -> tablib.Dataset:
         if path is None:
             raise SpreadsheetReadError(_("The Excel workbook has no sheet."))
         extent, merged = _scan_sheet(archive, path, limits)
-        try:
-            rows = (
-                [
-                    list(row)
-                    for row in sheet.iter_rows(
-                        min_row=1, max_row=extent[0], max_col=extent[1], values_only=True
-                    )
-                ]
-                if extent[0] and extent[1]
-                else []
+    except BaseException:
+        book.close()
+        raise
+    return StreamedTables([_xlsx_rows(book, sheet, extent, merged)])
+
+
+def _xlsx_rows(
+    book: Any, sheet: Any, extent: tuple[int, int], merged: list[tuple[int, int, int, int]]
+) -> Iterator[list[Any]]:
+    try:
+        if extent[0] and extent[1]:
+            rows = sheet.iter_rows(
+                min_row=1, max_row=extent[0], max_col=extent[1], values_only=True
             )
-        except ParseError as exc:
-            # An entity the parser refuses to expand (an external file, "billion laughs"):
-            # never a spreadsheet Excel itself writes.
-            raise SpreadsheetReadError(
-                _("The Excel workbook holds XML that is refused (entities or a damaged sheet).")
-            ) from exc
+            yield from _fill_merged(rows, merged)
+    except ParseError as exc:
+        # An entity the parser refuses to expand (an external file, "billion laughs"):
+        # never a spreadsheet Excel itself writes.
+        raise SpreadsheetReadError(
+            _("The Excel workbook holds XML that is refused (entities or a damaged sheet).")
+        ) from exc
     finally:
         book.close()
-    _fill_merged(rows, merged)
-    return _dataset([rows])
 
 
 def read_docx(data: bytes, limits: TableLimits | None = None) -> tablib.Dataset:
@@ -224,11 +309,11 @@ def read_docx(data: bytes, limits: TableLimits | None = None) -> tablib.Dataset:
     return _dataset(grids)
 
 
-def _open_zip(data: bytes, message: str, limits: TableLimits) -> zipfile.ZipFile:
+def _open_zip(data: bytes | BinaryIO, message: str, limits: TableLimits) -> zipfile.ZipFile:
     """The archive of an XLSX or DOCX, refused when it would unpack to more than
     ``limits.unpacked_bytes`` (a few KB can hold gigabytes of repeated XML)."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
         unpacked = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise SpreadsheetReadError(message) from exc
@@ -301,17 +386,25 @@ def _scan_sheet(
     return (max_row, max_column), merged
 
 
-def _fill_merged(rows: list[list[Any]], merged: list[tuple[int, int, int, int]]) -> None:
-    """The value of each merged range's first cell, in every cell of the range (within the
-    rows read: a range reaching past the last value adds nothing)."""
-    for first_row, first_column, last_row, last_column in merged:
-        if first_row > len(rows):
-            continue
-        top = rows[first_row - 1]
-        value = top[first_column - 1] if first_column <= len(top) else None
-        for row in rows[first_row - 1 : last_row]:
+def _fill_merged(
+    rows: Iterable[Iterable[Any]], merged: list[tuple[int, int, int, int]]
+) -> Iterator[list[Any]]:
+    """The rows, with the value of each merged range's first cell in every cell of the range
+    (within the rows read: a range reaching past the last value adds nothing)."""
+    starting: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
+    for merged_range in merged:
+        starting[merged_range[0]].append(merged_range)
+    active: list[tuple[int, int, int, Any]] = []  # (first column, last column, last row, value)
+    for number, cells in enumerate(rows, 1):
+        row = list(cells)
+        for _first_row, first_column, last_row, last_column in starting.pop(number, ()):
+            value = row[first_column - 1] if first_column <= len(row) else None
+            active.append((first_column, last_column, last_row, value))
+        active = [entry for entry in active if entry[2] >= number]
+        for first_column, last_column, _last_row, value in active:
             for column in range(first_column - 1, min(last_column, len(row))):
                 row[column] = value
+        yield row
 
 
 def _dataset(grids: list[list[list[Any]]]) -> tablib.Dataset:
@@ -348,6 +441,9 @@ class CSVFormat(base_formats.CSV):
         # (UTF-8) whatever the file is. ``manage.py import --encoding`` decodes before calling.
         return read_csv(in_stream, self.limits)
 
+    def stream(self, source: BinaryIO, encoding: str | None = None) -> StreamedTables:
+        return stream_csv(source, self.limits, encoding)
+
     def is_binary(self) -> bool:
         return True
 
@@ -360,6 +456,9 @@ class XLSXFormat(base_formats.XLSX):
 
     def create_dataset(self, in_stream: bytes) -> tablib.Dataset:
         return read_xlsx(in_stream, self.limits)
+
+    def stream(self, source: BinaryIO, encoding: str | None = None) -> StreamedTables:
+        return stream_xlsx(source, self.limits)
 
 
 class DOCXFormat(base_formats.Format):
@@ -384,6 +483,10 @@ class DOCXFormat(base_formats.Format):
 
     def create_dataset(self, in_stream: bytes) -> tablib.Dataset:
         return read_docx(in_stream, self.limits)
+
+    def stream(self, source: BinaryIO, encoding: str | None = None) -> StreamedTables:
+        # python-docx reads a whole document; a Word table is never that long.
+        return StreamedTables(read_docx(source.read(), self.limits).grids)
 
 
 IMPORT_FORMATS: list[type[base_formats.Format]] = [CSVFormat, XLSXFormat, DOCXFormat]

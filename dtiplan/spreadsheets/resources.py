@@ -4,19 +4,29 @@ them.
 An import is all or nothing through every door (admin, ``manage.py import``, code calling
 ``import_data``): :class:`StrictResource` always runs in one transaction and rolls it back on
 any error, validation errors included (django-import-export keeps the good rows by default).
+
+Rows go through in batches (``settings.IMPORT_BATCH_ROWS``): each batch is read, checked and
+written before the next is read, inside the import's one transaction. A resource that
+``streams`` (a task table) reads the file as it goes, so its memory is that of one batch
+whatever the file's length; the others read the whole table first (their rows may refer to
+rows further down).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import nullcontext
+from itertools import islice
 from typing import Any, ClassVar
 
 import tablib
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import models
+from django.db import connection, models, reset_queries, transaction
 from django.utils.translation import gettext as _
-from import_export import resources
-from import_export.results import Result
+from import_export import exceptions, resources
+from import_export.results import Result, RowResult
 
 from dtiplan.spreadsheets.errors import (
     ImportProblem,
@@ -75,6 +85,11 @@ class StrictResource(resources.ModelResource):
     #: The headers people write for these columns (e.g. the Vietnamese headers of real tables),
     #: each to the column it means; declared by each app next to its resources.
     column_aliases: ClassVar[dict[str, str]] = {}
+    #: Whether rows are imported as they are read. Such a resource's ``before_import`` sees
+    #: the columns but no rows (it loads what a batch refers to as rows name it), and it keeps
+    #: nothing per row beyond what finds duplicates. Otherwise the whole table is read first:
+    #: ``order_rows`` and ``before_import`` see every row.
+    streams: ClassVar[bool] = False
 
     class Meta:
         skip_unchanged = True  # re-importing the same file changes nothing
@@ -84,13 +99,16 @@ class StrictResource(resources.ModelResource):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._sheet_rows: list[int] = []
         self._user_headers: dict[str, str] = {}
         self._values: dict[str, Any] = {}
         self._seen: dict[Any, int] = {}
+        self._late_problems: list[ImportProblem] = []
+        self._unheaded: list[int] = []
+        self._kept_columns: list[str] = []  # a row's: the file's, then those it is given
         self.sheet_row = 0
         self.ignored_columns: list[str] = []
-        self._row_notes: dict[int, list[str]] = {}
+        self._row_notes: list[str] = []  # the current row's, for the preview
+        self.rows_kept = True
 
     def earlier_row(self, key: Any) -> int | None:
         """The sheet row where ``key`` (what identifies a row's object) already stood in this
@@ -103,37 +121,183 @@ class StrictResource(resources.ModelResource):
 
     def import_data(
         self,
-        dataset: tablib.Dataset,
+        dataset: Any,
         dry_run: bool = False,
         raise_errors: bool = False,
         use_transactions: bool | None = None,
         collect_failed_rows: bool = False,
         rollback_on_validation_errors: bool = False,
+        rows_kept: bool = True,
         **kwargs: Any,
     ) -> Result:
-        # The two flags are forced: a caller (the admin, the library's command, a script)
-        # cannot ask for a partial import.
+        """Imports ``dataset`` (a tablib dataset, or an object whose ``grids`` are a file's
+        tables read lazily) in one transaction, rolled back on any problem or a dry run.
+
+        ``rows_kept=False`` (``manage.py import``) keeps the problems and the counts, not a
+        result and a diff per row: the admin's preview shows those, a long file cannot."""
+        # The transaction and the rollback are forced: a caller (the admin, the library's
+        # command, a script) cannot ask for a partial import.
         self._seen = {}
-        self._row_notes = {}
-        prepared, problems = self._prepare(dataset)
+        self._late_problems = []
+        self.rows_kept = rows_kept
+        rows, problems = self._prepare(dataset)
         if problems:
-            result = self._problem_result(problems)
-            result.ignored_columns = self.ignored_columns
-            result.problems = import_problems(result)
-            return result
-        result = super().import_data(
-            prepared,
-            dry_run=dry_run,
-            raise_errors=raise_errors,
-            use_transactions=True,
-            collect_failed_rows=collect_failed_rows,
-            rollback_on_validation_errors=True,
-            **kwargs,
-        )
+            return self._problem_result(problems)
+        prepared = tablib.Dataset(headers=self._kept_columns)
+        if not self.streams:
+            every_row = self.order_rows(list(rows))
+            if self._late_problems:
+                return self._problem_result(self._late_problems)
+            for _number, row in every_row:
+                prepared.append([row[column] for column in prepared.headers])
+            rows = iter(every_row)
+        with transaction.atomic():
+            result = self._import_rows(rows, prepared, dry_run, raise_errors, **kwargs)
+            if self._late_problems:
+                # Found once every row was read (data under no header, no rows at all): as
+                # when found first, they are what the file must fix, nothing is imported.
+                result = self._problem_result(self._late_problems)
+            if dry_run or result.has_errors() or result.has_validation_errors():
+                transaction.set_rollback(True)
         self._relabel(result)
         result.ignored_columns = self.ignored_columns
         result.problems = import_problems(result)  # what the admin page lists in full
         return result
+
+    def _import_rows(
+        self,
+        rows: Iterator[tuple[int, dict[str, Any]]],
+        dataset: tablib.Dataset,
+        dry_run: bool,
+        raise_errors: bool,
+        **kwargs: Any,
+    ) -> Result:
+        """The library's ``import_data_inner``, batch by batch: a batch's rows are checked,
+        then written (in bulk for a ``use_bulk`` resource), then ``after_batch`` runs, before
+        the next batch is read. Every row's number is its spreadsheet row."""
+        result = self.get_result_class()()
+        result.diff_headers = self.get_diff_headers()
+        result.total_rows = 0
+        try:
+            self.before_import(dataset, **kwargs)
+        except Exception as error:
+            self.handle_import_error(result, error, raise_errors)
+        while batch := list(islice(rows, settings.IMPORT_BATCH_ROWS)):
+            for number, row in batch:
+                self._import_one(number, row, result, dry_run, raise_errors, **kwargs)
+            if self._meta.use_bulk:
+                with transaction.atomic():
+                    size = self._meta.batch_size
+                    self.bulk_create(True, dry_run, raise_errors, batch_size=size, result=result)
+                    self.bulk_update(True, dry_run, raise_errors, batch_size=size, result=result)
+            try:
+                with transaction.atomic():
+                    self.after_batch(result)
+            except Exception as error:
+                self.handle_import_error(result, error, raise_errors)
+            _forget_batch_queries()
+        try:
+            with transaction.atomic():
+                self.after_import(dataset, result, **kwargs)
+        except Exception as error:
+            self.handle_import_error(result, error, raise_errors)
+        return result
+
+    def _import_one(
+        self,
+        number: int,
+        row: dict[str, Any],
+        result: Result,
+        dry_run: bool,
+        raise_errors: bool,
+        **kwargs: Any,
+    ) -> None:
+        """One row into ``result``: its problems always, its row result if rows are kept."""
+        kwargs.update(dry_run=dry_run, using_transactions=True, row_number=number)
+        # A row saved on its own (not in bulk) gets a savepoint: a failed save spoils no other.
+        with transaction.atomic() if not self._meta.use_bulk else nullcontext():
+            row_result = self.import_row(row, None, **kwargs)
+        result.total_rows += 1
+        result.increment_row_result_total(row_result)
+        if row_result.errors:
+            result.append_error_row(number, row, row_result.errors)
+            if raise_errors:
+                raise exceptions.ImportError(row_result.errors[-1].error, number=number, row=row)
+        elif row_result.validation_error:
+            result.append_invalid_row(number, row, row_result.validation_error)
+            if raise_errors:
+                raise exceptions.ImportError(row_result.validation_error, number=number, row=row)
+        if self.rows_kept and (
+            row_result.import_type != RowResult.IMPORT_TYPE_SKIP or self._meta.report_skipped
+        ):
+            result.append_row_result(row_result)
+
+    def import_row(self, row: dict[str, Any], instance_loader: Any, **kwargs: Any) -> RowResult:
+        """The library's ``import_row`` for our resources (which never delete), without its
+        copy of every row's object: what ``skip_row`` compares with is the row's fields as
+        read before the row is applied, and the preview's diff (only when rows are kept) is
+        read at the same moment."""
+        row_result = self.get_row_result_class()()
+        try:
+            self.before_import_row(row, **kwargs)
+            instance, new = self.get_or_init_instance(instance_loader, row)
+            self.after_init_instance(instance, new, row, **kwargs)
+            row_result.import_type = (
+                RowResult.IMPORT_TYPE_NEW if new else RowResult.IMPORT_TYPE_UPDATE
+            )
+            diff = self.get_diff_class()(self, instance, new) if self.rows_kept else None
+            before = None if new else self._field_values(instance)
+            errors: dict[str, Any] = {}
+            try:
+                self.import_instance(instance, row, **kwargs)
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+            if self.skip_row(instance, before, row, errors):
+                row_result.import_type = RowResult.IMPORT_TYPE_SKIP
+            else:
+                self.validate_instance(instance, errors)
+                self.save_instance(instance, new, row, **kwargs)
+            row_result.add_instance_info(instance)
+            if kwargs.get("retain_instance_in_row_result"):  # the admin logs each change
+                row_result.instance = instance
+            if diff is not None:
+                diff.compare_with(self, instance)
+                row_result.diff = diff.as_html()
+            self.after_import_row(row, row_result, **kwargs)
+        except ValidationError as error:
+            row_result.import_type = RowResult.IMPORT_TYPE_INVALID
+            row_result.validation_error = error
+        except Exception as error:
+            row_result.import_type = RowResult.IMPORT_TYPE_ERROR
+            row_result.errors.append(
+                self.get_error_result_class()(error, row=row, number=kwargs["row_number"])
+            )
+        return row_result
+
+    def _field_values(self, instance: models.Model) -> dict[str, Any]:
+        return {
+            field.column_name: field.get_value(instance)
+            for field in self.get_import_fields()
+            if field.attribute
+        }
+
+    def skip_row(
+        self,
+        instance: models.Model,
+        original: dict[str, Any] | None,
+        row: dict[str, Any],
+        import_validation_errors: Any = None,
+    ) -> bool:
+        """Unchanged: an existing object whose fields are what they were before the row
+        (``original``: their values then; None for a new object). Subclasses add what else a
+        row changes (units, focal points)."""
+        if original is None or import_validation_errors or not self._meta.skip_unchanged:
+            return False
+        return self._field_values(instance) == original
+
+    def after_batch(self, result: Result) -> None:
+        """Hook: write what a batch's rows need beyond their own objects (e.g. a task's
+        units), once the batch's objects are saved. Nothing by default."""
 
     @classmethod
     def get_result_class(cls) -> type[Result]:
@@ -161,12 +325,17 @@ class StrictResource(resources.ModelResource):
                 accepted[header_key(alias)] = column
         return accepted
 
-    def _prepare(self, dataset: tablib.Dataset) -> tuple[tablib.Dataset, list[ImportProblem]]:
-        """Headers to our column names, blank rows out, cells cleaned, spreadsheet row numbers
-        remembered; or the header problems, which make reading the rows pointless.
+    def _prepare(
+        self, dataset: Any
+    ) -> tuple[Iterator[tuple[int, dict[str, Any]]], list[ImportProblem]]:
+        """Headers to our column names, then the rows, read lazily: blank rows and headings
+        out, cells cleaned, each with its spreadsheet row number; or the header problems,
+        which make reading the rows pointless.
 
         The header is found below any title rows, over one or two rows (``tables``); a
         column numbering row under it and the header repeated on a later page are skipped.
+        Problems only the rows show (data under no header, no rows at all) are in
+        ``_late_problems`` once the rows have been read.
         """
         expected = ", ".join(self.columns())
         accepted = self.header_map()
@@ -180,25 +349,18 @@ class StrictResource(resources.ModelResource):
             grids = [[list(dataset.headers or []), *(list(row) for row in dataset)]]
         table = find_table(grids, recognise)
         if table is None or not any(clean_text(c.header) for c in table.columns):
-            return dataset, [ImportProblem(1, None, _("The file is empty: it has no header row."))]
+            return iter(()), [ImportProblem(1, None, _("The file is empty: it has no header row."))]
         header_row = table.header_row
-        problems: list[ImportProblem] = []
+        problems: list[tuple[int, ImportProblem]] = []  # (position, problem): in column order
         keep: list[tuple[int, str]] = []  # (position in the file, our column)
         ordinal: int | None = None  # the position of an "STT" column
         self._user_headers = {}
         self.ignored_columns = []
+        headerless: list[int] = []
         for spec in table.columns:
             position, text = spec.position, clean_text(spec.header)
             if not text:
-                if any(clean_text(row[position]) for _number, row in table.rows):
-                    problems.append(
-                        ImportProblem(
-                            header_row,
-                            None,
-                            _("Column %(number)s has data but no header.")
-                            % {"number": position + 1},
-                        )
-                    )
+                headerless.append(position)
                 continue
             if spec.ordinal:
                 ordinal = position if ordinal is None else ordinal
@@ -209,21 +371,31 @@ class StrictResource(resources.ModelResource):
                     self.ignored_columns.append(text)
                     continue
                 problems.append(
-                    ImportProblem(
-                        header_row,
-                        text,
-                        _('Unknown column "%(header)s". The columns are: %(expected)s.')
-                        % {"header": text, "expected": expected},
+                    (
+                        position,
+                        ImportProblem(
+                            header_row,
+                            text,
+                            _('Unknown column "%(header)s". The columns are: %(expected)s.')
+                            % {"header": text, "expected": expected},
+                        ),
                     )
                 )
                 continue
             if column in self._user_headers:
                 problems.append(
-                    ImportProblem(
-                        header_row,
-                        text,
-                        _('Columns "%(first)s" and "%(second)s" both mean %(column)s.')
-                        % {"first": self._user_headers[column], "second": text, "column": column},
+                    (
+                        position,
+                        ImportProblem(
+                            header_row,
+                            text,
+                            _('Columns "%(first)s" and "%(second)s" both mean %(column)s.')
+                            % {
+                                "first": self._user_headers[column],
+                                "second": text,
+                                "column": column,
+                            },
+                        ),
                     )
                 )
                 continue
@@ -232,39 +404,74 @@ class StrictResource(resources.ModelResource):
         for column in self.required_columns:
             if column not in self._user_headers and column not in self.columns_given():
                 problems.append(
-                    ImportProblem(
-                        header_row,
-                        column,
-                        _(
-                            'The required column "%(column)s" is missing. The columns are: '
-                            "%(expected)s."
-                        )
-                        % {"column": column, "expected": expected},
+                    (
+                        len(table.columns),
+                        ImportProblem(
+                            header_row,
+                            column,
+                            _(
+                                'The required column "%(column)s" is missing. The columns '
+                                "are: %(expected)s."
+                            )
+                            % {"column": column, "expected": expected},
+                        ),
                     )
                 )
+        given = sorted(self.columns_given() - set(self._user_headers))
+        self._kept_columns = [column for _position, column in keep] + given
+        rows = self._rows(table, keep, given, ordinal, headerless)
         if problems:
-            return dataset, problems
+            for _number, _row in rows:  # to say too which columns hold data under no header
+                pass
+            unheaded = list(zip(self._unheaded, self._late_problems, strict=False))
+            ordered = sorted(problems + unheaded, key=lambda item: item[0])
+            return iter(()), [problem for _position, problem in ordered]
+        return rows, []
 
-        numbered: list[tuple[int, dict[str, Any]]] = []
+    def _rows(
+        self,
+        table: Any,
+        keep: list[tuple[int, str]],
+        given: list[str],
+        ordinal: int | None,
+        headerless: list[int],
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The table's data rows as dicts of our columns (those the import is given, empty),
+        read as they are asked for; then ``_late_problems``: a column holding data under no
+        header (also a cell beyond the header's last), or no data row at all."""
+        width = len(table.columns)
+        filled: set[int] = set()
+        found = False
         for number, row in table.rows:
-            cells = {column: self._clean_cell(row[position]) for position, column in keep}
+            for position in (*headerless, *range(width, len(row))):
+                if position < len(row) and clean_text(row[position]):
+                    filled.add(position)
+            cells = {
+                column: self._clean_cell(row[position] if position < len(row) else None)
+                for position, column in keep
+            }
             if not any(value not in ("", None) for value in cells.values()):
                 continue
-            stt = clean_text(row[ordinal]) if ordinal is not None else ""
+            stt = clean_text(row[ordinal]) if ordinal is not None and ordinal < len(row) else ""
             if self.heading_row(number, cells, stt):
                 continue
-            numbered.append((number, cells))
-        if not numbered:
-            return dataset, [
-                ImportProblem(header_row + 1, None, _("The file has no rows under its header."))
-            ]
-        numbered = self.order_rows(numbered)
-        self._sheet_rows = [number for number, _cells in numbered]
-        given = sorted(self.columns_given() - set(self._user_headers))
-        prepared = tablib.Dataset(headers=[column for _position, column in keep] + given)
-        for _number, cells in numbered:
-            prepared.append([cells[column] for _position, column in keep] + [""] * len(given))
-        return prepared, []
+            found = True
+            yield number, {**cells, **dict.fromkeys(given, "")}
+        self._unheaded = sorted(filled)
+        self._late_problems = [
+            ImportProblem(
+                table.header_row,
+                None,
+                _("Column %(number)s has data but no header.") % {"number": position + 1},
+            )
+            for position in self._unheaded
+        ]
+        if not found and not self._late_problems:
+            self._late_problems.append(
+                ImportProblem(
+                    table.header_row + 1, None, _("The file has no rows under its header.")
+                )
+            )
 
     def columns_given(self) -> set[str]:
         # Present in the prepared rows, empty: the resource reads them from where it got them.
@@ -308,37 +515,33 @@ class StrictResource(resources.ModelResource):
     def user_column(self, column: str) -> str:
         return self._user_headers.get(column, column)
 
-    def row_of(self, row_number: int) -> int:
-        """The spreadsheet row of the library's 1-based row counter."""
-        if 0 < row_number <= len(self._sheet_rows):
-            return self._sheet_rows[row_number - 1]
-        return row_number + 1
-
     def _problem_result(self, problems: list[ImportProblem]) -> Result:
+        """The result of a file refused as a whole (its header, its shape): nothing was
+        imported, the problems are all there is to say."""
         result = self.get_result_class()()
         result.diff_headers = self.columns()
         for problem in problems:
             column = problem.column or NON_FIELD_ERRORS
             result.append_invalid_row(problem.row, {}, ValidationError({column: [problem.message]}))
+            result.invalid_rows[-1].sheet_numbered = True
+        result.ignored_columns = self.ignored_columns
+        result.problems = import_problems(result)
         return result
 
     def _relabel(self, result: Result) -> None:
-        """Row numbers as the spreadsheet shows them; columns as the user wrote them."""
+        """Columns as the user wrote them (rows carry their spreadsheet number already)."""
         attribute_columns = {
             field.attribute: field.column_name for field in self.fields.values() if field.attribute
         }
         for invalid in result.invalid_rows:
             if getattr(invalid, "sheet_numbered", False):
                 continue
-            invalid.number = self.row_of(invalid.number)
             relabelled: dict[str, list[str]] = OrderedDict()
             for key, messages in invalid.error_dict.items():
                 if key != NON_FIELD_ERRORS:
                     key = self.user_column(attribute_columns.get(key, key))
                 relabelled.setdefault(key, []).extend(messages)
             invalid.error_dict = relabelled
-        for error_row in result.error_rows:
-            error_row.number = self.row_of(error_row.number)
         result.diff_headers = [self.column_label(c) for c in result.diff_headers]
 
     def add_sheet_problem(self, result: Result, row: int, column: str, message: str) -> None:
@@ -355,7 +558,8 @@ class StrictResource(resources.ModelResource):
     # -- one row --
 
     def before_import_row(self, row: dict[str, Any], **kwargs: Any) -> None:
-        self.sheet_row = self.row_of(kwargs.get("row_number", 0))
+        self.sheet_row = kwargs.get("row_number", 0)
+        self._row_notes = []
         errors = RowErrors()
         self._values = self.clean_row(row, errors)
         errors.raise_if_any()
@@ -366,11 +570,11 @@ class StrictResource(resources.ModelResource):
     def note(self, text: str) -> None:
         """A line the preview (admin, ``import --dry-run``) shows under the current row: how a
         cell was read, or what the row changes beyond its cells."""
-        self._row_notes.setdefault(self.sheet_row, []).append(text)
+        self._row_notes.append(text)
 
     def after_import_row(self, row: dict[str, Any], row_result: Any, **kwargs: Any) -> None:
         row_result.sheet_row = self.sheet_row
-        row_result.notes = self._row_notes.get(self.sheet_row, [])
+        row_result.notes = self._row_notes
 
     def existing_instance(self, values: dict[str, Any]) -> models.Model | None:
         raise NotImplementedError
@@ -412,6 +616,14 @@ class StrictResource(resources.ModelResource):
         method = getattr(self, f"dehydrate_{self.get_field_name(field)}", None)
         value = method(instance) if method is not None else field.get_value(instance)
         return render_cell(value, native=bool(kwargs.get("force_native_type")))
+
+
+def _forget_batch_queries() -> None:
+    """With DEBUG on, Django keeps the SQL of every statement; a batch's bulk INSERTs are some
+    400 KB of text per 1,000 rows, which a long import would pile up. They are dropped once
+    written, unless someone is counting them (``CaptureQueriesContext``)."""
+    if settings.DEBUG and not connection.force_debug_cursor:
+        reset_queries()
 
 
 def related(instance: models.Model, name: str) -> Any:

@@ -4,16 +4,18 @@ over the lower ones ("Đơn vị thực hiện" over "Chủ trì" and "Phối h�
 columns ("(1) (2) (3)") under it, and the header repeated where a table continues on a new
 page or in a new Word table.
 
-A grid is a list of rows of cells as read from the file (merged cells already hold their value
-in every cell they cover). Row numbers are the grid's, 1-based: the spreadsheet's own row
-numbers for CSV and XLSX, the table's rows for Word.
+A grid is the rows of cells of a table as read from the file, a list or read lazily (merged
+cells already hold their value in every cell they cover). Row numbers are the grid's, 1-based:
+the spreadsheet's own row numbers for CSV and XLSX, the table's rows for Word.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import Any
 
 from dtiplan.spreadsheets.headers import IGNORED_HEADERS, header_key
@@ -35,31 +37,42 @@ class Column:
 @dataclass
 class Table:
     columns: list[Column]
-    # (row number, cells) of every row under the header, blank ones included.
-    rows: list[tuple[int, list[Any]]] = field(default_factory=list)
+    # (row number, cells) of every row under the header, blank ones included; read lazily,
+    # once, as the grids are (a streamed file is never in memory as a whole).
+    rows: Iterator[tuple[int, list[Any]]] = field(default_factory=lambda: iter(()))
     header_row: int = 1  # the (last) header row's number
 
 
 Recognise = Callable[[str], str | None]
+# A grid's first rows, where its header may be, and the rest of its rows, not yet read.
+_Head = tuple[list[Sequence[Any]], Iterator[Sequence[Any]]]
 
 
-def find_table(grids: Sequence[Sequence[Sequence[Any]]], recognise: Recognise) -> Table | None:
+def find_table(grids: Iterable[Iterable[Sequence[Any]]], recognise: Recognise) -> Table | None:
     """The table whose header names the most columns ``recognise`` knows, with the rows of
-    the grids that continue it (a later grid whose header is the same). None for no rows."""
+    the grids that continue it (a later grid whose header is the same). None for no rows.
+
+    Only the first rows of each grid are read here; the table's rows are read as
+    ``Table.rows`` is iterated."""
+    heads: list[_Head] = []
+    for grid in grids:
+        rows = iter(grid)
+        # The header search's rows and the one under the last (a two-row header's lower half).
+        heads.append((list(islice(rows, HEADER_SEARCH_ROWS + 1)), rows))
     best: tuple[int, int, int] | None = None  # (recognised columns, grid, header row index)
-    for index, grid in enumerate(grids):
-        for row_index in range(min(len(grid), HEADER_SEARCH_ROWS)):
-            count = len({c for cell in grid[row_index] if (c := recognise(clean_text(cell)))})
+    for index, (head, _rest) in enumerate(heads):
+        for row_index in range(min(len(head), HEADER_SEARCH_ROWS)):
+            count = len({c for cell in head[row_index] if (c := recognise(clean_text(cell)))})
             if count and (best is None or count > best[0]):
                 best = (count, index, row_index)
     if best is None:
         # Nobody's header: read the first row as one, so that its columns are reported.
-        grid_index = next((i for i, grid in enumerate(grids) if grid), None)
+        grid_index = next((i for i, (head, _rest) in enumerate(heads) if head), None)
         if grid_index is None:
             return None
         best = (0, grid_index, 0)
     _count, grid_index, header_index = best
-    grid = grids[grid_index]
+    grid = heads[grid_index][0]
     if header_index > 0:
         # The row found may be the lower half of a two-row header (its lower cells name more
         # columns than the merged cells above them): the header starts one row up. A title
@@ -69,25 +82,35 @@ def find_table(grids: Sequence[Sequence[Sequence[Any]]], recognise: Recognise) -
         if same_text(above) is None and _is_lower_header(above, found, recognise):
             header_index -= 1
     columns, last_header = _header(grid, header_index, recognise)
-    table = Table(columns=columns, header_row=last_header + 1)
     height = last_header - header_index + 1
     signature = _signature(grid, header_index, last_header)
-    _add_rows(table, grid, last_header + 1, signature, height, offset=0)
-    offset = len(grid)
-    for later in grids[grid_index + 1 :]:
-        # A later table continues this one when it starts with the same header.
-        start = next(
-            (
-                i
-                for i in range(min(len(later), HEADER_SEARCH_ROWS))
-                if _signature(later, i, i + height - 1) == signature
-            ),
-            None,
-        )
-        if start is not None:
-            _add_rows(table, later, start + height, signature, height, offset=offset)
-        offset += len(later)
-    return table
+    return Table(
+        columns=columns,
+        header_row=last_header + 1,
+        rows=_table_rows(heads[grid_index:], last_header + 1, signature, height),
+    )
+
+
+def _table_rows(
+    heads: list[_Head], start: int, signature: tuple[str, ...], height: int
+) -> Iterator[tuple[int, list[Any]]]:
+    """The rows of the table's grid from ``start``, then those of each later grid that
+    continues it (starts with the same header). Rows are numbered from the table's grid's
+    first row, through the later grids."""
+    offset = 0
+    for position, (head, rest) in enumerate(heads):
+        if position > 0:
+            # A later table continues this one when it starts with the same header.
+            found = next(
+                (
+                    i
+                    for i in range(min(len(head), HEADER_SEARCH_ROWS))
+                    if _signature(head, i, i + height - 1) == signature
+                ),
+                None,
+            )
+            start = found + height if found is not None else -1
+        offset += yield from _grid_rows(chain(head, rest), start, signature, height, offset)
 
 
 def _header(
@@ -132,29 +155,45 @@ def _signature(grid: Sequence[Sequence[Any]], first: int, last: int) -> tuple[st
     return tuple(header_key(cell) for row in rows for cell in row)
 
 
-def _add_rows(
-    table: Table,
-    grid: Sequence[Sequence[Any]],
+def _grid_rows(
+    grid: Iterator[Sequence[Any]],
     start: int,
     signature: tuple[str, ...],
     header_height: int,
     offset: int,
-) -> None:
-    index = start
+) -> Generator[tuple[int, list[Any]], None, int]:
+    """The grid's rows from index ``start`` (none when it is -1), without the header where
+    it repeats (a new page) and the column numbers under a header. Returns how many rows the
+    grid has, read to its end."""
+    window: deque[Sequence[Any]] = deque()  # the rows from ``index`` on, read ahead
+
+    def ahead(count: int) -> list[Sequence[Any]]:
+        while len(window) < count and (row := next(grid, None)) is not None:
+            window.append(row)
+        return list(islice(window, count))
+
+    index = 0
     numbering_allowed = True
-    while index < len(grid):
-        row = list(grid[index])
-        if _signature(grid, index, index + header_height - 1) == signature:
+    while ahead(1):
+        if start < 0 or index < start:
+            window.popleft()
+            index += 1
+            continue
+        if _signature(ahead(header_height), 0, header_height - 1) == signature:
             # The header repeated (a new page); its column numbers may follow again.
+            for _row in range(header_height):
+                window.popleft()
             index += header_height
             numbering_allowed = True
             continue
+        row = list(window.popleft())
         if numbering_allowed and _numbers_the_columns(row):
             index += 1
             continue
         numbering_allowed = False
-        table.rows.append((offset + index + 1, row))
+        yield (offset + index + 1, row)
         index += 1
+    return index
 
 
 def _numbers_the_columns(row: Sequence[Any]) -> bool:

@@ -11,17 +11,18 @@ admin (``--max-rows``/``--max-columns`` raise them for one run).
 
 from __future__ import annotations
 
+import io
 import sys
 from argparse import ArgumentParser
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from import_export.command_utils import get_resource_class
 from import_export.formats.base_formats import Format
-from import_export.results import RowResult
+from import_export.results import Result, RowResult
 
 from dtiplan.spreadsheets.errors import import_problems
 from dtiplan.spreadsheets.files import (
@@ -31,6 +32,7 @@ from dtiplan.spreadsheets.files import (
     TableLimits,
     format_for_file,
 )
+from dtiplan.spreadsheets.resources import StrictResource
 
 
 class Command(BaseCommand):
@@ -107,25 +109,13 @@ class Command(BaseCommand):
             columns=options["max_columns"] or default.columns,
             unpacked_bytes=default.unpacked_bytes,
         )
-        data = self._read(file_name)
-        if options["encoding"] and isinstance(input_format, CSVFormat):
+        with self._open(file_name) as source:
             try:
-                data = data.decode(options["encoding"])
-            except (LookupError, UnicodeDecodeError) as exc:
+                result = self._import(resource, input_format, source, options)
+            except (LookupError, UnicodeDecodeError) as exc:  # --encoding does not fit
                 raise CommandError(str(exc)) from exc
-        try:
-            dataset = input_format.create_dataset(data)
-        except SpreadsheetReadError as exc:
-            raise CommandError(str(exc)) from exc
-
-        # Forced here too, for resources that are not ours (e.g. "plans.Plan" as a model path).
-        result = resource.import_data(
-            dataset,
-            dry_run=options["dry_run"],
-            raise_errors=options["raise_errors"],
-            use_transactions=True,
-            rollback_on_validation_errors=True,
-        )
+            except SpreadsheetReadError as exc:
+                raise CommandError(str(exc)) from exc
         ignored = getattr(result, "ignored_columns", [])
         if ignored:
             self.stderr.write(
@@ -156,11 +146,34 @@ class Command(BaseCommand):
         except SpreadsheetReadError as exc:
             raise CommandError(str(exc)) from exc
 
-    def _read(self, file_name: str) -> bytes:
+    def _import(
+        self, resource: Any, input_format: Format, source: BinaryIO, options: dict[str, Any]
+    ) -> Result:
+        """Our resources read the file as they import it, a batch of rows at a time, and keep
+        only the problems (and, to print them, how each row was read); the library's are given
+        the whole file. All or nothing either way."""
+        encoding = options["encoding"] if isinstance(input_format, CSVFormat) else None
+        common = {
+            "dry_run": options["dry_run"],
+            "raise_errors": options["raise_errors"],
+            "use_transactions": True,
+            "rollback_on_validation_errors": True,
+        }
+        if isinstance(resource, StrictResource):
+            verbose = options["dry_run"] or options["verbosity"] >= 2
+            tables = input_format.stream(source, encoding=encoding)
+            return resource.import_data(tables, rows_kept=verbose, **common)
+        data: bytes | str = source.read()
+        if encoding:
+            data = data.decode(encoding)
+        return resource.import_data(input_format.create_dataset(data), **common)
+
+    def _open(self, file_name: str) -> BinaryIO:
+        """The file, seekable (CSV is read twice: its encoding, then its rows)."""
         if file_name == "-":
-            return sys.stdin.buffer.read()
+            return io.BytesIO(sys.stdin.buffer.read())
         try:
-            return Path(file_name).read_bytes()
+            return Path(file_name).open("rb")
         except OSError as exc:
             raise CommandError(
                 _("Cannot read %(file)s: %(error)s") % {"file": file_name, "error": exc.strerror}
