@@ -329,12 +329,15 @@ class Coverage:
         return self._count(CoverageState.UNCOVERED)
 
 
-def coverage(*, filters: ReportFilters, now: dt.datetime) -> Coverage:
+def coverage(
+    *, filters: ReportFilters, now: dt.datetime, tasks_per_row: int | None = None
+) -> Coverage:
     """The weak indicators of the province's baseline results, each with the tasks of the
     province's plans that address it and whether it is covered, drafted or uncovered
     (``plans.coverage``, the same rule as the weak-indicator list and its draft action).
     The baseline is the latest year of results before the plan's year (or the latest loaded
-    when no year is chosen). Four queries."""
+    when no year is chosen); ``tasks_per_row`` lists only the first tasks of each (a page's
+    view, ``plans.coverage.attach_tasks``). Four queries."""
     province = report_province(filters)
     if province is None:
         return Coverage(province=None, year=None)
@@ -358,7 +361,8 @@ def coverage(*, filters: ReportFilters, now: dt.datetime) -> Coverage:
             "covered",
             F("recoverable_points").desc(nulls_last=True),  # none when known by value only
             "indicator__sort_key",
-        )
+        ),
+        per_row=tasks_per_row,
     )
     [reading] = years_read_under([year])
     return Coverage(province=province, year=year, rows=rows, reading=reading)

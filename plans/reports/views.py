@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
+from plans.coverage import TASKS_PER_ROW
 from plans.models import ItemStatus, Plan, SelfAssessmentRound, TargetKind
 from plans.periods import parse_month, previous_month
 from plans.reports import charts, exports, queries
@@ -148,9 +149,10 @@ def units(request: HttpRequest) -> HttpResponse:
 def coverage(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     filterset, filters = _filters(request)
-    data = queries.coverage(filters=filters, now=now)
     if request.GET.get("download") == "xlsx":
+        data = queries.coverage(filters=filters, now=now)  # every task, in the file
         return _download("coverage", exports.coverage_table(data), now)
+    data = queries.coverage(filters=filters, now=now, tasks_per_row=TASKS_PER_ROW)
     return _page(
         request,
         "coverage",
