@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from dtiplan.paginators import EstimatedCountPaginator
 from notifications.models import CalendarException, Notification, ReminderPolicy, ReportDelivery
 from notifications.preview import reminders_preview
 from notifications.workdays import WorkCalendar
@@ -41,6 +42,8 @@ class NotificationAdmin(admin.ModelAdmin):
     list_select_related = ["task", "item__round", "item__indicator"]
     date_hierarchy = "created_at"
     actions = ["retry_now"]
+    # The log grows with every sweep: the whole log is counted from the database's estimate.
+    paginator = EstimatedCountPaginator
     show_full_result_count = False
 
     @admin.display(description=_("last error"))

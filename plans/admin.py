@@ -16,6 +16,7 @@ from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from dtiplan.forms import PrintableTextMixin
+from dtiplan.paginators import EstimatedCountPaginator
 from dtiplan.spreadsheets.admin import SafeImportMixin
 
 # admin_weak_indicators registers the weak-indicator list (shown under DTI indicators);
@@ -85,7 +86,11 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
 class TaskScopedAdmin(admin.ModelAdmin):
     """For rows that belong to a task: the admin shows only rows of tasks the person may see
     (``Task.objects.visible_to``), so a focal point who reaches the admin sees no more there
-    than in the portal, and a change view of another unit's row answers 404."""
+    than in the portal, and a change view of another unit's row answers 404. Such tables grow
+    with the tasks: a list of all of them is counted from the database's estimate."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
@@ -458,6 +463,8 @@ class TaskAdmin(
         ),
         (_("State"), {"fields": ["status", "percent_done", "created_at", "updated_at"]}),
     ]
+    # Lists of every task are counted from the database's estimate (dtiplan/paginators.py).
+    paginator = EstimatedCountPaginator
     show_full_result_count = False
     history_list_display = ["status", "deadline", "percent_done"]
 

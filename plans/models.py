@@ -500,7 +500,15 @@ class Task(models.Model):
                 "plan", "indicator", Lower("title"), name="task_title_unique_per_indicator"
             ),
         ]
-        indexes = [models.Index(fields=["status", "deadline"])]
+        indexes = [
+            models.Index(fields=["status", "deadline"]),
+            # The lists' order (admin, overdue report): a page of 100 reads 100 index entries
+            # instead of sorting every task.
+            models.Index(fields=["deadline", "id"], name="task_list_order"),
+            # "Which tasks of this province's plans address this indicator" (plans.coverage),
+            # asked for every weak row.
+            models.Index(fields=["indicator", "plan"], name="task_indicator_plan"),
+        ]
         permissions = [
             ("view_all_tasks", _("Can see every unit's tasks")),
             ("verify_completion", _("Can verify or refuse the completion of any task")),
@@ -839,6 +847,8 @@ class CompletionSubmission(DecidedRequest):
         verbose_name = _("completion submission")
         verbose_name_plural = _("completion submissions")
         ordering = ["-submitted_at"]
+        # The admin list's order (it adds -id): a page reads the index instead of sorting all.
+        indexes = [models.Index(fields=["-submitted_at", "-id"], name="completion_list_order")]
         constraints = [
             *DecidedRequest.Meta.constraints,
             models.CheckConstraint(
@@ -887,6 +897,8 @@ class ExtensionRequest(DecidedRequest):
         verbose_name = _("extension request")
         verbose_name_plural = _("extension requests")
         ordering = ["-requested_at"]
+        # The admin list's order (it adds -id): a page reads the index instead of sorting all.
+        indexes = [models.Index(fields=["-requested_at", "-id"], name="extension_list_order")]
         constraints = [
             *DecidedRequest.Meta.constraints,
             models.CheckConstraint(
