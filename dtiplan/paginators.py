@@ -13,32 +13,36 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils.functional import cached_property
 
 # Below this many rows an exact count is cheap, and a list that small is worth counting right.
 ESTIMATE_FROM = 50_000
 
 
-def estimated_rows(queryset: QuerySet) -> int | None:
-    """The planner's row estimate of the queryset's table when the queryset is the whole table
-    (no filter, no DISTINCT, no grouping) on PostgreSQL; else None."""
+def is_whole_table(queryset: QuerySet) -> bool:
+    """No filter, no DISTINCT, no grouping, no slice: the queryset has every row of its table."""
     query = queryset.query
-    connection = connections[queryset.db]
-    if (
-        connection.vendor != "postgresql"
-        or query.where
+    return not (
+        query.where
         or query.distinct
         or query.group_by
         or query.combinator
         or query.low_mark
         or query.high_mark is not None
-    ):
+    )
+
+
+def table_estimate(model: type[Model], using: str) -> int | None:
+    """The planner's row count of the model's table on PostgreSQL; None elsewhere, or when the
+    table was never analyzed."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)",
-            [connection.ops.quote_name(queryset.model._meta.db_table)],
+            [connection.ops.quote_name(model._meta.db_table)],
         )
         row = cursor.fetchone()
     # -1: never analyzed (PostgreSQL 14+); None: no such table.
@@ -48,8 +52,9 @@ def estimated_rows(queryset: QuerySet) -> int | None:
 class EstimatedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
-        if isinstance(self.object_list, QuerySet):
-            estimate = estimated_rows(self.object_list)
+        rows = self.object_list
+        if isinstance(rows, QuerySet) and is_whole_table(rows):
+            estimate = table_estimate(rows.model, rows.db)
             if estimate is not None and estimate >= ESTIMATE_FROM:
                 return estimate
         return super().count

@@ -223,6 +223,29 @@ def test_weak_list_costs_the_same_queries_for_25_and_50_rows(
         assert len(response.context["cl"].result_list) == rows
 
 
+def test_a_weak_row_lists_its_first_five_tasks_and_links_to_the_rest(
+    client, coordinator, components, django_assert_max_num_queries
+):
+    """However many tasks a plan holds on an indicator, a row lists five (live first, soonest
+    deadline first) and says how many more, with a link to them: the page costs the same."""
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0"})
+    plan = PlanFactory(province=province("Lạng Sơn"))
+    one = components["7.1"]
+    TaskFactory(plan=plan, indicator=one, title="Nháp", status=Task.Status.DRAFT)
+    for n in range(1, 8):
+        TaskFactory(plan=plan, indicator=one, title=f"Việc {n}", deadline=dt.date(2026, 9, n))
+
+    with django_assert_max_num_queries(15):
+        page = client.get(URL).content.decode()
+    [row] = listed(client)
+    assert [t.title for t in row.addressing_tasks] == [f"Việc {n}" for n in range(1, 6)]
+    assert "Việc 6" not in page and "Nháp" not in page
+    more = f'href="/admin/plans/task/?indicator__id__exact={one.pk}">and 3 more tasks</a>'
+    assert more in page
+    response = client.get(f"/admin/plans/task/?indicator__id__exact={one.pk}")
+    assert len(response.context["cl"].result_list) == 8  # the link lists every one
+
+
 # --- Drafting tasks -------------------------------------------------------------------------
 
 
