@@ -14,14 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from dtiplan.paginators import EstimatedCountPaginator
+from dtiplan.admin_lists import BigListAdmin
 from notifications.models import CalendarException, Notification, ReminderPolicy, ReportDelivery
 from notifications.preview import reminders_preview
 from notifications.workdays import WorkCalendar
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(BigListAdmin):
     """The delivery log: what was due, to whom, and what happened. Rows are written only by the
     sweep, so the log is read-only; an operator can ask for failed rows to be retried now."""
 
@@ -42,9 +42,6 @@ class NotificationAdmin(admin.ModelAdmin):
     list_select_related = ["task", "item__round", "item__indicator"]
     date_hierarchy = "created_at"
     actions = ["retry_now"]
-    # The log grows with every sweep: the whole log is counted from the database's estimate.
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
 
     @admin.display(description=_("last error"))
     def short_error(self, obj: Notification) -> str:

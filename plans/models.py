@@ -330,12 +330,13 @@ class TaskQuerySet(models.QuerySet["Task"]):
         return self.annotate(overdue_by=task_days_overdue(now))
 
     def for_unit(self, unit: Unit | int) -> TaskQuerySet:
-        """Tasks where the unit holds any role."""
+        """Tasks where the unit holds any role. The unit's task ids are one subquery (its lead
+        tasks and its assignments, each read by its index), so the database reads the unit's
+        tasks, not every task with a check each (``lead OR EXISTS`` cannot use an index)."""
         unit_id = unit.pk if isinstance(unit, Unit) else unit
-        return self.filter(
-            Q(lead_unit_id=unit_id)
-            | Exists(Assignment.objects.filter(task=OuterRef("pk"), unit_id=unit_id))
-        )
+        led = Task.objects.order_by().filter(lead_unit_id=unit_id).values("pk")
+        assigned = Assignment.objects.order_by().filter(unit_id=unit_id).values("task_id")
+        return self.filter(pk__in=led.union(assigned))
 
     def reported_by(self, unit: Unit | int) -> TaskQuerySet:
         """Tasks the unit reports on: it leads them or implements them."""
