@@ -364,7 +364,14 @@ def child_import(kind: str, path: str) -> None:
     began = time.perf_counter()
     if kind == "task":
         call_command(
-            "import", "plans.resources.TaskResource", path, "--plan", IMPORT_PLAN, "--no-input"
+            "import",
+            "plans.resources.TaskResource",
+            path,
+            "--plan",
+            IMPORT_PLAN,
+            "--no-input",
+            "--max-rows",  # past the site's limit (IMPORT_MAX_ROWS) for the large size
+            "10000000",
         )
     else:
         with open(path, encoding="utf-8") as source:
