@@ -28,9 +28,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -62,11 +64,23 @@ DRAFT = Q(status=Task.Status.DRAFT) | Q(plan__status=Plan.Status.DRAFT)
 LIVE = ADDRESSING & ~DRAFT
 
 
-def _of_the_scores_province() -> Q:
-    """Tasks of a plan of the outer score's province (or of the province it merged into)."""
-    return Q(plan__province_id=OuterRef("assessment__province_id")) | Q(
-        plan__province_id=OuterRef("assessment__province__successor_id")
+def _addressed(plans: Q, tasks: Q) -> Exists:
+    """Whether a plan of the outer score's province (or of the province it merged into) that
+    matches ``plans`` has a task on the score's indicator that matches ``tasks``.
+
+    Asked plan first, the task's own conditions apart from its plan's: a province has a few
+    plans (most provinces none) and the index on (indicator, plan) finds the first such task
+    of each. Asked task first, the database read every task on the indicator for every weak
+    row, so the list's cost grew with the tasks.
+    """
+    of_the_plan = Task.objects.filter(
+        tasks, plan_id=OuterRef("pk"), indicator_id=OuterRef(OuterRef("indicator_id"))
     )
+    of_the_province = Plan.objects.filter(
+        Q(province_id=OuterRef("assessment__province_id"))
+        | Q(province_id=OuterRef("assessment__province__successor_id"))
+    )
+    return Exists(of_the_province.filter(plans, Exists(of_the_plan)))
 
 
 def with_coverage(scores: QuerySet) -> QuerySet:
@@ -77,10 +91,16 @@ def with_coverage(scores: QuerySet) -> QuerySet:
     The tasks themselves are attached to the rows afterwards by :func:`attach_tasks`, in one
     query for a whole page.
     """
-    tasks = Task.objects.filter(_of_the_scores_province(), indicator_id=OuterRef("indicator_id"))
+    # LIVE and ADDRESSING & DRAFT, each split into what the plan and the task must be.
+    closed, draft = Plan.Status.CLOSED, Plan.Status.DRAFT
+    cancelled, draft_task = Task.Status.CANCELLED, Task.Status.DRAFT
     return scores.annotate(
-        covered=Exists(tasks.filter(LIVE)),
-        drafted=Exists(tasks.filter(ADDRESSING & DRAFT)),
+        covered=_addressed(~Q(status__in=[closed, draft]), ~Q(status__in=[cancelled, draft_task])),
+        drafted=ExpressionWrapper(
+            _addressed(Q(status=draft), ~Q(status=cancelled))
+            | _addressed(~Q(status=closed), Q(status=draft_task)),
+            output_field=BooleanField(),
+        ),
     ).annotate(
         coverage=Case(
             When(covered=True, then=Value(Coverage.COVERED.value)),
