@@ -171,6 +171,20 @@ def test_weak_list_shows_last_years_points_and_the_tasks_of_the_provinces_plans(
     assert page.count("No task") == 2
 
 
+def test_a_plan_in_draft_drafts_and_a_closed_plan_addresses_nothing(
+    client, coordinator, components
+):
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "0", "7.3": "0"})
+    lang_son = province("Lạng Sơn")
+    in_draft = PlanFactory(province=lang_son, status=Plan.Status.DRAFT)
+    closed = PlanFactory(province=lang_son, year=2025, status=Plan.Status.CLOSED)
+    TaskFactory(plan=in_draft, indicator=components["7.1"], status=Task.Status.IN_PROGRESS)
+    TaskFactory(plan=in_draft, indicator=components["7.2"], status=Task.Status.CANCELLED)
+    TaskFactory(plan=closed, indicator=components["7.3"], status=Task.Status.DRAFT)
+    rows = {r.indicator.code: r.coverage for r in listed(client, "assessment__year=2024")}
+    assert rows == {"7.1": "drafted", "7.2": "uncovered", "7.3": "uncovered"}
+
+
 def test_last_years_points_of_a_merged_province_average_its_former_provinces(
     client, coordinator, components
 ):
