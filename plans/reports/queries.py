@@ -269,10 +269,12 @@ def units(*, filters: ReportFilters, now: dt.datetime) -> list[UnitLine]:
     )
     for row in other_roles:
         line(row["unit_id"]).with_role += row["n"]
+    # A unit acknowledges a task once (a unique constraint): a plain count is the number of
+    # tasks, without the sort of every row a COUNT(DISTINCT) takes.
     acknowledged = (
         Acknowledgement.objects.filter(task__in=tasks.values("pk"))
         .values("unit_id")
-        .annotate(n=Count("task_id", distinct=True))
+        .annotate(n=Count("task_id"))
     )
     for row in acknowledged:
         if row["unit_id"] in lines:
