@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from dtiplan.admin_lists import BigListAdmin
 from notifications.models import (
     CalendarException,
     Notification,
@@ -26,7 +27,7 @@ from notifications.workdays import WorkCalendar
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(BigListAdmin):
     """The delivery log: what was due, to whom, and what happened. Rows are written only by the
     sweep, so the log is read-only; an operator can ask for failed rows to be retried now."""
 
@@ -47,7 +48,6 @@ class NotificationAdmin(admin.ModelAdmin):
     list_select_related = ["task", "item__round", "item__indicator"]
     date_hierarchy = "created_at"
     actions = ["retry_now"]
-    show_full_result_count = False
 
     @admin.display(description=_("last error"))
     def short_error(self, obj: Notification) -> str:

@@ -200,6 +200,9 @@ class Notification(OutboxRow):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
+        # The delivery log's order and its date drill-down's first and last day: index reads,
+        # not a sort of every row the sweeps recorded.
+        indexes = [models.Index(fields=["-created_at", "-id"], name="notification_log_order")]
         constraints = [
             *OutboxRow.Meta.constraints,
             models.UniqueConstraint(

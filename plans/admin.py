@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from dtiplan.admin_lists import BigListAdmin
 from dtiplan.forms import PrintableTextMixin
 from dtiplan.spreadsheets.admin import SafeImportMixin
 
@@ -83,10 +84,11 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-class TaskScopedAdmin(admin.ModelAdmin):
+class TaskScopedAdmin(BigListAdmin):
     """For rows that belong to a task: the admin shows only rows of tasks the person may see
     (``Task.objects.visible_to``), so a focal point who reaches the admin sees no more there
-    than in the portal, and a change view of another unit's row answers 404."""
+    than in the portal, and a change view of another unit's row answers 404. Such tables grow
+    with the tasks (``BigListAdmin``)."""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
@@ -431,7 +433,11 @@ class UnitFilter(admin.SimpleListFilter):
 
 @admin.register(Task)
 class TaskAdmin(
-    PlanChoiceImportMixin, SafeImportMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin
+    PlanChoiceImportMixin,
+    SafeImportMixin,
+    ImportExportModelAdmin,
+    ReadOnlyHistoryAdmin,
+    BigListAdmin,
 ):
     resource_classes = [TaskResource]
     form = TaskAdminForm
@@ -483,7 +489,6 @@ class TaskAdmin(
         ),
         (_("State"), {"fields": ["status", "percent_done", "created_at", "updated_at"]}),
     ]
-    show_full_result_count = False
     history_list_display = ["status", "deadline", "percent_done"]
 
     @admin.display(description=_("title"), ordering="title")

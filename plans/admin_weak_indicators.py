@@ -30,7 +30,7 @@ from import_export.admin import ExportMixin
 from dtiplan.spreadsheets.admin import SafeImportMixin
 from indicators.models import Province, WeakIndicator
 from plans.admin_filters import MainIndicatorFilter
-from plans.coverage import Coverage, attach_tasks, with_coverage
+from plans.coverage import TASKS_PER_ROW, Coverage, attach_tasks, with_coverage
 from plans.models import Plan, Unit
 from plans.owners import attach_owners
 from plans.resources import WeakIndicatorResource
@@ -122,7 +122,7 @@ class _ChangeList(ChangeList):
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
-        attach_tasks(self.result_list)  # one query for the page
+        attach_tasks(self.result_list, per_row=TASKS_PER_ROW)  # one query for the page
         attach_owners(self.result_list)  # two for the page
 
 
@@ -234,7 +234,7 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
         if not tasks:
             # What must stand out: weak, and no task of the province's plans addresses it.
             return format_html('<strong style="color: #ba2121">⚠ {}</strong>', _("No task"))
-        return format_html_join(
+        listed = format_html_join(
             mark_safe("<br>"),
             '{}<a href="{}">{}</a> ({}, {}, {})',
             (
@@ -249,6 +249,14 @@ class WeakIndicatorAdmin(SafeImportMixin, ExportMixin, admin.ModelAdmin):
                 for t in tasks
             ),
         )
+        more = obj.addressing_more
+        if not more:
+            return listed
+        url = reverse("admin:plans_task_changelist") + f"?indicator__id__exact={obj.indicator_id}"
+        text = ngettext("and %(counter)s more task", "and %(counter)s more tasks", more) % {
+            "counter": more
+        }
+        return format_html('{}<br><a href="{}">{}</a>', listed, url, text)
 
     @admin.action(
         description=_("Create draft tasks in a plan for the selected indicators"),

@@ -27,7 +27,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models import Case, Exists, OuterRef, Q, QuerySet, TextChoices, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    TextChoices,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
 
 from indicators.models import Score
@@ -40,17 +55,32 @@ class Coverage(TextChoices):
     UNCOVERED = "uncovered", _("No task")
 
 
+# How many of a weak row's tasks a page lists; the rest are counted ("and 12 more").
+TASKS_PER_ROW = 5
+
 # A task that addresses its indicator; live or draft.
 ADDRESSING = ~Q(status=Task.Status.CANCELLED) & ~Q(plan__status=Plan.Status.CLOSED)
 DRAFT = Q(status=Task.Status.DRAFT) | Q(plan__status=Plan.Status.DRAFT)
 LIVE = ADDRESSING & ~DRAFT
 
 
-def _of_the_scores_province() -> Q:
-    """Tasks of a plan of the outer score's province (or of the province it merged into)."""
-    return Q(plan__province_id=OuterRef("assessment__province_id")) | Q(
-        plan__province_id=OuterRef("assessment__province__successor_id")
+def _addressed(plans: Q, tasks: Q) -> Exists:
+    """Whether a plan of the outer score's province (or of the province it merged into) that
+    matches ``plans`` has a task on the score's indicator that matches ``tasks``.
+
+    Asked plan first, the task's own conditions apart from its plan's: a province has a few
+    plans (most provinces none) and the index on (indicator, plan) finds the first such task
+    of each. Asked task first, the database read every task on the indicator for every weak
+    row, so the list's cost grew with the tasks.
+    """
+    of_the_plan = Task.objects.filter(
+        tasks, plan_id=OuterRef("pk"), indicator_id=OuterRef(OuterRef("indicator_id"))
     )
+    of_the_province = Plan.objects.filter(
+        Q(province_id=OuterRef("assessment__province_id"))
+        | Q(province_id=OuterRef("assessment__province__successor_id"))
+    )
+    return Exists(of_the_province.filter(plans, Exists(of_the_plan)))
 
 
 def with_coverage(scores: QuerySet) -> QuerySet:
@@ -61,10 +91,16 @@ def with_coverage(scores: QuerySet) -> QuerySet:
     The tasks themselves are attached to the rows afterwards by :func:`attach_tasks`, in one
     query for a whole page.
     """
-    tasks = Task.objects.filter(_of_the_scores_province(), indicator_id=OuterRef("indicator_id"))
+    # LIVE and ADDRESSING & DRAFT, each split into what the plan and the task must be.
+    closed, draft = Plan.Status.CLOSED, Plan.Status.DRAFT
+    cancelled, draft_task = Task.Status.CANCELLED, Task.Status.DRAFT
     return scores.annotate(
-        covered=Exists(tasks.filter(LIVE)),
-        drafted=Exists(tasks.filter(ADDRESSING & DRAFT)),
+        covered=_addressed(~Q(status__in=[closed, draft]), ~Q(status__in=[cancelled, draft_task])),
+        drafted=ExpressionWrapper(
+            _addressed(Q(status=draft), ~Q(status=cancelled))
+            | _addressed(~Q(status=closed), Q(status=draft_task)),
+            output_field=BooleanField(),
+        ),
     ).annotate(
         coverage=Case(
             When(covered=True, then=Value(Coverage.COVERED.value)),
@@ -74,10 +110,14 @@ def with_coverage(scores: QuerySet) -> QuerySet:
     )
 
 
-def attach_tasks(scores: Iterable[Score]) -> list[Score]:
+def attach_tasks(scores: Iterable[Score], *, per_row: int | None = None) -> list[Score]:
     """Sets ``addressing_tasks`` on each score: the tasks of its province's plans that address
     its indicator (live ones first, then drafts, each marked ``drafted``; soonest deadline
-    first). One query.
+    first), and ``addressing_more``, how many more address it than are listed. One query.
+
+    ``per_row`` keeps the first tasks of each row (a page; the others are counted):
+    a page shows a handful per row whatever the plans hold, so its cost does not grow with the
+    tasks, while an export passes none and lists every one.
 
     Each row gets its own list: a prefetch through ``indicator`` would share one list between
     the rows of different provinces with the same indicator.
@@ -87,28 +127,39 @@ def attach_tasks(scores: Iterable[Score]) -> list[Score]:
     for score in rows:
         provinces.update(provinces_of(score))
     by_key: dict[tuple[int, int], list[Task]] = defaultdict(list)
+    totals: dict[tuple[int, int], int] = defaultdict(int)
     if rows:
-        tasks = (
-            Task.objects.filter(
-                ADDRESSING,
-                indicator_id__in={s.indicator_id for s in rows},
-                plan__province_id__in=provinces,
-            )
-            .select_related("plan", "lead_unit")
-            .order_by("deadline", "pk")
-        )
-        for task in tasks:
+        tasks = Task.objects.filter(
+            ADDRESSING,
+            indicator_id__in={s.indicator_id for s in rows},
+            plan__province_id__in=provinces,
+        ).select_related("plan", "lead_unit")
+        if per_row is not None:
+            tasks = _first_of_each_key(tasks, per_row)
+        for task in tasks.order_by("deadline", "pk"):
             task.drafted = is_draft(task)
-            by_key[(task.plan.province_id, task.indicator_id)].append(task)
+            key = (task.plan.province_id, task.indicator_id)
+            by_key[key].append(task)
+            totals[key] = getattr(task, "key_total", len(by_key[key]))
     for score in rows:
-        found = [
-            task
-            for province_id in provinces_of(score)
-            for task in by_key[(province_id, score.indicator_id)]
-        ]
+        keys = [(province_id, score.indicator_id) for province_id in provinces_of(score)]
+        found = [task for key in keys for task in by_key[key]]
         # Live tasks before drafts, each group by deadline (``sorted`` keeps that order).
-        score.addressing_tasks = sorted(found, key=lambda task: task.drafted)
+        score.addressing_tasks = sorted(found, key=lambda task: task.drafted)[:per_row]
+        score.addressing_more = sum(totals[key] for key in keys) - len(score.addressing_tasks)
     return rows
+
+
+def _first_of_each_key(tasks: QuerySet, per_row: int) -> QuerySet:
+    """The first ``per_row`` tasks of each (province, indicator) in the order a row lists
+    them, each with ``key_total``, the count of all its key's tasks (window functions: still
+    one query)."""
+    key = [F("plan__province_id"), F("indicator_id")]
+    draft_last = Case(When(DRAFT, then=Value(1)), default=Value(0))
+    return tasks.annotate(
+        place=Window(RowNumber(), partition_by=key, order_by=[draft_last, "deadline", "pk"]),
+        key_total=Window(Count("pk"), partition_by=key),
+    ).filter(place__lte=per_row)
 
 
 def is_draft(task: Task) -> bool:

@@ -335,12 +335,13 @@ class TaskQuerySet(models.QuerySet["Task"]):
         return self.annotate(overdue_by=task_days_overdue(now))
 
     def for_unit(self, unit: Unit | int) -> TaskQuerySet:
-        """Tasks where the unit holds any role."""
+        """Tasks where the unit holds any role. The unit's task ids are one subquery (its lead
+        tasks and its assignments, each read by its index), so the database reads the unit's
+        tasks, not every task with a check each (``lead OR EXISTS`` cannot use an index)."""
         unit_id = unit.pk if isinstance(unit, Unit) else unit
-        return self.filter(
-            Q(lead_unit_id=unit_id)
-            | Exists(Assignment.objects.filter(task=OuterRef("pk"), unit_id=unit_id))
-        )
+        led = Task.objects.order_by().filter(lead_unit_id=unit_id).values("pk")
+        assigned = Assignment.objects.order_by().filter(unit_id=unit_id).values("task_id")
+        return self.filter(pk__in=led.union(assigned))
 
     def reported_by(self, unit: Unit | int) -> TaskQuerySet:
         """Tasks the unit reports on: it leads them or implements them."""
@@ -505,7 +506,15 @@ class Task(models.Model):
                 "plan", "indicator", Lower("title"), name="task_title_unique_per_indicator"
             ),
         ]
-        indexes = [models.Index(fields=["status", "deadline"])]
+        indexes = [
+            models.Index(fields=["status", "deadline"]),
+            # The lists' order (admin, overdue report): a page of 100 reads 100 index entries
+            # instead of sorting every task.
+            models.Index(fields=["deadline", "id"], name="task_list_order"),
+            # "Which tasks of this province's plans address this indicator" (plans.coverage),
+            # asked for every weak row.
+            models.Index(fields=["indicator", "plan"], name="task_indicator_plan"),
+        ]
         permissions = [
             ("view_all_tasks", _("Can see every unit's tasks")),
             ("verify_completion", _("Can verify or refuse the completion of any task")),
@@ -844,6 +853,8 @@ class CompletionSubmission(DecidedRequest):
         verbose_name = _("completion submission")
         verbose_name_plural = _("completion submissions")
         ordering = ["-submitted_at"]
+        # The admin list's order (it adds -id): a page reads the index instead of sorting all.
+        indexes = [models.Index(fields=["-submitted_at", "-id"], name="completion_list_order")]
         constraints = [
             *DecidedRequest.Meta.constraints,
             models.CheckConstraint(
@@ -892,6 +903,8 @@ class ExtensionRequest(DecidedRequest):
         verbose_name = _("extension request")
         verbose_name_plural = _("extension requests")
         ordering = ["-requested_at"]
+        # The admin list's order (it adds -id): a page reads the index instead of sorting all.
+        indexes = [models.Index(fields=["-requested_at", "-id"], name="extension_list_order")]
         constraints = [
             *DecidedRequest.Meta.constraints,
             models.CheckConstraint(

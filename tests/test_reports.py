@@ -320,6 +320,24 @@ def test_every_report_downloads_as_xlsx(world, client, committee_member, name):
     assert sheet.max_row > 1
 
 
+def test_coverage_page_lists_five_tasks_a_row_and_the_download_every_one(
+    world, client, committee_member
+):
+    for n in range(1, 9):
+        TaskFactory(plan=world["plan"], indicator=main_indicator("1"), title=f"Thêm {n}")
+    url = f"/admin/reports/coverage/?plan={world['plan'].pk}"
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(url).content.decode()
+        download = client.get(f"{url}&download=xlsx")
+    # Indicator 1 is addressed by 10 tasks: "Mới giao", the draft "Bản nháp" and 8 more.
+    [row] = [r for r in page.split("<tr") if "Thêm" in r]
+    assert row.count("Thêm ") + row.count("Mới giao") + row.count("Bản nháp") == 5
+    assert "and 5 more tasks" in row
+    _wb, sheet = _sheet(download.content)
+    cells = " ".join(str(c) for r in sheet.iter_rows(values_only=True) for c in r)
+    assert all(f"Thêm {n} " in cells for n in range(1, 9))
+
+
 def test_overdue_xlsx_has_days_and_reason(world, client, committee_member):
     with time_machine.travel(NOW, tick=False):
         response = client.get("/admin/reports/overdue/?download=xlsx")
@@ -426,7 +444,8 @@ def test_each_report_page_costs_the_same_queries_for_10_and_5000_tasks(
 # the filter form's choices (plan, year, main indicator, unit, province: 5), then the report.
 BASE = 9
 LIMITS = {
-    "/admin/reports/": BASE + 3,  # counts per main indicator, indicators, points targeted
+    # the counts per (plan, indicator), their baseline scores, the main indicators
+    "/admin/reports/": BASE + 3,
     "/admin/reports/units/": BASE + 5,  # as lead, other roles, acknowledged, reports, units
     # owner rows, assessment years, weak scores, tasks, the round, its items, the units
     "/admin/reports/owners/": BASE + 7,
@@ -436,7 +455,8 @@ LIMITS = {
     # the plan, provinces, years, then per year (2 here) its assessments, published figures,
     # indicators, scores and main indicators: grows with the years loaded, never with tasks
     "/admin/reports/trend/": BASE + 3 + 2 * 5,
-    "/admin/reports/pack/": 4 + 2,  # no filter form; the first rows, their coordinating units
+    # no filter form; the first rows' ids, those rows, their coordinating units
+    "/admin/reports/pack/": 4 + 3,
 }
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.admin.templatetags.admin_list import date_hierarchy
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from dtiplan import admin_lists
 from plans import roles
 from plans.models import Assignment, ProgressUpdate, Task
 from tests.factories import (
@@ -208,6 +210,46 @@ def test_task_list_costs_the_same_queries_for_5_and_50_tasks(
             response = client.get("/admin/plans/task/")
         assert response.status_code == 200
         assert len(response.context["cl"].result_list) == count
+
+
+def test_a_list_of_every_task_in_a_big_table_is_counted_from_the_estimate(
+    client, coordinator, monkeypatch
+):
+    """PostgreSQL's row estimate stands in for COUNT(*) over a big table; what a filter or a
+    search narrows down is counted exactly, and so is a small table (SQLite has no estimate:
+    the tests stand one in)."""
+    TaskFactory.create_batch(3, status=Task.Status.NEW)
+    TaskFactory(status=Task.Status.COMPLETED)
+
+    def listing(query: str = "") -> tuple[int, int]:
+        cl = client.get(f"/admin/plans/task/?{query}").context["cl"]
+        return cl.result_count, len(cl.result_list)
+
+    monkeypatch.setattr(admin_lists, "table_estimate", lambda model, using: 60_000)
+    assert listing() == (60_000, 4)
+    assert listing("status=new") == (3, 3)
+    assert listing("q=nonexistent") == (0, 0)
+    monkeypatch.setattr(admin_lists, "table_estimate", lambda model, using: 4_000)
+    assert listing() == (4, 4)
+
+
+def test_the_deadline_drill_down_lists_the_years_months_and_days_that_have_tasks(
+    client, coordinator, django_assert_max_num_queries
+):
+    for day in (dt.date(2026, 3, 5), dt.date(2026, 3, 20), dt.date(2026, 7, 1)):
+        TaskFactory(deadline=day)
+    TaskFactory(deadline=dt.date(2028, 1, 9))
+
+    def choices(query: str = "") -> list[str]:
+        with django_assert_max_num_queries(16):
+            response = client.get(f"/admin/plans/task/?{query}")
+        with translation.override("en"):  # the drill-down the page drew
+            drill_down = date_hierarchy(response.context["cl"])
+            return [str(choice["title"]) for choice in drill_down["choices"]]
+
+    assert choices() == ["2026", "2028"]  # no 2027: no task is due then
+    assert choices("deadline__year=2026") == ["03/2026", "07/2026"]
+    assert choices("deadline__year=2026&deadline__month=3") == ["05/03", "20/03"]
 
 
 def test_steering_committee_can_read_the_plan_but_not_change_it(client):

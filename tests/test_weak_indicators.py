@@ -171,6 +171,20 @@ def test_weak_list_shows_last_years_points_and_the_tasks_of_the_provinces_plans(
     assert page.count("No task") == 2
 
 
+def test_a_plan_in_draft_drafts_and_a_closed_plan_addresses_nothing(
+    client, coordinator, components
+):
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0", "7.2": "0", "7.3": "0"})
+    lang_son = province("Lạng Sơn")
+    in_draft = PlanFactory(province=lang_son, status=Plan.Status.DRAFT)
+    closed = PlanFactory(province=lang_son, year=2025, status=Plan.Status.CLOSED)
+    TaskFactory(plan=in_draft, indicator=components["7.1"], status=Task.Status.IN_PROGRESS)
+    TaskFactory(plan=in_draft, indicator=components["7.2"], status=Task.Status.CANCELLED)
+    TaskFactory(plan=closed, indicator=components["7.3"], status=Task.Status.DRAFT)
+    rows = {r.indicator.code: r.coverage for r in listed(client, "assessment__year=2024")}
+    assert rows == {"7.1": "drafted", "7.2": "uncovered", "7.3": "uncovered"}
+
+
 def test_last_years_points_of_a_merged_province_average_its_former_provinces(
     client, coordinator, components
 ):
@@ -221,6 +235,29 @@ def test_weak_list_costs_the_same_queries_for_25_and_50_rows(
             response = client.get(URL)
         assert response.status_code == 200
         assert len(response.context["cl"].result_list) == rows
+
+
+def test_a_weak_row_lists_its_first_five_tasks_and_links_to_the_rest(
+    client, coordinator, components, django_assert_max_num_queries
+):
+    """However many tasks a plan holds on an indicator, a row lists five (live first, soonest
+    deadline first) and says how many more, with a link to them: the page costs the same."""
+    assessment_with_scores("Lạng Sơn", 2024, {"7.1": "0"})
+    plan = PlanFactory(province=province("Lạng Sơn"))
+    one = components["7.1"]
+    TaskFactory(plan=plan, indicator=one, title="Nháp", status=Task.Status.DRAFT)
+    for n in range(1, 8):
+        TaskFactory(plan=plan, indicator=one, title=f"Việc {n}", deadline=dt.date(2026, 9, n))
+
+    with django_assert_max_num_queries(15):
+        page = client.get(URL).content.decode()
+    [row] = listed(client)
+    assert [t.title for t in row.addressing_tasks] == [f"Việc {n}" for n in range(1, 6)]
+    assert "Việc 6" not in page and "Nháp" not in page
+    more = f'href="/admin/plans/task/?indicator__id__exact={one.pk}">and 3 more tasks</a>'
+    assert more in page
+    response = client.get(f"/admin/plans/task/?indicator__id__exact={one.pk}")
+    assert len(response.context["cl"].result_list) == 8  # the link lists every one
 
 
 # --- Drafting tasks -------------------------------------------------------------------------

@@ -434,7 +434,12 @@ def pack_row(number: int, task: Task, coordinating: list[str], now: dt.datetime)
 
 
 def pack_rows(now: dt.datetime, limit: int | None = None) -> list[list[Any]]:
-    tasks = list(pack_tasks()[:limit] if limit else pack_tasks())
+    tasks = pack_tasks()
+    if limit:
+        # The first rows are picked on the bare tasks, then annotated: the columns'
+        # subqueries run for these rows only, not for every task ahead of the sort.
+        tasks = tasks.filter(pk__in=list(tasks.values_list("pk", flat=True)[:limit]))
+    tasks = list(tasks)
     coordinating = _coordinating_units([t.pk for t in tasks])
     return [
         pack_row(number, task, coordinating.get(task.pk, []), now)

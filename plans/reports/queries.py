@@ -28,9 +28,7 @@ from decimal import Decimal
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
-    DecimalField,
     Exists,
-    ExpressionWrapper,
     F,
     Max,
     OuterRef,
@@ -128,53 +126,63 @@ class Overview:
     total: ProgressLine
 
 
-def points_targeted(tasks: QuerySet) -> dict[int, Decimal]:
+# What the overview groups the tasks by: each (plan, indicator) pair, with what the points
+# targeted need to know of both.
+PAIR = ("plan_id", "plan__province_id", "plan__year", "indicator_id", "indicator__parent_id")
+
+
+def points_targeted(pairs: list[dict]) -> dict[int, Decimal]:
     """Main indicator id → the points the plans' tasks target under it (see the module's
-    docstring). One query: the distinct (plan, indicator) pairs with their points to win."""
-    baseline = (
-        Score.objects.filter(
-            indicator_id=OuterRef("indicator_id"),
-            assessment__province_id=OuterRef("plan__province_id"),
-            assessment__year__lt=OuterRef("plan__year"),
-        )
-        .order_by("-assessment__year")
-        .annotate(
-            to_win=ExpressionWrapper(
-                F("indicator__max_points") - F("points"),
-                output_field=DecimalField(max_digits=7, decimal_places=2),
-            )
-        )
-        .values("to_win")[:1]
-    )
-    pairs = (
-        tasks.order_by()
-        .values("plan_id", "indicator_id", "indicator__parent_id")
-        .annotate(to_win=Subquery(baseline))
-        .distinct()
-    )
-    rows = list(pairs)
-    addressed = {(r["plan_id"], r["indicator_id"]) for r in rows}
+    docstring). ``pairs``: the distinct (plan, indicator) pairs of the tasks (``PAIR``). One
+    query, for the pairs rather than for each task: the scores of the plans' provinces on the
+    pairs' indicators, of which each pair takes the latest year before its plan's."""
+    if not pairs:
+        return {}
+    scores = Score.objects.filter(
+        indicator_id__in={p["indicator_id"] for p in pairs},
+        assessment__province_id__in={p["plan__province_id"] for p in pairs},
+        assessment__year__lt=max(p["plan__year"] for p in pairs),
+    ).order_by("-assessment__year")
+    # (province, indicator) → [(year, points to win or None)], the latest year first.
+    history: dict[tuple[int, int], list[tuple[int, Decimal | None]]] = defaultdict(list)
+    for province_id, indicator_id, year, max_points, points in scores.values_list(
+        "assessment__province_id",
+        "indicator_id",
+        "assessment__year",
+        "indicator__max_points",
+        "points",
+    ):
+        to_win = None if max_points is None or points is None else max_points - points
+        history[(province_id, indicator_id)].append((year, to_win))
+    addressed = {(p["plan_id"], p["indicator_id"]) for p in pairs}
     out: dict[int, Decimal] = defaultdict(Decimal)
-    for row in rows:
-        parent = row["indicator__parent_id"]
-        if parent is not None and (row["plan_id"], parent) in addressed:
+    for pair in pairs:
+        parent = pair["indicator__parent_id"]
+        if parent is not None and (pair["plan_id"], parent) in addressed:
             continue  # its main indicator's points already include it
-        if row["to_win"] is not None:
-            out[parent or row["indicator_id"]] += Decimal(row["to_win"]).quantize(TWO_PLACES)
+        baseline = next(
+            (
+                to_win
+                for year, to_win in history[(pair["plan__province_id"], pair["indicator_id"])]
+                if year < pair["plan__year"]
+            ),
+            None,
+        )
+        if baseline is not None:
+            out[parent or pair["indicator_id"]] += Decimal(baseline).quantize(TWO_PLACES)
     return out
 
 
 def overview(*, filters: ReportFilters, now: dt.datetime) -> Overview:
-    """Three queries: the counts per main indicator, the indicators, the points targeted."""
-    tasks = report_tasks(filters)
-    grouped = (
-        tasks.order_by()
-        .annotate(main_id=Coalesce(F("indicator__parent_id"), F("indicator_id")))
-        .values("main_id")
-        .annotate(**_counts(now))
-    )
-    counts = {row["main_id"]: row for row in grouped}
-    targeted = points_targeted(tasks)
+    """Three queries: the counts per (plan, indicator) pair, read once for both the counts per
+    main indicator and the points targeted; the baseline scores; the indicators."""
+    pairs = list(report_tasks(filters).order_by().values(*PAIR).annotate(**_counts(now)))
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_counts(now), 0))
+    for pair in pairs:
+        main = counts[pair["indicator__parent_id"] or pair["indicator_id"]]
+        for name in main:
+            main[name] += pair[name]
+    targeted = points_targeted(pairs)
     mains = Indicator.objects.filter(pk__in=set(counts) | set(targeted)).select_related(
         "indicator_set"
     )
@@ -273,10 +281,12 @@ def units(*, filters: ReportFilters, now: dt.datetime) -> list[UnitLine]:
     )
     for row in other_roles:
         line(row["unit_id"]).with_role += row["n"]
+    # A unit acknowledges a task once (a unique constraint): a plain count is the number of
+    # tasks, without the sort of every row a COUNT(DISTINCT) takes.
     acknowledged = (
         Acknowledgement.objects.filter(task__in=tasks.values("pk"))
         .values("unit_id")
-        .annotate(n=Count("task_id", distinct=True))
+        .annotate(n=Count("task_id"))
     )
     for row in acknowledged:
         if row["unit_id"] in lines:
@@ -341,12 +351,15 @@ class Coverage:
         return self._count(CoverageState.UNCOVERED)
 
 
-def coverage(*, filters: ReportFilters, now: dt.datetime) -> Coverage:
+def coverage(
+    *, filters: ReportFilters, now: dt.datetime, tasks_per_row: int | None = None
+) -> Coverage:
     """The weak indicators of the province's baseline results, each with the tasks of the
     province's plans that address it and whether it is covered, drafted or uncovered
     (``plans.coverage``, the same rule as the weak-indicator list and its draft action).
     The baseline is the latest year of results before the plan's year (or the latest loaded
-    when no year is chosen). Four queries."""
+    when no year is chosen); ``tasks_per_row`` lists only the first tasks of each (a page's
+    view, ``plans.coverage.attach_tasks``). Four queries."""
     province = report_province(filters)
     if province is None:
         return Coverage(province=None, year=None)
@@ -370,7 +383,8 @@ def coverage(*, filters: ReportFilters, now: dt.datetime) -> Coverage:
             "covered",
             F("recoverable_points").desc(nulls_last=True),  # none when known by value only
             "indicator__sort_key",
-        )
+        ),
+        per_row=tasks_per_row,
     )
     [reading] = years_read_under([year])
     return Coverage(province=province, year=year, rows=rows, reading=reading)

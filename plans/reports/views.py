@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
+from plans.coverage import TASKS_PER_ROW
 from plans.models import ItemStatus, Plan, SelfAssessmentRound, TargetKind
 from plans.periods import QUARTER, Period, parse_period, period_before
 from plans.reports import charts, exports, queries
@@ -195,9 +196,10 @@ def owners(request: HttpRequest) -> HttpResponse:
 def coverage(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     filterset, filters = _filters(request)
-    data = queries.coverage(filters=filters, now=now)
     if request.GET.get("download") == "xlsx":
+        data = queries.coverage(filters=filters, now=now)  # every task, in the file
         return _download("coverage", exports.coverage_table(data), now)
+    data = queries.coverage(filters=filters, now=now, tasks_per_row=TASKS_PER_ROW)
     return _page(
         request,
         "coverage",

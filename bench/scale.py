@@ -1,0 +1,505 @@
+"""Benchmark what grows with the data: the same installation at two sizes, side by side.
+
+    DEBUG=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/dtiplan_scale \
+        .venv/bin/python bench/scale.py                     # 10,000 and 100,000 tasks
+    ... bench/scale.py --sizes 2000,20000 --repeat 3        # other sizes, fewer requests
+
+The database named is emptied and refilled: never point it at real data (without
+DATABASE_URL it is SQLite, var/bench_scale.sqlite3). For each size it builds 300 units (2 focal
+points each), the size's tasks in one plan of Lạng Sơn (10% overdue, each with one other unit,
+one progress report, most acknowledged), and one year of results of the 63 provinces on a
+**synthetic** 98-component set with 1 component in 5 scored 0 (the weak-indicator list's worst
+case: about 1,200 weak rows, each with the plan's tasks on its indicator). It then times, as a
+coordinator through Django's test client (median of ``--repeat`` requests after a warm-up):
+each admin list and report page; the reminder sweep, first and again the same day (nothing
+left to send); ``manage.py import`` of a task table of the size's rows (in a child process:
+rows/s and the child's peak memory); and django-import-export's own bulk path
+(``use_bulk`` + ``CachedForeignKeyWidget``) on a plain task table of the same rows, the
+yardstick the task import's rate is quoted against. One table: what | size A | size B | ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dtiplan.settings")
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench_scale.sqlite3'}")
+os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+
+import django  # noqa: E402
+
+django.setup()
+
+import tablib  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from import_export import fields, resources, widgets  # noqa: E402
+
+from indicators.models import (  # noqa: E402
+    Assessment,
+    Indicator,
+    IndicatorSet,
+    Province,
+    Score,
+    WeakRule,
+)
+from indicators.services import assessments_refresh  # noqa: E402
+from notifications.models import Notification, ReportDelivery  # noqa: E402
+from notifications.services import reminders_send_due  # noqa: E402
+from plans import roles  # noqa: E402
+from plans.models import (  # noqa: E402
+    Acknowledgement,
+    Assignment,
+    CompletionSubmission,
+    Decision,
+    ExtensionRequest,
+    Plan,
+    ProgressUpdate,
+    Task,
+    Unit,
+    UnitMembership,
+    User,
+)
+
+UNITS, OVERDUE_SHARE, YEAR, HOME = 300, 0.10, 2024, "Lạng Sơn"
+# 98 components under the 2024 set's 8 main indicators (synthetic: not the ministry's list).
+COMPONENTS = {"1": 10, "2": 11, "3": 7, "4": 13, "5": 12, "6": 14, "7": 19, "8": 12}
+PLAN, IMPORT_PLAN, LIBRARY_PLAN = "Kế hoạch benchmark", "Kế hoạch nhập", "Kế hoạch thư viện"
+
+
+def sweep_time() -> dt.datetime:
+    """08:00 of the latest working weekday: the pages (which read the clock) and the sweep
+    (which is given this time) then agree on which tasks are overdue."""
+    day = timezone.localdate()
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(8, 0)))
+
+
+NOW = sweep_time()
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def empty() -> None:
+    """Deletes the plan and score data without signals: simple-history would otherwise write a
+    history row for each deleted row, one INSERT at a time."""
+    call_command("migrate", verbosity=0)
+    for model in (
+        ReportDelivery,
+        Notification,
+        ProgressUpdate,
+        CompletionSubmission,
+        ExtensionRequest,
+        Acknowledgement,
+        Assignment,
+        Assignment.history.model,
+        Task.history.model,
+        Task,
+        Plan,
+        UnitMembership,
+        UnitMembership.history.model,
+        Unit,
+        Score,
+        Assessment,
+        WeakRule,
+    ):
+        model.objects.all()._raw_delete(connection.alias)
+    User.objects.filter(username__startswith="bench-").delete()
+    Indicator.objects.filter(parent__isnull=False).delete()
+
+
+def build_results(rng: random.Random) -> list[Indicator]:
+    """One year of the 63 provinces' results, 1 component in 5 scored 0; the components."""
+    dti = IndicatorSet.objects.get(code="DTI2024")
+    components = []
+    for main in Indicator.objects.main().filter(indicator_set=dti).order_by("sort_key"):
+        for n in range(1, COMPONENTS[main.code] + 1):
+            components.append(
+                Indicator(
+                    indicator_set=dti,
+                    parent=main,
+                    code=f"{main.code}.{n}",
+                    name_vi=f"Chỉ số thành phần {main.code}.{n}",
+                    max_points=Decimal("10.00"),
+                    scored=True,
+                    sort_key=f"{main.sort_key}.{n:04d}",
+                )
+            )
+    components = Indicator.objects.bulk_create(components)
+    provinces = list(Province.objects.for_assessment_year(YEAR))
+    assert len(provinces) == 63, len(provinces)
+    assessments = Assessment.objects.bulk_create(
+        Assessment(province=p, year=YEAR, indicator_set=dti) for p in provinces
+    )
+    Score.objects.bulk_create(
+        (
+            Score(
+                assessment=a,
+                indicator=c,
+                points=Decimal(0) if rng.random() < 0.2 else Decimal(rng.randint(1, 10)),
+            )
+            for a in assessments
+            for c in components
+        ),
+        batch_size=2000,
+    )
+    assessments_refresh(assessment_ids=[a.pk for a in assessments])
+    WeakRule.objects.create(year=YEAR, zero_points=True)
+    return components
+
+
+def build(size: int) -> None:
+    """Empties the database's plan and score data and refills it for ``size`` tasks."""
+    empty()
+    rng = random.Random(size)
+    components = build_results(rng)
+    home = Province.objects.get(name=HOME)
+    plan = Plan.objects.create(title=PLAN, year=NOW.year, province=home, status=Plan.Status.ACTIVE)
+    for title in (IMPORT_PLAN, LIBRARY_PLAN):
+        Plan.objects.create(title=title, year=NOW.year, province=home, status=Plan.Status.ACTIVE)
+    units = Unit.objects.bulk_create(
+        Unit(name=f"Đơn vị {n:03d}", email=f"unit{n}@bench.example") for n in range(UNITS)
+    )
+    users = User.objects.bulk_create(
+        User(username=f"bench-{n}", email=f"bench{n}@bench.example") for n in range(UNITS * 2)
+    )
+    UnitMembership.objects.bulk_create(
+        UnitMembership(unit=units[n // 2], user=user) for n, user in enumerate(users)
+    )
+    coordinator = User.objects.create_user(
+        "bench-coordinator", "bench-coordinator@bench.example", "bench", is_staff=True
+    )
+    coordinator.groups.add(Group.objects.get(name=roles.COORDINATOR))
+
+    today = timezone.localdate(NOW)
+    overdue = int(size * OVERDUE_SHARE)
+    done = [Task.Status.COMPLETED, Task.Status.CANCELLED, Task.Status.DRAFT]
+    tasks = []
+    for n in range(size):
+        if n < overdue:  # open and late
+            status, deadline = Task.Status.IN_PROGRESS, today - dt.timedelta(rng.randint(1, 90))
+        elif n % 3 == 0:  # finished or set aside, deadlines on both sides of today
+            status, deadline = rng.choice(done), today + dt.timedelta(rng.randint(-150, 150))
+        else:  # open, due later
+            status = rng.choice([Task.Status.NEW, Task.Status.IN_PROGRESS])
+            deadline = today + dt.timedelta(rng.randint(3, 300))
+        tasks.append(
+            Task(
+                plan=plan,
+                indicator=rng.choice(components),
+                title=f"Nhiệm vụ {n}",
+                lead_unit=rng.choice(units),
+                start_date=today - dt.timedelta(days=200),
+                deadline=deadline,
+                status=status,
+                percent_done=100 if status == Task.Status.COMPLETED else rng.randint(0, 90),
+            )
+        )
+    tasks = Task.objects.bulk_create(tasks, batch_size=2000)
+    roles_ = [Assignment.Role.IMPLEMENTING, Assignment.Role.COORDINATING]
+    position = {unit.pk: n for n, unit in enumerate(units)}
+    Assignment.objects.bulk_create(
+        (
+            Assignment(
+                task=t,
+                unit=units[(position[t.lead_unit_id] + 1 + t.pk % 7) % UNITS],
+                role=rng.choice(roles_),
+            )
+            for t in tasks
+        ),
+        batch_size=2000,
+    )
+    Acknowledgement.objects.bulk_create(
+        (Acknowledgement(task=t, unit=t.lead_unit) for t in tasks if rng.random() < 0.7),
+        batch_size=2000,
+    )
+    ProgressUpdate.objects.bulk_create(
+        (
+            ProgressUpdate(
+                task=t,
+                unit=t.lead_unit,
+                # Within the last 20 days: no task is due a "no progress" reminder, so the
+                # first sweep's reminders are the overdue and due-soon ones.
+                created_at=NOW - dt.timedelta(seconds=n * 1_728_000 // size),
+                percent=t.percent_done,
+                note=f"Báo cáo {n}",
+                was_overdue=n < overdue,
+                delay_reason="Thiếu kinh phí" if n < overdue else "",
+            )
+            for n, t in enumerate(tasks)
+        ),
+        batch_size=2000,
+    )
+    CompletionSubmission.objects.bulk_create(
+        (
+            CompletionSubmission(
+                task=t,
+                unit=t.lead_unit,
+                document_number=f"{t.pk}/BC",
+                document_date=today,
+                summary="Đã hoàn thành",
+                status=Decision.APPROVED,
+                decided_at=NOW,
+            )
+            for t in tasks
+            if t.status == Task.Status.COMPLETED
+        ),
+        batch_size=2000,
+    )
+    analyze()
+
+
+def analyze() -> None:
+    """Refreshes PostgreSQL's statistics, as autovacuum does soon after a bulk load: a plan
+    made on a table's stale row count (1 row for 50,000 just inserted) is not the site's."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+# --- measures --------------------------------------------------------------------------------
+
+
+def pages() -> list[tuple[str, str]]:
+    home = Province.objects.get(name=HOME)
+    plan = Plan.objects.get(title=PLAN)
+    return [
+        ("admin: tasks", "/admin/plans/task/"),
+        ("admin: tasks, overdue", "/admin/plans/task/?overdue=yes"),
+        ("admin: tasks, one unit", f"/admin/plans/task/?unit={Unit.objects.first().pk}"),
+        ("admin: tasks, search", "/admin/plans/task/?q=Nhi%E1%BB%87m+v%E1%BB%A5+99"),
+        (
+            "admin: weak indicators, 1 province",
+            f"/admin/indicators/weakindicator/?province={home.pk}",
+        ),
+        ("admin: weak indicators, 63 provinces", "/admin/indicators/weakindicator/"),
+        ("admin: progress reports", "/admin/plans/progressupdate/"),
+        ("admin: task units", "/admin/plans/assignment/"),
+        ("admin: completions", "/admin/plans/completionsubmission/"),
+        ("report: overview", f"/admin/reports/?plan={plan.pk}"),
+        ("report: units", f"/admin/reports/units/?plan={plan.pk}"),
+        ("report: coverage", f"/admin/reports/coverage/?plan={plan.pk}"),
+        ("report: overdue", f"/admin/reports/overdue/?plan={plan.pk}"),
+        ("report: monthly pack", "/admin/reports/pack/"),
+        ("report: targets", f"/admin/reports/targets/?plan={plan.pk}"),
+    ]
+
+
+DELIVERY_LOG = ("admin: delivery log", "/admin/notifications/notification/")
+
+
+def time_page(client: Client, url: str, repeat: int) -> tuple[float, int]:
+    """Median seconds of ``repeat`` requests after one warm-up, and the queries of one."""
+    client.get(url, SERVER_NAME="127.0.0.1")
+    times, queries = [], 0
+    for _ in range(repeat):
+        # The log keeps 9,000 queries; a full one makes CaptureQueriesContext count 0.
+        connection.queries_log.clear()
+        with CaptureQueriesContext(connection) as captured:
+            began = time.perf_counter()
+            response = client.get(url, SERVER_NAME="127.0.0.1")
+            times.append(time.perf_counter() - began)
+        assert response.status_code == 200, (url, response.status_code)
+        queries = len(captured)
+    return statistics.median(times), queries
+
+
+def time_sweep() -> tuple[float, int]:
+    connection.queries_log.clear()
+    began = time.perf_counter()
+    report = reminders_send_due(now=NOW)
+    return time.perf_counter() - began, report.created
+
+
+def task_file(folder: Path, size: int, prefix: str) -> Path:
+    """A task table of ``size`` rows in the plan layout (Vietnamese headers, existing units)."""
+    rng = random.Random(size + 1)
+    units = list(Unit.objects.values_list("name", flat=True))
+    codes = list(Indicator.objects.filter(parent__isnull=False).values_list("code", flat=True))
+    path = folder / f"{prefix}-{size}.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(
+            ["Mã chỉ số", "Tên nhiệm vụ", "Đơn vị chủ trì", "Đơn vị phối hợp", "Thời hạn"]
+        )
+        for n in range(size):
+            lead = rng.randrange(UNITS)
+            writer.writerow(
+                [
+                    rng.choice(codes),
+                    f"Nhiệm vụ nhập {n}",
+                    units[lead],
+                    units[(lead + 1) % UNITS],
+                    f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{NOW.year + 1}",
+                ]
+            )
+    return path
+
+
+def run_child(*args: str) -> tuple[float, float]:
+    """Runs this script as a child doing one import: the import's seconds (Django's start left
+    out) and the child's peak resident memory in MB, as the child reports them."""
+    child = subprocess.run(
+        [sys.executable, __file__, *args], cwd=ROOT, capture_output=True, text=True
+    )
+    assert child.returncode == 0, (args, child.stdout[-2000:], child.stderr[-2000:])
+    seconds, peak_kb = child.stdout.split()[-2:]
+    return float(seconds), float(peak_kb) / 1024
+
+
+def child_import(kind: str, path: str) -> None:
+    """The child's side: one import, timed, then its time and its peak resident memory in KB.
+    The peak is the process's own high-water mark (``VmHWM``), not ``ru_maxrss``: Linux keeps
+    ``ru_maxrss`` across exec, so a child would report this bench's own peak."""
+    began = time.perf_counter()
+    if kind == "task":
+        call_command(
+            "import",
+            "plans.resources.TaskResource",
+            path,
+            "--plan",
+            IMPORT_PLAN,
+            "--no-input",
+            "--max-rows",  # past the site's limit (IMPORT_MAX_ROWS) for the large size
+            "10000000",
+        )
+    else:
+        with open(path, encoding="utf-8") as source:
+            dataset = tablib.Dataset().load(source.read(), format="csv")
+        dataset.append_col([LIBRARY_PLAN] * len(dataset), header="Kế hoạch")
+        result = PlainTaskResource().import_data(dataset, raise_errors=True)
+        assert not result.has_errors()
+    seconds = time.perf_counter() - began
+    status = Path("/proc/self/status").read_text()
+    print(
+        seconds, next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
+    )
+
+
+def time_import(kind: str, path: Path, plan: str, size: int) -> tuple[float, float]:
+    """Rows per second and peak MB of one import into an empty plan."""
+    seconds, peak = run_child("--child-import", kind, str(path))
+    assert Task.objects.filter(plan__title=plan).count() == size
+    return size / seconds, peak
+
+
+class _ComponentWidget(widgets.CachedForeignKeyWidget):
+    def get_queryset(self, value: object, row: object, *args: object, **kwargs: object):
+        return Indicator.objects.filter(parent__isnull=False)
+
+
+class PlainTaskResource(resources.ModelResource):
+    """The library's fastest documented path, on the task table without dtiplan's rules."""
+
+    plan = fields.Field("plan", "Kế hoạch", widgets.CachedForeignKeyWidget(Plan, "title"))
+    indicator = fields.Field("indicator", "Mã chỉ số", _ComponentWidget(Indicator, "code"))
+    title = fields.Field("title", "Tên nhiệm vụ")
+    lead_unit = fields.Field(
+        "lead_unit", "Đơn vị chủ trì", widgets.CachedForeignKeyWidget(Unit, "name")
+    )
+    deadline = fields.Field("deadline", "Thời hạn", widgets.DateWidget("%d/%m/%Y"))
+
+    class Meta:
+        model = Task
+        fields = ("plan", "indicator", "title", "lead_unit", "deadline")
+        use_bulk = True
+        batch_size = 1000
+        skip_diff = True
+        force_init_instance = True  # new rows: no lookup of an existing one
+
+
+def measure(size: int, repeat: int) -> dict[str, tuple[float, str]]:
+    """Every figure for one size: label → (value, unit)."""
+    figures: dict[str, tuple[float, str]] = {}
+    began = time.perf_counter()
+    build(size)
+    print(f"{size:,} tasks built in {time.perf_counter() - began:.0f} s", flush=True)
+    client = Client()
+    client.force_login(User.objects.get(username="bench-coordinator"))
+
+    def page(label: str, url: str) -> None:
+        seconds, queries = time_page(client, url, repeat)
+        figures[label] = (seconds * 1000, "ms")
+        figures[f"  queries: {label.split(': ', 1)[1]}"] = (queries, "")
+        print(f"  {label:40} {seconds * 1000:8.0f} ms {queries:4d} queries", flush=True)
+
+    for label, url in pages():
+        page(label, url)
+    seconds, created = time_sweep()
+    figures["sweep: first"] = (seconds, "s")
+    figures["sweep: reminders recorded"] = (created, "")
+    figures["sweep: first, ms per reminder"] = (seconds * 1000 / max(created, 1), "ms")
+    print(f"  first sweep {seconds:.1f} s, {created:,} reminders", flush=True)
+    seconds, _created = time_sweep()
+    figures["sweep: same day again"] = (seconds, "s")
+    print(f"  idle sweep {seconds:.2f} s", flush=True)
+    analyze()  # the sweep inserted the delivery log's rows
+    page(*DELIVERY_LOG)
+    with tempfile.TemporaryDirectory() as folder:
+        path = task_file(Path(folder), size, "tasks")
+        rate, peak = time_import("task", path, IMPORT_PLAN, size)
+        figures["import: task table, rows/s"] = (rate, "")
+        figures["import: task table, peak MB"] = (peak, "")
+        print(f"  task import {rate:.0f} rows/s, {peak:.0f} MB", flush=True)
+        library_rate, peak = time_import("library", path, LIBRARY_PLAN, size)
+        figures["import: library bulk path, rows/s"] = (library_rate, "")
+        figures["import: library bulk path, peak MB"] = (peak, "")
+        figures["import: task / library rate"] = (rate / library_rate, "x")
+        print(f"  library bulk import {library_rate:.0f} rows/s, {peak:.0f} MB", flush=True)
+    return figures
+
+
+def show(value: float, unit: str) -> str:
+    if unit == "x":
+        return f"{value:.2f}x"
+    if unit == "s":
+        return f"{value:.2f} s"
+    if unit == "ms" and value < 10:
+        return f"{value:.2f} ms"
+    return f"{value:,.0f}{' ' + unit if unit else ''}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes", default="10000,100000", help="two task counts, e.g. 10000,100000"
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="requests per page (the median)")
+    parser.add_argument("--child-import", nargs=2, help=argparse.SUPPRESS)  # kind, file
+    options = parser.parse_args()
+    if options.child_import:
+        child_import(*options.child_import)
+        return
+    settings.ALLOWED_HOSTS = ["*"]
+    small, large = (int(s) for s in options.sizes.split(","))
+    print(f"dtiplan at scale on {connection.vendor}: {small:,} and {large:,} tasks", flush=True)
+    a, b = measure(small, options.repeat), measure(large, options.repeat)
+    print(f"\n| what | {small:,} tasks | {large:,} tasks | ratio |\n| --- | --- | --- | --- |")
+    for label, (value, unit) in a.items():
+        other = b[label][0]
+        ratio = f"{other / value:.2f}" if value else "–"
+        print(f"| {label} | {show(value, unit)} | {show(other, unit)} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
