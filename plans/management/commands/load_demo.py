@@ -32,6 +32,8 @@ from plans.models import (
     Assignment,
     Plan,
     ProgressUpdate,
+    Target,
+    TargetKind,
     Task,
     Unit,
     UnitMembership,
@@ -364,9 +366,13 @@ class Command(BaseCommand):
             year=today.year,
             decision=f"45/KH-UBND ngày 15/01/{today.year}",
             status=Plan.Status.ACTIVE,
+            # "năm 2026 và các năm tiếp theo": the plan's targets run over two assessments.
+            first_year=today.year,
+            last_year=today.year + 1,
             # Whose DTI the plan improves: the reports' trend, coverage and targeted points.
             province=Province.objects.for_assessment_year(today.year).filter(name=PROVINCE).first(),
         )
+        self._targets(plan)
         first_focal_point: dict[int, User] = {}
         for membership in UnitMembership.objects.select_related("user").order_by("pk"):
             first_focal_point.setdefault(membership.unit_id, membership.user)
@@ -419,6 +425,17 @@ class Command(BaseCommand):
             f"{today.year}, {len(TASKS)} tasks ({overdue} overdue on {today:%d/%m/%Y})."
         )
         return self._focal_point(overdue_lead, focal_group)
+
+    def _targets(self, plan: Plan) -> None:
+        """Targets as plans word them: "trong top 10/34", "4/8 chỉ số chính trong top 10"."""
+        targets = [
+            Target(plan=plan, year=plan.year, kind=TargetKind.RANK, rank=10),
+            Target(plan=plan, year=plan.year, kind=TargetKind.MAIN_IN_TOP, count=4, rank=10),
+            Target(plan=plan, year=plan.year + 1, kind=TargetKind.RANK, rank=8),
+        ]
+        for target in targets:
+            target.full_clean()
+            target.save()
 
     def _assessment_year(
         self,
