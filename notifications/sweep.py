@@ -284,8 +284,11 @@ def candidate_tasks(
     )
 
     def due(*, new: bool) -> Q:
+        # The deadlines' windows in a subquery of their own, planned as a range on the
+        # deadline index: in the OR below, every open task was checked against them.
+        in_window = windows_q("task", "deadline", deadlines, new=scope if new else None)
         return (
-            windows_q("task", "deadline", deadlines, new=scope if new else None)
+            Q(pk__in=open_tasks.filter(in_window).values("pk"))
             | (
                 silent
                 & windows_q("task", "last_activity_day", silences, new=scope if new else None)
@@ -311,13 +314,19 @@ def candidate_tasks(
 def unacknowledged_q(*, today: dt.date, policy: ReminderPolicy, new: bool) -> Q:
     """Tasks old enough to be acknowledged by now with a unit holding a role that has not
     acknowledged them (N working days are at least N calendar days: a cheap bound, refined
-    per task in Python); with ``new``, only units not reminded yet (the step is the unit)."""
+    per task in Python); with ``new``, only units not reminded yet (the step is the unit).
+
+    The lead units and the other units are two uncorrelated subqueries, each an anti-join
+    done once over the whole set (hashed); as correlated conditions under an OR, each
+    open task looked its acknowledgements and rows up one by one."""
     before = local_midnight(today - dt.timedelta(days=policy.unacknowledged_working_days - 1))
-    lead = ~Exists(Acknowledgement.objects.filter(task=OuterRef("pk"), unit=OuterRef("lead_unit")))
+    lead = Task.objects.filter(created_at__lt=before).filter(
+        ~Exists(Acknowledgement.objects.filter(task=OuterRef("pk"), unit=OuterRef("lead_unit")))
+    )
     acknowledged = Acknowledgement.objects.filter(task=OuterRef("task"), unit=OuterRef("unit"))
-    others = Assignment.objects.filter(task=OuterRef("pk")).filter(~Exists(acknowledged))
+    others = Assignment.objects.filter(~Exists(acknowledged))
     if new:
-        lead &= ~_recorded("task", Rule.NOT_ACKNOWLEDGED, OuterRef("lead_unit_id"))
+        lead = lead.filter(~_recorded("task", Rule.NOT_ACKNOWLEDGED, OuterRef("lead_unit_id")))
         others = others.filter(
             ~Exists(
                 Notification.objects.filter(
@@ -325,7 +334,9 @@ def unacknowledged_q(*, today: dt.date, policy: ReminderPolicy, new: bool) -> Q:
                 )
             )
         )
-    return Q(created_at__lt=before) & (lead | Exists(others))
+    return Q(created_at__lt=before) & (
+        Q(pk__in=lead.values("pk")) | Q(pk__in=others.values("task_id"))
+    )
 
 
 def candidate_items(
