@@ -240,6 +240,20 @@ def test_unit_that_has_not_acknowledged_in_3_working_days_is_reminded_once(peopl
     assert sent == {dt.date(2026, 7, 7): {("not_acknowledged", people["lead"].pk, people["focal"])}}
 
 
+def test_a_unit_given_a_role_that_has_not_acknowledged_is_reminded_though_the_lead_has(people):
+    """The lead acknowledged, the implementing unit did not: only its focal point is reminded,
+    on the third working day, and the sweeps after that send nothing more."""
+    task = TaskFactory(lead_unit=people["lead"], deadline=dt.date(2026, 12, 31))
+    helper = UnitFactory(name="Sở Công Thương")
+    FocalPointFactory(unit=helper, user=UserFactory(username="ct@sct.example"))
+    Assignment.objects.create(task=task, unit=helper, role=Assignment.Role.IMPLEMENTING)
+    Task.objects.filter(pk=task.pk).update(created_at=at(dt.date(2026, 7, 2)))
+    Acknowledgement.objects.create(task=task, unit=people["lead"], at=at(dt.date(2026, 7, 2)))
+
+    sent = run_daily(dt.date(2026, 7, 2), dt.date(2026, 7, 31))
+    assert sent == {dt.date(2026, 7, 7): {("not_acknowledged", helper.pk, "ct@sct.example")}}
+
+
 def test_requests_waiting_two_working_days_remind_the_coordinators(people):
     task = TaskFactory(lead_unit=people["lead"], deadline=dt.date(2026, 7, 30))
     Acknowledgement.objects.create(task=task, unit=people["lead"], at=at(dt.date(2026, 7, 1)))
