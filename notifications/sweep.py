@@ -284,11 +284,8 @@ def candidate_tasks(
     )
 
     def due(*, new: bool) -> Q:
-        # The deadlines' windows in a subquery of their own, planned as a range on the
-        # deadline index: in the OR below, every open task was checked against them.
-        in_window = windows_q("task", "deadline", deadlines, new=scope if new else None)
         return (
-            Q(pk__in=open_tasks.filter(in_window).values("pk"))
+            windows_q("task", "deadline", deadlines, new=scope if new else None)
             | (
                 silent
                 & windows_q("task", "last_activity_day", silences, new=scope if new else None)
@@ -302,35 +299,25 @@ def candidate_tasks(
         )
 
     with _compiled_without_jit():
-        tasks = list(
+        return list(
             open_tasks.with_list_columns()
             .annotate(last_activity_at=Coalesce(Subquery(last_report), "created_at"))
             .annotate(last_activity_day=TruncDate("last_activity_at"))
             .filter(scope.narrow(due(new=False), due(new=True), touched))
-            .order_by()
+            .order_by("deadline", "pk")
         )
-    # Sorted here, not by the database: asked for the deadline's order, PostgreSQL walks the
-    # deadline index over every open task (its estimate of the candidates is far too high),
-    # fetching each row, where one pass over the table suffices.
-    return sorted(tasks, key=lambda task: (task.deadline, task.pk))
 
 
 def unacknowledged_q(*, today: dt.date, policy: ReminderPolicy, new: bool) -> Q:
     """Tasks old enough to be acknowledged by now with a unit holding a role that has not
     acknowledged them (N working days are at least N calendar days: a cheap bound, refined
-    per task in Python); with ``new``, only units not reminded yet (the step is the unit).
-
-    The lead units and the other units are two uncorrelated subqueries, each an anti-join
-    done once over the whole set (hashed); as correlated conditions under an OR, each
-    open task looked its acknowledgements and rows up one by one."""
+    per task in Python); with ``new``, only units not reminded yet (the step is the unit)."""
     before = local_midnight(today - dt.timedelta(days=policy.unacknowledged_working_days - 1))
-    lead = Task.objects.filter(created_at__lt=before).filter(
-        ~Exists(Acknowledgement.objects.filter(task=OuterRef("pk"), unit=OuterRef("lead_unit")))
-    )
+    lead = ~Exists(Acknowledgement.objects.filter(task=OuterRef("pk"), unit=OuterRef("lead_unit")))
     acknowledged = Acknowledgement.objects.filter(task=OuterRef("task"), unit=OuterRef("unit"))
-    others = Assignment.objects.filter(~Exists(acknowledged))
+    others = Assignment.objects.filter(task=OuterRef("pk")).filter(~Exists(acknowledged))
     if new:
-        lead = lead.filter(~_recorded("task", Rule.NOT_ACKNOWLEDGED, OuterRef("lead_unit_id")))
+        lead &= ~_recorded("task", Rule.NOT_ACKNOWLEDGED, OuterRef("lead_unit_id"))
         others = others.filter(
             ~Exists(
                 Notification.objects.filter(
@@ -338,9 +325,7 @@ def unacknowledged_q(*, today: dt.date, policy: ReminderPolicy, new: bool) -> Q:
                 )
             )
         )
-    return Q(created_at__lt=before) & (
-        Q(pk__in=lead.values("pk")) | Q(pk__in=others.values("task_id"))
-    )
+    return Q(created_at__lt=before) & (lead | Exists(others))
 
 
 def candidate_items(
