@@ -193,6 +193,18 @@ def test_no_progress_for_30_days_reminds_until_a_report_comes(people):
     }
 
 
+def test_a_task_silent_for_60_days_gets_the_second_no_progress_reminder_once(people):
+    """The sweep looks for the step not recorded yet by the date it counts from: the first
+    step's row does not hide the second, and no day in between sends anything."""
+    task = TaskFactory(lead_unit=people["lead"], deadline=dt.date(2026, 12, 31))
+    Task.objects.filter(pk=task.pk).update(created_at=at(dt.date(2026, 5, 4)))
+    Acknowledgement.objects.create(task=task, unit=people["lead"], at=at(dt.date(2026, 5, 4)))
+    assert run_daily(dt.date(2026, 6, 1), dt.date(2026, 7, 10)) == {
+        dt.date(2026, 6, 3): {("no_progress", 1, people["focal"])},  # 30 days on
+        dt.date(2026, 7, 3): {("no_progress", 2, people["focal"])},  # 60 days on, a Friday
+    }
+
+
 def test_coordinator_can_change_the_cadence_in_the_admin(admin_client, people):
     policy = ReminderPolicy.current()
     form = {f.name: getattr(policy, f.name) for f in ReminderPolicy._meta.fields if f.editable}
