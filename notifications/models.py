@@ -202,7 +202,24 @@ class Notification(OutboxRow):
         ordering = ["-created_at", "-id"]
         # The delivery log's order and its date drill-down's first and last day: index reads,
         # not a sort of every row the sweeps recorded.
-        indexes = [models.Index(fields=["-created_at", "-id"], name="notification_log_order")]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="notification_log_order"),
+            # The delivery loop's claim (``outbox.outbox_deliver``): the next addresses in order,
+            # then their rows. Only rows still to send are in it, so a batch reads its own rows,
+            # not every row of every sweep (a scan per batch made delivery grow with the
+            # table's size times the number of batches).
+            models.Index(
+                fields=["recipient_email"],
+                condition=Q(
+                    status__in=[
+                        DeliveryStatus.PENDING,
+                        DeliveryStatus.FAILED,
+                        DeliveryStatus.SENDING,
+                    ]
+                ),
+                name="notification_claim_order",
+            ),
+        ]
         constraints = [
             *OutboxRow.Meta.constraints,
             models.UniqueConstraint(

@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from functools import reduce
 
 from django.db import connection, transaction
-from django.db.models import Case, Exists, IntegerField, Min, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import Range
 from django.utils import timezone
@@ -233,14 +244,19 @@ def windows_q(owner: str, field: str, windows: Windows, *, new: Scope | None = N
         spans = _spans([run for _step, run in steps])
         inside = reduce(operator.or_, (Q(**{f"{field}__range": span}) for span in spans))
         if new:
+            # The step is chosen by the row's own date, which must equal the task's: the same
+            # answer, without evaluating the task's date once per window (for a silence, that
+            # date is itself a lookup of the last report).
             number = Case(
-                *(When(Range(OuterRef(field), run), then=Value(step)) for step, run in steps),
+                *(When(Range(F("anchor_date"), run), then=Value(step)) for step, run in steps),
                 output_field=IntegerField(),
             )
             inside &= ~_recorded(owner, rule, number, OuterRef(field))
         conditions.append(inside)
     if not conditions:
         return Q(pk__in=[])
+    if len(conditions) == 1:
+        return conditions[0]  # one rule: its windows' spans are all the bounds there are
     # All the windows' span first: most rows (deadlines months away) fail it at once.
     bounds = [day for runs in windows.values() for run in runs for day in run]
     return Q(**{f"{field}__range": (min(bounds), max(bounds))}) & reduce(operator.or_, conditions)

@@ -193,6 +193,18 @@ def test_no_progress_for_30_days_reminds_until_a_report_comes(people):
     }
 
 
+def test_a_task_silent_for_60_days_gets_the_second_no_progress_reminder_once(people):
+    """The sweep looks for the step not recorded yet by the date it counts from: the first
+    step's row does not hide the second, and no day in between sends anything."""
+    task = TaskFactory(lead_unit=people["lead"], deadline=dt.date(2026, 12, 31))
+    Task.objects.filter(pk=task.pk).update(created_at=at(dt.date(2026, 5, 4)))
+    Acknowledgement.objects.create(task=task, unit=people["lead"], at=at(dt.date(2026, 5, 4)))
+    assert run_daily(dt.date(2026, 6, 1), dt.date(2026, 7, 10)) == {
+        dt.date(2026, 6, 3): {("no_progress", 1, people["focal"])},  # 30 days on
+        dt.date(2026, 7, 3): {("no_progress", 2, people["focal"])},  # 60 days on, a Friday
+    }
+
+
 def test_coordinator_can_change_the_cadence_in_the_admin(admin_client, people):
     policy = ReminderPolicy.current()
     form = {f.name: getattr(policy, f.name) for f in ReminderPolicy._meta.fields if f.editable}
@@ -238,6 +250,20 @@ def test_unit_that_has_not_acknowledged_in_3_working_days_is_reminded_once(peopl
 
     sent = run_daily(dt.date(2026, 7, 2), dt.date(2026, 7, 31))
     assert sent == {dt.date(2026, 7, 7): {("not_acknowledged", people["lead"].pk, people["focal"])}}
+
+
+def test_a_unit_given_a_role_that_has_not_acknowledged_is_reminded_though_the_lead_has(people):
+    """The lead acknowledged, the implementing unit did not: only its focal point is reminded,
+    on the third working day, and the sweeps after that send nothing more."""
+    task = TaskFactory(lead_unit=people["lead"], deadline=dt.date(2026, 12, 31))
+    helper = UnitFactory(name="Sở Công Thương")
+    FocalPointFactory(unit=helper, user=UserFactory(username="ct@sct.example"))
+    Assignment.objects.create(task=task, unit=helper, role=Assignment.Role.IMPLEMENTING)
+    Task.objects.filter(pk=task.pk).update(created_at=at(dt.date(2026, 7, 2)))
+    Acknowledgement.objects.create(task=task, unit=people["lead"], at=at(dt.date(2026, 7, 2)))
+
+    sent = run_daily(dt.date(2026, 7, 2), dt.date(2026, 7, 31))
+    assert sent == {dt.date(2026, 7, 7): {("not_acknowledged", helper.pk, "ct@sct.example")}}
 
 
 def test_requests_waiting_two_working_days_remind_the_coordinators(people):
