@@ -9,12 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 
-from django.db import connection, transaction
 from django.db.models import (
     Case,
     Exists,
@@ -180,19 +178,6 @@ class Audiences:
             SweepAudience.objects.filter(key__in=gone).delete()
 
 
-@contextmanager
-def _compiled_without_jit() -> Iterator[None]:
-    """PostgreSQL compiles to machine code (JIT) a query whose estimated cost is high, and the
-    candidates' query, with a condition per window, is: at 100,000 tasks the compiling took 6 s
-    of a 7 s query that found nothing. Off for that query only (a transaction's setting)."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        yield
-
-
 def _recorded(owner: str, rule: str, step: object, anchor: object = None) -> Exists:
     """A row of ``rule``'s ``step`` (counted from ``anchor``, unless None) exists for the
     outer task or item (``owner``), for whichever recipient: the step was recorded. An index
@@ -314,14 +299,13 @@ def candidate_tasks(
             Assignment.objects.filter(task=OuterRef("pk"), unit__in=units)
         )
 
-    with _compiled_without_jit():
-        return list(
-            open_tasks.with_list_columns()
-            .annotate(last_activity_at=Coalesce(Subquery(last_report), "created_at"))
-            .annotate(last_activity_day=TruncDate("last_activity_at"))
-            .filter(scope.narrow(due(new=False), due(new=True), touched))
-            .order_by("deadline", "pk")
-        )
+    return list(
+        open_tasks.with_list_columns()
+        .annotate(last_activity_at=Coalesce(Subquery(last_report), "created_at"))
+        .annotate(last_activity_day=TruncDate("last_activity_at"))
+        .filter(scope.narrow(due(new=False), due(new=True), touched))
+        .order_by("deadline", "pk")
+    )
 
 
 def unacknowledged_q(*, today: dt.date, policy: ReminderPolicy, new: bool) -> Q:
@@ -366,13 +350,12 @@ def candidate_items(
             windows_q("item", "round__deadline", deadlines, new=scope if new else None) | returned
         )
 
-    with _compiled_without_jit():
-        return list(
-            open_items.annotate(returned_on=TruncDate("reviewed_at"))
-            .filter(scope.narrow(due(new=False), due(new=True), lambda units: Q(unit__in=units)))
-            .select_related("round", "indicator", "unit")
-            .order_by("round__deadline", "pk")
-        )
+    return list(
+        open_items.annotate(returned_on=TruncDate("reviewed_at"))
+        .filter(scope.narrow(due(new=False), due(new=True), lambda units: Q(unit__in=units)))
+        .select_related("round", "indicator", "unit")
+        .order_by("round__deadline", "pk")
+    )
 
 
 def pending_requests(
