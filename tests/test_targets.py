@@ -428,6 +428,7 @@ def test_what_it_takes_for_main_indicators_in_the_top_brings_in_the_cheapest_fir
     assert "<td>2.1</td>" not in page  # main indicator 2 is not among the cheapest two
     assert page.index("<td>3.2</td>") < page.index("<td>3.1</td>") and "Sở Công Thương" in page
     assert "No weak component of this main indicator" in page  # under main indicator 4
+    assert "<th>Status</th>" in page  # the last column is headed too
 
     download = admin_client.get(
         f"/admin/reports/targets/what-it-takes/?target={target.pk}&download=xlsx"
