@@ -729,6 +729,24 @@ def plan_indicator_set(
     return indicator_set
 
 
+def read_unit_cell(resource: Any, cell: Any, column: str, errors: RowErrors) -> list[Unit]:
+    """The units a cell names as plans write them (``resource.directory``: names, short names,
+    groups standing for their members); unknown ones are errors of the column, and a name read
+    as something else (an abbreviation, a group) is noted for the preview."""
+    matches, unknown = resource.directory.read(cell)
+    for missing in unknown:
+        errors.add(
+            column,
+            unknown_message(_("unit"), missing.written, missing.suggestions, _unit_hint()),
+        )
+    units: list[Unit] = []
+    for match in matches:
+        if match.describe() != match.written:
+            resource.note(f"{resource.user_column(column)}: {match.describe()}")
+        units += [unit for unit in match.units if unit not in units]
+    return units
+
+
 class PlanIndicatorColumns:
     """The ``plan`` and ``indicator_code`` columns: the plan by its title, the indicator by its
     code in the set in force in the plan's year; units as plans write them (``UnitDirectory``).
@@ -758,19 +776,6 @@ class PlanIndicatorColumns:
 
     def no_indicator_message(self) -> str:
         return _("Give the code of the indicator.")
-
-    def _read_units(self, cell: Any, column: str, errors: RowErrors) -> list[Unit]:
-        """The units a cell names (a group stands for its members); unknown ones are errors."""
-        matches, unknown = self.directory.read(cell)
-        for missing in unknown:
-            errors.add(
-                column,
-                unknown_message(_("unit"), missing.written, missing.suggestions, _unit_hint()),
-            )
-        units: list[Unit] = []
-        for match in matches:
-            units += [unit for unit in match.units if unit not in units]
-        return units
 
     def _set_for_year(self, year: int) -> IndicatorSet | None:
         return set_in_force(self.sets, year)
@@ -1091,7 +1096,7 @@ class TaskResource(StrictResource):
         self._roles: dict[str, list[Unit]] = {}
         for column, role in ROLE_COLUMNS.items():
             if column in row:
-                self._roles[role] = self._units(row[column], column, errors)
+                self._roles[role] = read_unit_cell(self, row[column], column, errors)
         key = (plan.pk, indicator.pk, name_key(title)) if plan and indicator and title else None
         existing = self.tasks.get(key) if key else None
         if lead is not None:
@@ -1183,20 +1188,6 @@ class TaskResource(StrictResource):
                 return found
         return None
 
-    def _units(self, cell: Any, column: str, errors: RowErrors) -> list[Unit]:
-        matches, unknown = self.directory.read(cell)
-        for missing in unknown:
-            errors.add(
-                column,
-                unknown_message(_("unit"), missing.written, missing.suggestions, _unit_hint()),
-            )
-        units: list[Unit] = []
-        for match in matches:
-            if match.describe() != match.written:
-                self.note(f"{self.user_column(column)}: {match.describe()}")
-            units += [unit for unit in match.units if unit not in units]
-        return units
-
     def _lead(self, cell: Any, errors: RowErrors) -> Unit | None:
         matches, unknown = self.directory.read(cell)
         written = [m.written for m in matches] + [u.written for u in unknown]
@@ -1218,7 +1209,7 @@ class TaskResource(StrictResource):
                 },
             )
             return None
-        units = self._units(cell, "lead_unit", errors)
+        units = read_unit_cell(self, cell, "lead_unit", errors)
         return units[0] if units else None
 
     def _check_roles(
@@ -1453,7 +1444,9 @@ class IndicatorOwnerResource(PlanIndicatorColumns, StrictResource):
         indicator = self._indicator(plan, row["indicator_code"], errors) if plan else None
         presiding = self._one_unit(row, "presiding_unit", errors, required=True)
         monitoring = self._one_unit(row, "monitoring_unit", errors, required=False)
-        coordinating = self._read_units(row.get("coordinating_units"), "coordinating_units", errors)
+        coordinating = read_unit_cell(
+            self, row.get("coordinating_units"), "coordinating_units", errors
+        )
         if presiding is not None:
             for column, messages in check_owner_units(presiding, monitoring, coordinating).items():
                 for message in messages:
@@ -1492,7 +1485,7 @@ class IndicatorOwnerResource(PlanIndicatorColumns, StrictResource):
                 % {"count": len(names), "names": "; ".join(names)},
             )
             return None
-        units = self._read_units(row.get(column), column, errors)
+        units = read_unit_cell(self, row.get(column), column, errors)
         return units[0] if units else None
 
     def existing_instance(self, values: dict[str, Any]) -> IndicatorOwner | None:
