@@ -292,3 +292,17 @@ class BrokenBackend:
 
     def close(self) -> None:
         pass
+
+
+def test_the_pack_page_is_named_after_the_period_shown(committee, client, settings):
+    settings.REPORTS_PERIOD = "month"
+    member = committee[0]
+    member.is_staff = True
+    member.save()
+    client.force_login(member)
+    client.cookies["django_language"] = "en"
+    with time_machine.travel(at(dt.date(2026, 7, 15)), tick=False):
+        monthly = client.get("/admin/reports/pack/").content.decode()
+        quarter = client.get("/admin/reports/pack/?period=2026-Q2").content.decode()
+    assert "<h1>Monthly pack</h1>" in monthly
+    assert "<h1>Quarterly pack</h1>" in quarter and 'value="2026-Q2" selected' in quarter

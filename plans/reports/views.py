@@ -33,9 +33,10 @@ from plans.self_assessment import readiness
 from plans.targets import projected_rank, target_lines
 
 
-def _pack_name() -> str:
-    """The pack's page is named after the installation's period (``REPORTS_PERIOD``)."""
-    if settings.REPORTS_PERIOD == QUARTER:
+def _pack_name(kind: str | None = None) -> str:
+    """The pack's name for a kind of period, by default the installation's
+    (``REPORTS_PERIOD``): the menu's entry, and the page's title for the period shown."""
+    if (kind or settings.REPORTS_PERIOD) == QUARTER:
         return _("Quarterly pack")
     return _("Monthly pack")
 
@@ -354,6 +355,7 @@ def pack(request: HttpRequest) -> HttpResponse:
         request,
         "pack",
         filterset,
+        title=_pack_name(period.kind),  # ?period=2026-Q3 on a monthly installation
         period=period,
         quarters=quarters if period.kind == QUARTER else [],
         headers=exports.pack_headers(),
