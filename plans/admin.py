@@ -447,7 +447,7 @@ class TaskAdmin(
         "lead_unit",
         "deadline",
         "status",
-        "percent_done",
+        "progress",
     ]
     list_filter = ["plan", "status", UnitFilter, MainIndicatorFilter, OverdueFilter]
     search_fields = [
@@ -495,6 +495,14 @@ class TaskAdmin(
     def title_short(self, task: Task) -> str:
         # Clipped to three lines by the admin stylesheet; the whole title shows on hover.
         return format_html('<span class="clamp" title="{}">{}</span>', task.title, task.title)
+
+    @admin.display(description=_("percent done"), ordering="percent_done")
+    def progress(self, task: Task) -> str:
+        # As the portal shows it: a submitted task reads 100%, awaiting the coordinator's
+        # verification, whatever its last progress report said.
+        if task.status == Task.Status.SUBMITTED:
+            return f"100% · {_('awaiting verification')}"
+        return f"{task.percent_done}%"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # The same rule as the portal's: a focal point who reaches the admin sees their units'

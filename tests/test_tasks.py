@@ -199,6 +199,22 @@ def test_task_list_filters_overdue_by_unit_and_main_indicator(client, coordinato
     assert titles(f"main_indicator={main_indicator('7').pk}") == {"Trễ hạn", "Đến hạn hôm nay"}
 
 
+def test_task_list_shows_a_submitted_task_at_100_percent_awaiting_verification(client, coordinator):
+    """As the portal does: the unit says it is done; the stored 60% is its last report."""
+    TaskFactory(title="Đã nộp", status=Task.Status.SUBMITTED, percent_done=60)
+    TaskFactory(title="Đang làm", status=Task.Status.IN_PROGRESS, percent_done=40)
+    client.cookies["django_language"] = "vi"
+    page = client.get("/admin/plans/task/").content.decode()
+    rows = {
+        title: row
+        for row in page.split("<tr")[1:]
+        for title in ("Đã nộp", "Đang làm")
+        if title in row
+    }
+    assert '<td class="field-progress">100% · chờ xác nhận</td>' in rows["Đã nộp"]
+    assert '<td class="field-progress">40%</td>' in rows["Đang làm"]
+
+
 def test_task_list_costs_the_same_queries_for_5_and_50_tasks(
     client, coordinator, django_assert_max_num_queries
 ):
