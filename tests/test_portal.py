@@ -359,6 +359,12 @@ def test_completion_waits_for_the_monitoring_unit_to_verify_it(client, alice, un
     assert task_a.status == Task.Status.SUBMITTED
     submission = CompletionSubmission.objects.get()
     assert submission.evidence.get().original_name == "bc-45.pdf"
+    # The task and its completion say the same thing: awaiting verification.
+    client.cookies["django_language"] = "vi"
+    page = client.get(f"/tasks/{task_a.pk}/").content.decode()
+    assert 's-submitted">Chờ xác nhận kết quả</span>' in page
+    assert 'd-pending">Chờ xác nhận kết quả</span>' in page
+    assert "Chờ quyết định" not in page
 
     # The submitting unit cannot verify its own work.
     assert (
