@@ -291,8 +291,13 @@ def test_steering_committee_reads_the_reports_and_the_pack(
     sign_in_admin(page, base, member.username, "/admin/reports/")
     assert page.locator("#overview-chart svg.chart").is_visible()
     shots(page, "committee", "1-overview")
-    for number, name in enumerate(("units", "overdue", "coverage", "trend", "pack"), start=2):
+    names = ("units", "owners", "overdue", "coverage", "trend", "pack", "targets")
+    for number, name in enumerate(names, start=2):
         page.goto(f"{base}/admin/reports/{name}/")
         assert page.locator("#content").is_visible()
         shots(page, "committee", f"{number}-{name}")
+        # On a phone the page keeps the screen's width: a wide table scrolls inside itself.
+        page.set_viewport_size(PHONE)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+        page.set_viewport_size(DESKTOP)
     context.close()
