@@ -13,10 +13,12 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin
 from import_export.forms import ConfirmImportForm
 
-from dtiplan.spreadsheets.admin import SizeLimitedImportForm
+from dtiplan.spreadsheets.admin import SafeImportMixin, SizeLimitedImportForm
 from plans.models import Plan, UnitGroup
+from plans.resources import UnitGroupResource
 
 
 def _plan_field(widget: forms.Widget | None = None) -> forms.ModelChoiceField:
@@ -63,7 +65,8 @@ class PlanChoiceImportMixin:
 
 
 @admin.register(UnitGroup)
-class UnitGroupAdmin(admin.ModelAdmin):
+class UnitGroupAdmin(SafeImportMixin, ImportExportModelAdmin):
+    resource_classes = [UnitGroupResource]
     list_display = ["name", "member_count"]
     search_fields = ["name", "aliases"]
     filter_horizontal = ["members"]

@@ -702,6 +702,102 @@ class UnitResource(StrictResource):
         return "; ".join(sorted(emails, key=str.lower))
 
 
+UNIT_GROUP_HEADERS: dict[str, str] = {
+    "Tên nhóm": "name",
+    "Nhóm đơn vị": "name",
+    "Tên khác": "aliases",
+    "Tên gọi khác": "aliases",
+    "Đơn vị": "members",
+    "Các đơn vị": "members",
+    "Đơn vị thành viên": "members",
+}
+
+
+class UnitGroupResource(StrictResource):
+    """Groups plans name at once ("UBND các xã, phường"), with their member units written as
+    the task import reads them (names, short names, other names; a group stands for its
+    members). A row's ``members`` replaces the group's units; an empty cell keeps them."""
+
+    name = Field(attribute="name", column_name="name")
+    aliases = Field(attribute="aliases", column_name="aliases")
+    members = Field(column_name="members")
+
+    required_columns = ("name",)
+    column_aliases: ClassVar[dict[str, str]] = UNIT_GROUP_HEADERS
+
+    class Meta:
+        model = UnitGroup
+        fields = ("name", "aliases", "members")
+        import_id_fields = ("name",)
+
+    def filter_export(self, queryset: QuerySet[UnitGroup], **kwargs: Any) -> QuerySet[UnitGroup]:
+        if not queryset.query.order_by:
+            queryset = queryset.order_by("name")
+        return queryset.prefetch_related("members")
+
+    def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        groups = list(UnitGroup.objects.prefetch_related("members"))
+        self.groups: NameIndex[UnitGroup] = NameIndex(groups, lambda g: g.name)
+        self.directory = UnitDirectory(Unit.objects.all(), groups)
+        self._members: list[Unit] | None = None
+
+    def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        self._members = None  # None: the row leaves the group's units as they are
+        name = single_line(row["name"])
+        if not name:
+            errors.add("name", _("Every unit group needs a name."))
+            return values
+        earlier = self.earlier_row(name_key(name))
+        if earlier:
+            errors.add(
+                "name",
+                _('The unit group "%(name)s" is already on row %(row)s.')
+                % {"name": name, "row": earlier},
+            )
+        existing = self.groups.get(name)
+        values["name"] = existing.name if existing else name
+        if "aliases" in row and (clean_text(row["aliases"]) or existing is None):
+            values["aliases"] = "\n".join(split_names(row["aliases"]))
+        if "members" in row and single_line(row["members"]):
+            self._members = read_unit_cell(self, row["members"], "members", errors)
+        return values
+
+    def existing_instance(self, values: dict[str, Any]) -> UnitGroup | None:
+        return self.groups.get(values["name"])
+
+    def import_instance(self, instance: UnitGroup, row: dict[str, Any], **kwargs: Any) -> None:
+        super().import_instance(instance, row, **kwargs)
+        instance._sheet_members = self._members  # read by dehydrate_members (admin preview)
+
+    def skip_row(
+        self,
+        instance: UnitGroup,
+        original: dict[str, Any] | None,
+        row: dict[str, Any],
+        import_validation_errors: Any = None,
+    ) -> bool:
+        if not super().skip_row(instance, original, row, import_validation_errors):
+            return False
+        if self._members is None:
+            return True
+        return {u.pk for u in self._members} == {u.pk for u in instance.members.all()}
+
+    def after_save_instance(self, instance: UnitGroup, row: dict[str, Any], **kwargs: Any) -> None:
+        if self._members is not None:
+            instance.members.set(self._members)
+        self.groups.add(instance)
+
+    def dehydrate_aliases(self, group: UnitGroup) -> str:
+        return "; ".join(line.strip() for line in group.aliases.splitlines() if line.strip())
+
+    def dehydrate_members(self, group: UnitGroup) -> str:
+        members = getattr(group, "_sheet_members", None)
+        if members is None:
+            members = group.members.all() if group.pk else []
+        return "; ".join(sorted((unit.name for unit in members), key=str.lower))
+
+
 # --- Rows that name a plan and an indicator (tasks, indicator owners) -------------------------
 
 

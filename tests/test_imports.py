@@ -868,6 +868,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 EXAMPLE_FILES = [
     (INDICATORS, "indicators_indicator", "indicators.csv", 3),
     (UNITS, "plans_unit", "units.csv", 9),
+    ("plans.resources.UnitGroupResource", "plans_unitgroup", "unit-groups.csv", 2),
     (PLANS, "plans_plan", "plan.csv", 1),
     ("plans.resources.TargetResource", "plans_target", "targets.csv", 4),
     (TASKS, "plans_task", "tasks.csv", 3),

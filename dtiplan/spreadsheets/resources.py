@@ -507,7 +507,10 @@ class StrictResource(resources.ModelResource):
         field = self.fields.get(column)
         model = self._meta.model
         names = {f.name: f for f in model._meta.get_fields()} if model is not None else {}
-        model_field = names.get(field.attribute) if field is not None and field.attribute else None
+        # A column set by the resource itself (a many-to-many, say) is named by the model field
+        # of its name, if there is one.
+        attribute = field and (field.attribute or field.column_name)
+        model_field = names.get(attribute) if attribute else None
         if model_field is not None and hasattr(model_field, "verbose_name"):
             return str(model_field.verbose_name)
         return header or column
