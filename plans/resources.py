@@ -838,7 +838,7 @@ def read_unit_cell(resource: Any, cell: Any, column: str, errors: RowErrors) -> 
     units: list[Unit] = []
     for match in matches:
         if match.describe() != match.written:
-            resource.note(f"{resource.user_column(column)}: {match.describe()}")
+            resource.note(f"{resource.column_label(column)}: {match.describe()}")
         units += [unit for unit in match.units if unit not in units]
     return units
 
