@@ -67,7 +67,11 @@ def test_demo_has_one_overdue_one_due_soon_and_one_completed_task() -> None:
         deadline__gte=today, deadline__lte=today + dt.timedelta(days=7)
     )
     assert due_soon.count() == 1
-    assert Task.objects.filter(status=Task.Status.COMPLETED, percent_done=100).count() == 1
+    completed = Task.objects.get(status=Task.Status.COMPLETED, percent_done=100)
+    # Completed as the portal completes a task: a verified completion report, not a bare status.
+    [report] = completed.completions.all()
+    assert report.status == "approved" and report.decided_by is not None
+    assert report.unit == completed.lead_unit
     plan = Plan.objects.get()
     assert plan.year == today.year
 

@@ -30,6 +30,8 @@ from simple_history.utils import bulk_create_with_history
 from indicators.models import Indicator, IndicatorSet, Province, WeakRule
 from plans.models import (
     Assignment,
+    CompletionSubmission,
+    Decision,
     Plan,
     ProgressUpdate,
     Target,
@@ -413,6 +415,25 @@ class Command(BaseCommand):
                     created_at=timezone.make_aware(reported),
                     percent=demo.percent_done,
                     note=demo.progress_note,
+                )
+            if demo.status == Task.Status.COMPLETED:
+                # Done as the portal does it: the lead unit submits its result, the
+                # monitoring unit verifies it (the task page shows both).
+                submitted = timezone.make_aware(
+                    dt.datetime.combine(min(deadline, today) - dt.timedelta(days=2), dt.time(10))
+                )
+                CompletionSubmission.objects.create(
+                    task=task,
+                    unit=units[demo.lead],
+                    submitted_by=first_focal_point.get(units[demo.lead].pk),
+                    submitted_at=submitted,
+                    document_number=f"12/BC-{demo.lead.upper()}",
+                    document_date=submitted.date(),
+                    summary=demo.progress_note or demo.expected_output,
+                    status=Decision.APPROVED,
+                    decided_by=first_focal_point.get(units[demo.monitoring].pk),
+                    decided_at=submitted + dt.timedelta(days=1),
+                    decision_note="Đạt yêu cầu.",
                 )
             if task.is_overdue(noon):
                 overdue += 1
