@@ -30,7 +30,7 @@ from django.db.models.functions import Concat, Left
 from django.urls import URLPattern, get_resolver, reverse
 
 from notifications.services import reminders_send_due, report_send
-from plans.models import Target, TargetKind, User
+from plans.models import Target, TargetKind, UnitGroup, User
 from plans.periods import Period
 from plans.self_assessment import self_assessment_open
 from plans.services import indicator_owner_set
@@ -132,6 +132,7 @@ def poisoned(world):  # noqa: F811  (fixture imported above)
     indicator_owner_set(plan=plan, indicator=main_indicator("7"), presiding_unit=world["a"])
     Target.objects.create(plan=plan, year=2023, kind=TargetKind.POINTS, points=800)
     self_assessment_open(year=2023, deadline=dt.date(2026, 5, 29), by=None, plan=plan)
+    UnitGroup.objects.create(name="UBND các xã, phường").members.add(world["a"])
     assert poison_every_text() > 15, "the battery found too few text columns to poison"
     return world
 
