@@ -24,9 +24,10 @@ The rule, for a weak indicator of a province's results (a ``Score`` row):
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -34,6 +35,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -46,7 +48,7 @@ from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
 
 from indicators.models import Score
-from plans.models import Plan, Task
+from plans.models import Plan, Task, Unit
 
 
 class Coverage(TextChoices):
@@ -123,43 +125,121 @@ def attach_tasks(scores: Iterable[Score], *, per_row: int | None = None) -> list
     the rows of different provinces with the same indicator.
     """
     rows = list(scores)
-    provinces: set[int] = set()
-    for score in rows:
-        provinces.update(provinces_of(score))
+    keys = {
+        (province_id, score.indicator_id) for score in rows for province_id in provinces_of(score)
+    }
+    if not keys:
+        tasks, totals = [], {}
+    elif per_row is None:
+        tasks = list(_addressing(keys))
+        totals = Counter(_key_of(task) for task in tasks)
+    elif connection.vendor == "postgresql":
+        tasks, totals = _first_tasks_postgresql(keys, per_row)
+    else:
+        tasks = list(_first_of_each_key(_addressing(keys), per_row))
+        totals = {_key_of(task): task.key_total for task in tasks}
     by_key: dict[tuple[int, int], list[Task]] = defaultdict(list)
-    totals: dict[tuple[int, int], int] = defaultdict(int)
-    if rows:
-        tasks = Task.objects.filter(
-            ADDRESSING,
-            indicator_id__in={s.indicator_id for s in rows},
-            plan__province_id__in=provinces,
-        ).select_related("plan", "lead_unit")
-        if per_row is not None:
-            tasks = _first_of_each_key(tasks, per_row)
-        for task in tasks.order_by("deadline", "pk"):
-            task.drafted = is_draft(task)
-            key = (task.plan.province_id, task.indicator_id)
-            by_key[key].append(task)
-            totals[key] = getattr(task, "key_total", len(by_key[key]))
+    for task in tasks:
+        task.drafted = is_draft(task)
+        by_key[_key_of(task)].append(task)
     for score in rows:
-        keys = [(province_id, score.indicator_id) for province_id in provinces_of(score)]
-        found = [task for key in keys for task in by_key[key]]
-        # Live tasks before drafts, each group by deadline (``sorted`` keeps that order).
-        score.addressing_tasks = sorted(found, key=lambda task: task.drafted)[:per_row]
-        score.addressing_more = sum(totals[key] for key in keys) - len(score.addressing_tasks)
+        keys_of_row = [(province_id, score.indicator_id) for province_id in provinces_of(score)]
+        found = [task for key in keys_of_row for task in by_key[key]]
+        found.sort(key=lambda task: (task.drafted, task.deadline, task.pk))
+        score.addressing_tasks = found[:per_row]
+        listed = len(score.addressing_tasks)
+        score.addressing_more = sum(totals.get(key, 0) for key in keys_of_row) - listed
     return rows
+
+
+def _addressing(keys: set[tuple[int, int]]) -> QuerySet:
+    """Every task that addresses an indicator of ``keys`` for its province (and a few more:
+    those of the keys' provinces and indicators crossed), with its plan and lead unit."""
+    return Task.objects.filter(
+        ADDRESSING,
+        indicator_id__in={indicator_id for _province_id, indicator_id in keys},
+        plan__province_id__in={province_id for province_id, _indicator_id in keys},
+    ).select_related("plan", "lead_unit")
+
+
+def _key_of(task: Task) -> tuple[int, int]:
+    return (task.plan.province_id, task.indicator_id)
 
 
 def _first_of_each_key(tasks: QuerySet, per_row: int) -> QuerySet:
     """The first ``per_row`` tasks of each (province, indicator) in the order a row lists
     them, each with ``key_total``, the count of all its key's tasks (window functions: still
-    one query)."""
+    one query). It reads every task on the indicators: :func:`_first_tasks_postgresql` is
+    PostgreSQL's way, this one the others'."""
     key = [F("plan__province_id"), F("indicator_id")]
     draft_last = Case(When(DRAFT, then=Value(1)), default=Value(0))
     return tasks.annotate(
         place=Window(RowNumber(), partition_by=key, order_by=[draft_last, "deadline", "pk"]),
         key_total=Window(Count("pk"), partition_by=key),
     ).filter(place__lte=per_row)
+
+
+# For each (province, indicator) of a page and each plan of that province still addressing
+# results: the count of the plan's tasks on the indicator (read from the index alone) and its
+# first ones in the order a row lists them (LIMIT through the index task_addressing_order), so
+# the cost follows the page's rows, not the tasks a plan holds on an indicator. Within one plan
+# "draft" is the task's own status (a draft plan's tasks are all drafts); the plans' lists are
+# merged in Python.
+FIRST_TASKS_SQL = """
+SELECT task.*, plan.province_id AS plan_province_id, plan.status AS plan_status,
+       counted.total AS plan_total, unit.name AS lead_unit_name
+FROM unnest(%(provinces)s::bigint[], %(indicators)s::bigint[])
+    AS page_key (province_id, indicator_id)
+JOIN plans_plan AS plan ON plan.province_id = page_key.province_id AND plan.status <> %(closed)s
+CROSS JOIN LATERAL (
+    SELECT count(*) FROM plans_task
+    WHERE plan_id = plan.id AND indicator_id = page_key.indicator_id AND status <> %(cancelled)s
+) AS counted (total)
+CROSS JOIN LATERAL (
+    SELECT * FROM plans_task
+    WHERE plan_id = plan.id AND indicator_id = page_key.indicator_id AND status <> %(cancelled)s
+    ORDER BY status = %(draft)s, deadline, id
+    LIMIT %(per_row)s
+) AS task
+JOIN plans_unit AS unit ON unit.id = task.lead_unit_id
+"""
+
+
+def _first_tasks_postgresql(
+    keys: set[tuple[int, int]], per_row: int
+) -> tuple[list[Task], dict[tuple[int, int], int]]:
+    """The first ``per_row`` tasks of each plan on each (province, indicator) of ``keys``, each
+    with its plan (id, province and status) and lead unit (id and name), as
+    ``select_related`` would give them, and each key's count of addressing tasks. One query
+    (:data:`FIRST_TASKS_SQL`)."""
+    provinces, indicators = zip(*sorted(keys), strict=True)
+    params = {
+        "provinces": list(provinces),
+        "indicators": list(indicators),
+        "closed": Plan.Status.CLOSED,
+        "cancelled": Task.Status.CANCELLED,
+        "draft": Task.Status.DRAFT,
+        "per_row": per_row,
+    }
+    tasks = list(Task.objects.raw(FIRST_TASKS_SQL, params))
+    counted = {}  # (plan, key) -> the plan's count on the key
+    for task in tasks:
+        task.plan = _loaded(
+            Plan, id=task.plan_id, province_id=task.plan_province_id, status=task.plan_status
+        )
+        task.lead_unit = _loaded(Unit, id=task.lead_unit_id, name=task.lead_unit_name)
+        counted[task.plan_id, _key_of(task)] = task.plan_total
+    totals: Counter[tuple[int, int]] = Counter()
+    for (_plan_id, key), total in counted.items():
+        totals[key] += total
+    return tasks, totals
+
+
+def _loaded(model: type[Model], **values: object) -> Model:
+    """An instance of ``model`` as the database gave it with only these fields (the others
+    are read when first used, as with ``only()``)."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(connection.alias, names, [values[name] for name in names])
 
 
 def is_draft(task: Task) -> bool:

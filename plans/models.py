@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, Exists, F, Lookup, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, ExpressionWrapper, F, Lookup, OuterRef, Q, Value, When
 from django.db.models.functions import Lower
 from django.db.models.lookups import In
 from django.urls import reverse
@@ -533,6 +533,18 @@ class Task(models.Model):
             # "Which tasks of this province's plans address this indicator" (plans.coverage),
             # asked for every weak row.
             models.Index(fields=["indicator", "plan"], name="task_indicator_plan"),
+            # A weak row's first tasks in the order it lists them (drafts last, soonest
+            # deadline first) and their count, without reading the rest of its indicator's
+            # tasks (plans.coverage): cancelled tasks address nothing and are left out.
+            models.Index(
+                F("indicator"),
+                F("plan"),
+                ExpressionWrapper(Q(status="draft"), output_field=models.BooleanField()),
+                F("deadline"),
+                F("id"),
+                condition=~Q(status="cancelled"),
+                name="task_addressing_order",
+            ),
         ]
         permissions = [
             ("view_all_tasks", _("Can see every unit's tasks")),

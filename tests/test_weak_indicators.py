@@ -260,6 +260,51 @@ def test_a_weak_row_lists_its_first_five_tasks_and_links_to_the_rest(
     assert len(response.context["cl"].result_list) == 8  # the link lists every one
 
 
+def test_a_weak_row_lists_the_soonest_tasks_of_all_its_plans_live_first_and_counts_the_rest(
+    client, coordinator, components, django_assert_max_num_queries
+):
+    """A merged province's row lists the first tasks of its own plans and of the province it
+    merged into together: live ones by deadline, then drafts (a draft task, or any task of a
+    plan in draft); cancelled tasks and closed plans' tasks are neither listed nor counted."""
+    assessment_with_scores("Hà Giang", 2024, {"7.1": "0"})  # merged into Tuyên Quang in 2025
+    own = PlanFactory(year=2024, province=province("Hà Giang"))
+    drafting = PlanFactory(year=2024, province=province("Hà Giang"), status=Plan.Status.DRAFT)
+    merged = PlanFactory(year=2025, province=province("Tuyên Quang", 2025))
+    closed = PlanFactory(
+        year=2025, province=province("Tuyên Quang", 2025), status=Plan.Status.CLOSED
+    )
+    for plan, title, day, status in [
+        (own, "A1", 5, Task.Status.NEW),
+        (own, "A2", 1, Task.Status.DRAFT),
+        (own, "A3", 7, Task.Status.IN_PROGRESS),
+        (own, "Huỷ", 2, Task.Status.CANCELLED),
+        (merged, "B1", 3, Task.Status.COMPLETED),
+        (merged, "B2", 6, Task.Status.NEW),
+        (drafting, "C1", 4, Task.Status.NEW),
+        (closed, "Đã đóng", 1, Task.Status.NEW),
+    ]:
+        TaskFactory(
+            plan=plan,
+            indicator=components["7.1"],
+            title=title,
+            deadline=dt.date(2026, 9, day),
+            status=status,
+        )
+
+    with django_assert_max_num_queries(15):
+        page = client.get(URL).content.decode()
+    [row] = listed(client)
+    assert [(t.title, t.drafted) for t in row.addressing_tasks] == [
+        ("B1", False),
+        ("A1", False),
+        ("B2", False),
+        ("A3", False),
+        ("A2", True),
+    ]
+    assert "Draft: <a" in page and ">and 1 more task</a>" in page  # C1
+    assert "Huỷ" not in page and "Đã đóng" not in page
+
+
 # --- Drafting tasks -------------------------------------------------------------------------
 
 
