@@ -138,9 +138,9 @@ PAIR = ("plan_id", "plan__province_id", "plan__year", "indicator_id")
 def points_targeted(pairs: list[dict]) -> dict[int, Decimal]:
     """Main indicator id → the points the plans' tasks target under it (see the module's
     docstring). ``pairs``: the distinct (plan, indicator) pairs of the tasks (``PAIR``, with
-    ``indicator__parent_id``). One
-    query, for the pairs rather than for each task: the scores of the plans' provinces on the
-    pairs' indicators, of which each pair takes the latest year before its plan's."""
+    ``indicator__parent_id``). One query, for the pairs rather than for each task: the scores of
+    the plans' provinces on the pairs' indicators, of which each pair takes the latest year
+    before its plan's."""
     if not pairs:
         return {}
     scores = Score.objects.filter(
