@@ -93,10 +93,13 @@ def _first(day: dt.date, kind: str) -> dt.date:
 
 def periods_with_rows(queryset: QuerySet, field: str, kind: str, *, aware: bool) -> list | None:
     """The starts of the years, months or days (``kind``) in which ``queryset`` has a row, in
-    two queries that read the index: the first and last value, then one EXISTS per period
+    two queries that read the index: the first and last value (or the ones the drill-down
+    already asked this queryset for, ``_PeriodsQuerySet.aggregate``), then one EXISTS per period
     between them. None when they span more than ``MAX_PERIODS``. ``aware``: a datetime field,
     cut into periods in the current time zone."""
-    bounds = queryset.order_by().aggregate(first=Min(field), last=Max(field))
+    bounds = getattr(queryset, "_date_bounds", {}).get(field)
+    if bounds is None:
+        bounds = queryset.order_by().aggregate(first=Min(field), last=Max(field))
     if bounds["first"] is None:
         return []
     first, last = bounds["first"], bounds["last"]
@@ -124,9 +127,33 @@ def periods_with_rows(queryset: QuerySet, field: str, kind: str, *, aware: bool)
     return [edge(start) for n, start in enumerate(starts) if row.get(f"p{n}")]
 
 
+def _bounds_of(args: tuple, kwargs: dict[str, Any]) -> str | None:
+    """The field of an ``aggregate(first=Min(field), last=Max(field))``, the drill-down's
+    question for its starting level; None for any other aggregate."""
+    first, last = kwargs.get("first"), kwargs.get("last")
+    if args or set(kwargs) != {"first", "last"}:
+        return None
+    if not (isinstance(first, Min) and isinstance(last, Max)):
+        return None
+    names = {
+        getattr(expression.get_source_expressions()[0], "name", None)
+        for expression in (first, last)
+    }
+    return names.pop() if len(names) == 1 else None
+
+
 class _PeriodsQuerySet(QuerySet):
     """``dates()`` and ``datetimes()`` as the date drill-down calls them, by
-    :func:`periods_with_rows`."""
+    :func:`periods_with_rows`. The drill-down first asks the list's queryset for its first and
+    last date, then for its periods: the answer to the first question is kept on the queryset,
+    so the second does not ask it again."""
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        result = super().aggregate(*args, **kwargs)
+        field = _bounds_of(args, kwargs)
+        if field is not None:
+            self._date_bounds = {field: result}
+        return result
 
     def dates(self, field_name: str, kind: str, order: str = "ASC") -> Any:
         found = periods_with_rows(self, field_name, kind, aware=False)

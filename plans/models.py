@@ -465,6 +465,7 @@ class Task(models.Model):
         on_delete=models.PROTECT,
         related_name="led_tasks",
         verbose_name=_("lead unit"),
+        db_index=False,  # task_lead_unit starts with the unit
         help_text=_("The one unit that presides over the task and answers for its result."),
     )
     start_date = models.DateField(_("start date"), null=True, blank=True)
@@ -527,6 +528,8 @@ class Task(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "deadline"]),
+            # A unit's tasks (``for_unit``) as the ids it leads, read from the index alone.
+            models.Index(fields=["lead_unit", "id"], name="task_lead_unit"),
             # The lists' order (admin, overdue report): a page of 100 reads 100 index entries
             # instead of sorting every task.
             models.Index(fields=["deadline", "id"], name="task_list_order"),
@@ -594,7 +597,11 @@ class Assignment(models.Model):
         Task, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("task")
     )
     unit = models.ForeignKey(
-        Unit, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("unit")
+        Unit,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        verbose_name=_("unit"),
+        db_index=False,  # assignment_unit_task starts with the unit
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
 
@@ -603,6 +610,8 @@ class Assignment(models.Model):
     class Meta:
         verbose_name = _("assignment")
         verbose_name_plural = _("assignments")
+        # A unit's tasks (``for_unit``) as the ids it holds a role on, read from the index alone.
+        indexes = [models.Index(fields=["unit", "task"], name="assignment_unit_task")]
         constraints = [
             models.UniqueConstraint(
                 fields=["task", "unit", "role"],
@@ -624,7 +633,11 @@ class ProgressUpdate(models.Model):
         Task, on_delete=models.CASCADE, related_name="progress_updates", verbose_name=_("task")
     )
     unit = models.ForeignKey(
-        Unit, on_delete=models.PROTECT, related_name="progress_updates", verbose_name=_("unit")
+        Unit,
+        on_delete=models.PROTECT,
+        related_name="progress_updates",
+        verbose_name=_("unit"),
+        db_index=False,  # progress_unit_latest starts with the unit
     )
     author = models.ForeignKey(
         User,
@@ -650,7 +663,12 @@ class ProgressUpdate(models.Model):
         # per-task subquery ordered by time. Without this index PostgreSQL walks the
         # created_at index backwards for each task: 61 s instead of 2 s for 3,000 overdue tasks
         # among 100,000 reports (bench/reports.py).
-        indexes = [models.Index(fields=["task", "-created_at"], name="progress_task_latest")]
+        indexes = [
+            models.Index(fields=["task", "-created_at"], name="progress_task_latest"),
+            # "A unit's last report on the report's tasks" (the units report) walks the unit's
+            # reports from the latest and stops at the first that counts.
+            models.Index(fields=["unit", "-created_at"], name="progress_unit_latest"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(percent__gte=0, percent__lte=100),

@@ -192,6 +192,30 @@ def test_units_report_counts_lead_tasks_timeliness_and_acknowledgements(world):
     assert a.last_report_at is None
 
 
+def test_units_report_takes_each_units_last_report_on_the_reports_tasks_only(world):
+    """A later report on a task the report leaves out (cancelled, another plan's) is not the
+    unit's last report there; a unit with two roles on one task counts the task once."""
+    b = world["b"]
+    other_plan = PlanFactory(title="Kế hoạch khác", year=2026)
+    other = TaskFactory(
+        plan=other_plan, lead_unit=b, status=Task.Status.IN_PROGRESS, deadline=days(30)
+    )
+    cancelled = Task.objects.get(title="Đã hủy")
+    for task, day in ((cancelled, -1), (other, -2)):
+        ProgressUpdate.objects.create(task=task, unit=b, created_at=at(days(day)), percent=10)
+    Assignment.objects.create(
+        task=Task.objects.get(title="Đúng hạn"), unit=b, role=Assignment.Role.MONITORING
+    )
+    in_plan = queries.units(filters=ReportFilters(plan=world["plan"]), now=NOW)
+    line = next(line for line in in_plan if line.unit == b)
+    assert timezone.localdate(line.last_report_at) == days(-3)
+    assert (line.lead, line.with_role) == (2, 3)
+    elsewhere = queries.units(filters=ReportFilters(plan=other_plan), now=NOW)
+    assert [(line.unit, timezone.localdate(line.last_report_at)) for line in elsewhere] == [
+        (b, days(-2))
+    ]
+
+
 def test_coverage_lists_weak_indicators_with_and_without_an_open_task(world):
     data = queries.coverage(filters=ReportFilters(plan=world["plan"]), now=NOW)
     assert (data.province.name, data.year) == ("Lạng Sơn", 2025)
@@ -444,9 +468,9 @@ def test_each_report_page_costs_the_same_queries_for_10_and_5000_tasks(
 # the filter form's choices (plan, year, main indicator, unit, province: 5), then the report.
 BASE = 9
 LIMITS = {
-    # the counts per (plan, indicator), their baseline scores, the main indicators
+    # the counts per (plan, indicator), their indicators with the main ones, the baseline scores
     "/admin/reports/": BASE + 3,
-    "/admin/reports/units/": BASE + 5,  # as lead, other roles, acknowledged, reports, units
+    "/admin/reports/units/": BASE + 4,  # as lead, other roles, acknowledged, units and last reports
     # owner rows, assessment years, weak scores, tasks, the round, its items, the units
     "/admin/reports/owners/": BASE + 7,
     # the plan, baseline year, weak rows, open tasks, the sets and the year's weakness rule

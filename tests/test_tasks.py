@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from django.contrib.admin.templatetags.admin_list import date_hierarchy
 from django.contrib.auth.models import Group
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from dtiplan import admin_lists
@@ -266,6 +267,21 @@ def test_the_deadline_drill_down_lists_the_years_months_and_days_that_have_tasks
     assert choices() == ["2026", "2028"]  # no 2027: no task is due then
     assert choices("deadline__year=2026") == ["03/2026", "07/2026"]
     assert choices("deadline__year=2026&deadline__month=3") == ["05/03", "20/03"]
+
+
+def test_the_drill_down_asks_for_the_first_and_last_deadline_once(client, coordinator):
+    """Django's drill-down asks for them to pick its level, then again to list the years."""
+    TaskFactory(deadline=dt.date(2026, 3, 5))
+    TaskFactory(deadline=dt.date(2028, 1, 9))
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/admin/plans/task/")
+    assert response.status_code == 200
+    asked = [q["sql"] for q in captured.captured_queries]
+    bounds = [sql for sql in asked if 'MIN("plans_task"."deadline")' in sql]
+    assert len(bounds) == 1, bounds
+    with translation.override("en"):
+        drill_down = date_hierarchy(response.context["cl"])
+    assert [str(choice["title"]) for choice in drill_down["choices"]] == ["2026", "2028"]
 
 
 def test_steering_committee_can_read_the_plan_but_not_change_it(client):

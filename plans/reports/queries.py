@@ -30,7 +30,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -53,7 +52,6 @@ from plans.coverage import Coverage as CoverageState
 from plans.coverage import attach_tasks, with_coverage
 from plans.models import (
     Acknowledgement,
-    Assignment,
     CompletionSubmission,
     Decision,
     ExtensionRequest,
@@ -81,14 +79,18 @@ def _percent(part: int, whole: int) -> Decimal | None:
 
 
 def _counts(now: dt.datetime) -> dict[str, Count]:
-    overdue = task_overdue_q(now)
-    completed = Q(status=Task.Status.COMPLETED)
+    """Total, completed and overdue; in progress is the rest (``_in_progress``), which costs the
+    database no third test of every task."""
     return {
         "total": Count("pk"),
-        "completed": Count("pk", filter=completed),
-        "overdue": Count("pk", filter=overdue),
-        "in_progress": Count("pk", filter=~completed & ~overdue),
+        "completed": Count("pk", filter=Q(status=Task.Status.COMPLETED)),
+        "overdue": Count("pk", filter=task_overdue_q(now)),
     }
+
+
+def _in_progress(row: dict[str, int]) -> int:
+    """Neither completed nor overdue: completed + in progress + overdue = total."""
+    return row["total"] - row["completed"] - row["overdue"]
 
 
 # --- Overview --------------------------------------------------------------------------------
@@ -127,15 +129,18 @@ class Overview:
 
 
 # What the overview groups the tasks by: each (plan, indicator) pair, with what the points
-# targeted need to know of both.
-PAIR = ("plan_id", "plan__province_id", "plan__year", "indicator_id", "indicator__parent_id")
+# targeted need to know of the plan. The indicator's main indicator is read with the indicators
+# (``overview``): grouping by a column of a joined table makes the database join and hash every
+# task for it, where the pairs are a few hundred rows.
+PAIR = ("plan_id", "plan__province_id", "plan__year", "indicator_id")
 
 
 def points_targeted(pairs: list[dict]) -> dict[int, Decimal]:
     """Main indicator id → the points the plans' tasks target under it (see the module's
-    docstring). ``pairs``: the distinct (plan, indicator) pairs of the tasks (``PAIR``). One
-    query, for the pairs rather than for each task: the scores of the plans' provinces on the
-    pairs' indicators, of which each pair takes the latest year before its plan's."""
+    docstring). ``pairs``: the distinct (plan, indicator) pairs of the tasks (``PAIR``, with
+    ``indicator__parent_id``). One query, for the pairs rather than for each task: the scores of
+    the plans' provinces on the pairs' indicators, of which each pair takes the latest year
+    before its plan's."""
     if not pairs:
         return {}
     scores = Score.objects.filter(
@@ -175,19 +180,24 @@ def points_targeted(pairs: list[dict]) -> dict[int, Decimal]:
 
 def overview(*, filters: ReportFilters, now: dt.datetime) -> Overview:
     """Three queries: the counts per (plan, indicator) pair, read once for both the counts per
-    main indicator and the points targeted; the baseline scores; the indicators."""
+    main indicator and the points targeted; the pairs' indicators with their main indicators;
+    the baseline scores. The tasks are read once, from their own table only."""
     pairs = list(report_tasks(filters).order_by().values(*PAIR).annotate(**_counts(now)))
+    indicators = Indicator.objects.select_related("indicator_set", "parent__indicator_set").in_bulk(
+        {p["indicator_id"] for p in pairs}
+    )
+    mains: dict[int, Indicator] = {}
     counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_counts(now), 0))
     for pair in pairs:
-        main = counts[pair["indicator__parent_id"] or pair["indicator_id"]]
-        for name in main:
-            main[name] += pair[name]
+        indicator = indicators[pair["indicator_id"]]
+        pair["indicator__parent_id"] = indicator.parent_id
+        main = indicator.parent or indicator
+        mains[main.pk] = main
+        for name in counts[main.pk]:
+            counts[main.pk][name] += pair[name]
     targeted = points_targeted(pairs)
-    mains = Indicator.objects.filter(pk__in=set(counts) | set(targeted)).select_related(
-        "indicator_set"
-    )
     lines = []
-    for indicator in sorted(mains, key=lambda i: (i.indicator_set.first_year, i.sort_key)):
+    for indicator in sorted(mains.values(), key=lambda i: (i.indicator_set.first_year, i.sort_key)):
         row = counts.get(indicator.pk, {})
         lines.append(
             ProgressLine(
@@ -196,7 +206,7 @@ def overview(*, filters: ReportFilters, now: dt.datetime) -> Overview:
                 pillar=indicator.pillar,
                 total=row.get("total", 0),
                 completed=row.get("completed", 0),
-                in_progress=row.get("in_progress", 0),
+                in_progress=_in_progress(row) if row else 0,
                 overdue=row.get("overdue", 0),
                 points_targeted=targeted.get(indicator.pk, ZERO),
             )
@@ -236,26 +246,27 @@ class UnitLine:
 
 def units(*, filters: ReportFilters, now: dt.datetime) -> list[UnitLine]:
     """Per unit: tasks as lead, completed on time and late, overdue now, the share of the tasks
-    where it holds any role that it acknowledged, and its last progress report. Five grouped
-    queries.
+    where it holds any role that it acknowledged, and its last progress report. Four queries:
+    three grouped ones, each reading the tasks once (as lead; other roles; acknowledged), then
+    the units, each with its last report.
 
     Completed late: the approved completion was submitted after the deadline then in force
     (``CompletionSubmission.was_overdue``), so an approved extension counts as on time; a task
     completed without a verified submission (set in the admin) counts as on time.
     """
-    tasks = report_tasks(filters)
+    tasks = report_tasks(filters).order_by()
     late = CompletionSubmission.objects.filter(
         task=OuterRef("pk"), status=Decision.APPROVED, was_overdue=True
     )
     completed = Q(status=Task.Status.COMPLETED)
+    # Grouped by status too: the completed group is then known without a test of each task,
+    # and PostgreSQL hashes the groups instead of walking the lead unit's index to each task.
     as_lead = (
-        tasks.order_by()
-        .annotate(completed_late=Exists(late))
-        .values("lead_unit_id")
+        tasks.annotate(completed_late=Exists(late))
+        .values("lead_unit_id", "status")
         .annotate(
-            lead=Count("pk"),
-            completed_on_time=Count("pk", filter=completed & Q(completed_late=False)),
-            completed_late=Count("pk", filter=completed & Q(completed_late=True)),
+            n=Count("pk"),
+            late=Count("pk", filter=completed & Q(completed_late=True)),
             overdue=Count("pk", filter=task_overdue_q(now)),
         )
     )
@@ -266,21 +277,23 @@ def units(*, filters: ReportFilters, now: dt.datetime) -> list[UnitLine]:
 
     for row in as_lead:
         target = line(row["lead_unit_id"])
-        target.lead = row["lead"]
-        target.with_role = row["lead"]
-        target.completed_on_time = row["completed_on_time"]
-        target.completed_late = row["completed_late"]
-        target.overdue = row["overdue"]
+        target.lead += row["n"]
+        target.with_role += row["n"]
+        if row["status"] == Task.Status.COMPLETED:
+            target.completed_late += row["late"]
+            target.completed_on_time += row["n"] - row["late"]
+        target.overdue += row["overdue"]
     # Tasks where the unit holds another role and does not lead: a unit that leads and
-    # implements one task counts it once.
+    # implements one task counts it once. One join of the tasks and their units.
     other_roles = (
-        Assignment.objects.filter(task__in=tasks.values("pk"))
-        .exclude(unit_id=F("task__lead_unit_id"))
-        .values("unit_id")
-        .annotate(n=Count("task_id", distinct=True))
+        tasks.annotate(role_unit=F("assignments__unit_id"))
+        .filter(role_unit__isnull=False)
+        .exclude(role_unit=F("lead_unit_id"))
+        .values("role_unit")
+        .annotate(n=Count("pk", distinct=True))
     )
     for row in other_roles:
-        line(row["unit_id"]).with_role += row["n"]
+        line(row["role_unit"]).with_role += row["n"]
     # A unit acknowledges a task once (a unique constraint): a plain count is the number of
     # tasks, without the sort of every row a COUNT(DISTINCT) takes.
     acknowledged = (
@@ -291,20 +304,21 @@ def units(*, filters: ReportFilters, now: dt.datetime) -> list[UnitLine]:
     for row in acknowledged:
         if row["unit_id"] in lines:
             line(row["unit_id"]).acknowledged = row["n"]
-    reports = (
-        ProgressUpdate.objects.filter(task__in=tasks.values("pk"))
-        .values("unit_id")
-        .annotate(last=Max("created_at"))
-    )
-    for row in reports:
-        if row["unit_id"] in lines:
-            line(row["unit_id"]).last_report_at = row["last"]
     if filters.unit is not None:
         # The unit filter keeps the tasks where this unit holds a role; their other units are
         # not the question.
         lines = {k: v for k, v in lines.items() if k == filters.unit.pk}
-    for unit in Unit.objects.filter(pk__in=lines):
+    # Each unit's reports, latest first (the ``progress_unit_latest`` index), up to the first
+    # on a task of the report: a few index entries per unit, however many reports there are.
+    last_report = (
+        ProgressUpdate.objects.filter(unit_id=OuterRef("pk"))
+        .filter(Exists(tasks.filter(pk=OuterRef("task_id"))))
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    for unit in Unit.objects.filter(pk__in=lines).annotate(last_report_at=Subquery(last_report)):
         lines[unit.pk].unit = unit
+        lines[unit.pk].last_report_at = unit.last_report_at
     return sorted(
         lines.values(), key=lambda u: (-u.overdue, -u.lead, u.unit.name if u.unit else "")
     )
@@ -619,7 +633,7 @@ def owners(*, filters: ReportFilters, now: dt.datetime) -> Owners:
         target = line(row["presiding_id"])
         target.total = row["total"]
         target.completed = row["completed"]
-        target.in_progress = row["in_progress"]
+        target.in_progress = _in_progress(row)
         target.overdue = row["overdue"]
     round_ = SelfAssessmentRound.objects.filter(closed_at__isnull=True).order_by("-year").first()
     if round_ is not None:
