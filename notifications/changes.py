@@ -20,6 +20,7 @@ so the next sweep derives in full. See docs/reminders.md.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import operator
 from functools import reduce
 
@@ -70,11 +71,12 @@ def _postgresql_statements() -> list[str]:
     """One statement-level trigger per table (a bulk statement writes one change row)."""
     changes = _change_table()
     statements = [
+        # Identifiers from the models' own metadata: DDL takes no parameters.
         f"""CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             INSERT INTO {changes} ("table") VALUES (TG_TABLE_NAME);
             RETURN NULL;
-        END $$"""
+        END $$"""  # noqa: S608
     ]
     for table, kind in _tables():
         events = (
@@ -102,9 +104,10 @@ def _sqlite_triggers() -> dict[str, str]:
         )
         for name, event in events.items():
             trigger = f"{TRIGGER}_{table}_{name}"
+            insert = f'INSERT INTO "{changes}" ("table") VALUES (\'{table}\')'  # noqa: S608
             triggers[trigger] = (
                 f'CREATE TRIGGER IF NOT EXISTS "{trigger}" AFTER {event} ON "{table}" '
-                f"BEGIN INSERT INTO \"{changes}\" (\"table\") VALUES ('{table}'); END"
+                f"BEGIN {insert}; END"
             )
     return triggers
 
@@ -144,9 +147,9 @@ def triggers_installed(using: BaseDatabaseWrapper | None = None) -> bool:
         if db.vendor == "sqlite":
             names = list(_sqlite_triggers())
             cursor.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (%s)"
-                % ", ".join(["%s"] * len(names)),
-                names,
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+                " AND name IN (SELECT value FROM json_each(%s))",
+                [json.dumps(names)],
             )
             return cursor.fetchone()[0] == len(names)
     return False  # pragma: no cover
