@@ -27,7 +27,7 @@ from functools import reduce
 from django.apps import apps
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Exists, Q
+from django.db.models import Exists, F, Q
 
 from notifications.models import SweepChange, SweepMark
 
@@ -113,12 +113,15 @@ def _sqlite_triggers() -> dict[str, str]:
 
 
 def triggers_install(using: BaseDatabaseWrapper | None = None) -> None:
-    """Create (or re-create) the triggers: run after every ``migrate`` (``post_migrate``), since
-    a migration that rebuilds a table on SQLite drops its triggers."""
+    """Create (or re-create) the triggers, and unset the mark: run after every ``migrate``
+    (``post_migrate``), that is every release. A migration that rebuilds a table on SQLite
+    drops its triggers, and writes nothing while it has none; a release may change the rules
+    themselves. The next sweep then derives in full."""
     db = using or connection
     needed = {table for table, _kind in _tables()} | {_change_table()}
     if needed - set(db.introspection.table_names()):
         return  # not migrated yet: the run that creates the tables installs them
+    SweepMark.objects.using(db.alias).update(day=None, version=F("version") + 1)
     if db.vendor == "postgresql":
         statements = _postgresql_statements()
     elif db.vendor == "sqlite":

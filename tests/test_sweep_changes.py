@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from notifications import services
-from notifications.changes import SweepMarker, triggers_install, triggers_installed
+from notifications.changes import SweepMarker, triggers_installed
 from notifications.models import (
     CalendarException,
     Notification,
@@ -266,19 +266,33 @@ def test_the_idle_sweep_reads_no_task_nor_recorded_row(world):
     assert len(captured) <= 10
 
 
-def test_without_its_triggers_the_sweep_derives_in_full(world):
+def drop_task_trigger() -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("DROP TRIGGER dtiplan_sweep_change ON plans_task")
         else:
             cursor.execute("DROP TRIGGER dtiplan_sweep_change_plans_task_update")
+
+
+def test_without_its_triggers_the_sweep_derives_in_full(world):
+    drop_task_trigger()
     assert not triggers_installed()
     Task.objects.filter(pk=world.task.pk).update(deadline=DAY - dt.timedelta(days=7))
     assert not SweepChange.objects.exists()  # the change went unrecorded
     notifications_create_due(now=at(DAY, 14))
     assert rows(task=world.task, anchor_date=DAY - dt.timedelta(days=7))
-    triggers_install()  # what every migrate does
-    assert triggers_installed()
+
+
+def test_a_release_puts_the_triggers_back_and_unsets_the_mark(world):
+    """What a change written while a trigger was missing (a table rebuilt by a migration on
+    SQLite) needs: ``migrate`` installs the triggers again and the next sweep derives."""
+    drop_task_trigger()
+    Task.objects.filter(pk=world.task.pk).update(deadline=DAY - dt.timedelta(days=7))
+    call_command("migrate", verbosity=0)
+    assert triggers_installed() and SweepMark.objects.get().day is None
+    notifications_create_due(now=at(DAY, 14))
+    assert rows(task=world.task, anchor_date=DAY - dt.timedelta(days=7))
+    assert notifications_create_due(now=at(DAY, 15)) == []
 
 
 def test_a_sweep_that_fails_before_its_rows_are_in_leaves_the_change_for_the_next(
