@@ -266,6 +266,19 @@ def test_the_idle_sweep_reads_no_task_nor_recorded_row(world):
     assert len(captured) <= 10
 
 
+def test_a_change_after_one_rolled_back_in_the_same_transaction_is_seen(world):
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                Task.objects.filter(pk=world.task.pk).update(title="Bản nháp")
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        Task.objects.filter(pk=world.task.pk).update(deadline=DAY - dt.timedelta(days=7))
+    notifications_create_due(now=at(DAY, 14))
+    assert rows(task=world.task, anchor_date=DAY - dt.timedelta(days=7))
+
+
 def drop_task_trigger() -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
