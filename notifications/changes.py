@@ -92,8 +92,11 @@ def _postgresql_statements() -> list[str]:
         )
         statements += [
             f'DROP TRIGGER IF EXISTS {TRIGGER} ON "{table}"',
-            f'CREATE TRIGGER {TRIGGER} AFTER {events} ON "{table}" '
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()",
+            # The flag is tested in the WHEN clause: a transaction's later statements do not
+            # even call the function (0.03 ms a statement otherwise).
+            f'CREATE TRIGGER {TRIGGER} AFTER {events} ON "{table}" FOR EACH STATEMENT '
+            f"WHEN (current_setting('{FLAG}', true) IS DISTINCT FROM 'on') "
+            f"EXECUTE FUNCTION {FUNCTION}()",
         ]
     return statements
 
