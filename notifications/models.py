@@ -281,6 +281,34 @@ class SweepAudience(models.Model):
         return self.key
 
 
+class SweepChange(models.Model):
+    """A change to a table the reminders are derived from, since the last complete sweep.
+
+    Written by the database itself (triggers installed by ``notifications.changes``), in the
+    changing transaction: a form, ``QuerySet.update``, ``bulk_create``, an import, a delete or
+    raw SQL all leave a row, visible exactly when the change is. A complete sweep removes the
+    rows it saw; a sweep on the same day that finds none (``SweepMark``) has nothing new to
+    derive."""
+
+    table = models.CharField(max_length=63)
+    at = models.DateTimeField(db_default=models.functions.Now())
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.at}"
+
+
+class SweepMark(models.Model):
+    """The last complete sweep (one row): the day it derived, and a version every completing
+    sweep moves on, so a sweep that raced another one never claims to be complete."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    day = models.DateField(null=True)
+    version = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day} v{self.version}"
+
+
 class CalendarException(models.Model):
     """A day the government announced as a make-up working day or an extra day off."""
 

@@ -19,8 +19,10 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
+from django.db import transaction
 from django.utils import timezone
 
+from notifications.changes import SweepMarker
 from notifications.events import events_due
 from notifications.models import Notification, PasswordResetMail, ReportDelivery
 from notifications.outbox import (
@@ -85,10 +87,17 @@ def notifications_create_due(
 ) -> list[DueReminder]:
     """Record the due reminders that have no row yet: the steps not recorded, and every step of
     the units and groups whose people changed since the last sweep, which then remembers them
-    (``sweep.Audiences``: only after the rows are in, so a sweep that fails looks again)."""
+    (``sweep.Audiences``), and that it was complete (``changes.SweepMarker``): both only after
+    the rows are in, in one transaction, so a sweep that fails looks again. Nothing is derived
+    on the same day when nothing changed since the last complete sweep."""
     audiences = Audiences()
-    new = _record(reminders_due(now=now, audiences=audiences), now, report or SweepReport())
-    audiences.save()
+    mark = SweepMarker()
+    due = reminders_due(now=now, audiences=audiences, mark=mark)
+    new = _record(due, now, report or SweepReport())
+    if audiences.changed() or mark.derived:
+        with transaction.atomic():
+            audiences.save()
+            mark.complete()
     return new
 
 

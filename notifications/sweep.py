@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import Range
 from django.utils import timezone
 
+from notifications.changes import SweepMarker
 from notifications.models import Notification, ReminderPolicy, SweepAudience
 from notifications.outbox import DeliveryReport
 from notifications.recipients import GROUP_OF, Recipient, RecipientDirectory
@@ -120,6 +121,11 @@ class Scope:
     # reason to look at a task (the group's first member makes ``groups`` true).
     nobody: frozenset[str] = frozenset()
 
+    @property
+    def quiet(self) -> bool:
+        """Only the steps not recorded yet, and nobody's people changed."""
+        return not (self.everything or self.units or self.groups)
+
     def narrow(self, every: Q, new: Q, touched: Callable[[frozenset[int]], Q]) -> Q:
         """``every``: the rows with a due step; ``new``: those with a step not recorded yet;
         ``touched(units)``: those a unit among ``units`` is told about."""
@@ -160,10 +166,14 @@ class Audiences:
             ),
         )
 
+    def changed(self) -> bool:
+        """Someone's people differ from what the last sweep stored (``save`` has work)."""
+        return self.current is not None and self.current != self.seen
+
     def save(self) -> None:
         """Remember the people the sweep just recorded rows for; nothing when it did not run
         (not a working day)."""
-        if self.current is None:
+        if not self.changed():
             return
         changed = [
             SweepAudience(key=key, emails=emails)
@@ -389,17 +399,26 @@ def local_midnight(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def reminders_due(*, now: dt.datetime, audiences: Audiences | None = None) -> list[DueReminder]:
+def reminders_due(
+    *, now: dt.datetime, audiences: Audiences | None = None, mark: SweepMarker | None = None
+) -> list[DueReminder]:
     """Every reminder that should exist at ``now``: each due step of each open task, once per
     person it concerns. Nothing is due on a weekend, a public holiday or an announced day off.
     With ``audiences`` (the sweep), the steps recorded already are left out, except for the
-    units and groups whose people changed (``Scope``). A constant number of queries, whatever
-    the number of tasks."""
+    units and groups whose people changed (``Scope``); with ``mark`` too, nothing is derived
+    when a complete sweep derived the same day and nothing it reads changed since
+    (``changes.SweepMarker``). A constant number of queries, whatever the number of tasks."""
     today = timezone.localdate(now)
     calendar = work_calendar(today)
     if not calendar.is_working_day(today):
         return []
+    if mark is not None:
+        mark.read()  # before anything is derived, so the derivation sees every change it read
     scope = audiences.scope() if audiences else Scope()
+    if mark is not None:
+        if mark.quiet(today) and scope.quiet:
+            return []
+        mark.derived = today
     policy = ReminderPolicy.current()
     tasks = candidate_tasks(today=today, policy=policy, calendar=calendar, scope=scope)
     waiting = pending_requests(today=today, policy=policy, scope=scope)

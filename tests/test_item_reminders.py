@@ -238,13 +238,15 @@ def test_a_row_is_about_a_task_or_an_item_once_per_step(item, focal):
 
 
 def test_item_reminders_keep_the_sweeps_query_count(item, focal, django_assert_max_num_queries):
-    """The items cost one query in the sweep and none per item: 1 and 30 items the same."""
+    """The items cost one query in the sweep and none per item: 1 and 30 items the same.
+    (8 of the 35 are the last complete sweep's mark: read, changes, triggers, and the
+    transaction that moves it on.)"""
     for extra in range(29):
         component = ComponentIndicatorFactory(code=f"7.{extra + 2}", max_points=Decimal("5"))
         SelfAssessmentItem.objects.create(
             round=item.round, indicator=component, unit=item.unit, max_points=Decimal("5")
         )
-    with django_assert_max_num_queries(27):
+    with django_assert_max_num_queries(35):
         report = reminders_send_due(now=at(dt.date(2024, 1, 4)))
     assert report.rows_sent == 30
 
