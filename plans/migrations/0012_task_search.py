@@ -4,8 +4,9 @@
 - the text search configuration ``dtiplan_search``: ``simple`` (lower case, no stemming, no
   stop words) with the ``unaccent`` dictionary in front of it for words with letters;
 - the column ``plans_task.search_words``, generated and stored by the database: the task's
-  title words in that configuration and two entries no title gives (they hold a space), its
-  indicator ("indicator 12") and its lead unit ("unit 7"). The model does not name it: Django
+  title words as written (lower case, ``simple``) and without accents (``dtiplan_search``),
+  and two entries no title gives (they hold a space), its indicator ("indicator 12") and its
+  lead unit ("unit 7"). The model does not name it: Django
   never reads or writes it;
 - the GIN index ``task_search`` of that column.
 
@@ -47,9 +48,11 @@ def create(apps, schema_editor):
     schema_editor.execute(
         f"""
         ALTER TABLE plans_task ADD COLUMN search_words tsvector GENERATED ALWAYS AS (
-            to_tsvector('{config}'::regconfig, title)
-            || array_to_tsvector(ARRAY['indicator ' || indicator_id::text,
-                                       'unit ' || lead_unit_id::text])
+            to_tsvector('pg_catalog.simple'::regconfig, normalize(title, NFC))
+            || to_tsvector('{config}'::regconfig, title)
+            -- Without NULLs: a row missing its unit is refused by its NOT NULL constraint.
+            || array_to_tsvector(array_remove(ARRAY['indicator ' || indicator_id::text,
+                                                    'unit ' || lead_unit_id::text], NULL))
         ) STORED
         """
     )
