@@ -4,9 +4,8 @@ words of a search box find, at a cost that follows the tasks found, not the numb
 The rule is Django's admin search rule: the words are split as Django splits them (a quoted
 phrase is one word) and **every word must be found somewhere**: in the task's title, in its
 indicator (code, Vietnamese or English name) or in its lead unit (name or short name).
-Words of punctuation only ("-", "/") are left out.
 
-On PostgreSQL (``task_search``):
+On PostgreSQL (``task_search``), words of punctuation only ("-", "/") are left out, and:
 
 - in the title, a word is found when a word of the title *begins* with it, ignoring case:
   "99" finds "Nhiệm vụ 99" but not "Nhiệm vụ 199", a quoted phrase finds its words in a row.
