@@ -456,6 +456,9 @@ class Task(models.Model):
         verbose_name=_("indicator"),
         help_text=_("The main or component indicator this task improves."),
     )
+    # On PostgreSQL the search's column plans_task.search_words is generated from the title,
+    # the indicator and the lead unit (migration 0012, plans.search): a migration that changes
+    # one of these three columns' type drops that column first and adds it back after.
     title = models.CharField(_("title"), max_length=500)
     description = models.TextField(_("description"), blank=True)
     expected_output = models.TextField(_("expected output"), blank=True)
