@@ -457,7 +457,7 @@ class Task(models.Model):
         help_text=_("The main or component indicator this task improves."),
     )
     # On PostgreSQL the search's column plans_task.search_words is generated from the title,
-    # the indicator and the lead unit (migration 0012, plans.search): a migration that changes
+    # the indicator and the lead unit (migration 0014, plans.search): a migration that changes
     # one of these three columns' type drops that column first and adds it back after.
     title = models.CharField(_("title"), max_length=500)
     description = models.TextField(_("description"), blank=True)
