@@ -209,6 +209,11 @@ def _unit_hint() -> str:
     return _("Create the unit first (admin: Units, or import the units file).")
 
 
+def aliases_cell(aliases: str) -> str:
+    """Other names, stored one per line, as a cell writes them: separated by "; "."""
+    return "; ".join(line.strip() for line in aliases.splitlines() if line.strip())
+
+
 def _has_errors(result: Result) -> bool:
     return result.has_errors() or result.has_validation_errors()
 
@@ -689,7 +694,7 @@ class UnitResource(StrictResource):
         return parent.name if parent else ""
 
     def dehydrate_aliases(self, unit: Unit) -> str:
-        return "; ".join(line.strip() for line in unit.aliases.splitlines() if line.strip())
+        return aliases_cell(unit.aliases)
 
     def dehydrate_focal_points(self, unit: Unit) -> str:
         if getattr(unit, "_sheet_focal", None) is not None:
@@ -789,7 +794,7 @@ class UnitGroupResource(StrictResource):
         self.groups.add(instance)
 
     def dehydrate_aliases(self, group: UnitGroup) -> str:
-        return "; ".join(line.strip() for line in group.aliases.splitlines() if line.strip())
+        return aliases_cell(group.aliases)
 
     def dehydrate_members(self, group: UnitGroup) -> str:
         members = getattr(group, "_sheet_members", None)
