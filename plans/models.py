@@ -551,6 +551,13 @@ class Task(models.Model):
                 condition=~Q(status="cancelled"),
                 name="task_addressing_order",
             ),
+            # The pack's first rows: each (plan, indicator)'s tasks by deadline, the work ones
+            # only (``plans.reports.exports.pack_first_ids``).
+            models.Index(
+                fields=["plan", "indicator", "deadline", "id"],
+                condition=~Q(status__in=["draft", "cancelled"]),
+                name="task_pack_order",
+            ),
         ]
         permissions = [
             ("view_all_tasks", _("Can see every unit's tasks")),

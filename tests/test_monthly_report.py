@@ -19,10 +19,10 @@ from notifications.models import CalendarException, Notification, ReportDelivery
 from notifications.report_schedule import sending_day
 from notifications.services import monthly_report_send_due, report_send
 from plans import roles
-from plans.models import Task
+from plans.models import Plan, Task
 from plans.periods import Period
-from plans.reports.exports import pack_headers
-from tests.factories import TaskFactory, UserFactory
+from plans.reports.exports import pack_headers, pack_rows
+from tests.factories import PlanFactory, TaskFactory, UserFactory, main_indicator
 
 pytestmark = pytest.mark.django_db
 
@@ -306,3 +306,30 @@ def test_the_pack_page_is_named_after_the_period_shown(committee, client, settin
         quarter = client.get("/admin/reports/pack/?period=2026-Q2").content.decode()
     assert "<h1>Monthly pack</h1>" in monthly
     assert "<h1>Quarterly pack</h1>" in quarter and 'value="2026-Q2" selected' in quarter
+
+
+def test_the_pack_pages_first_rows_are_the_packs_first_rows():
+    """The preview picks its rows on its own (on PostgreSQL through task_pack_order, without
+    sorting every task): the same rows, in the same order, as the pack itself."""
+    today = dt.date(2026, 7, 1)
+    later = PlanFactory(year=2027, status=Plan.Status.ACTIVE)
+    first = PlanFactory(year=2026, status=Plan.Status.ACTIVE)
+    closed = PlanFactory(year=2025, status=Plan.Status.CLOSED)
+    n = 0
+    for plan in (later, first, closed):
+        for code in ("8", "1", "4"):
+            for days, status in ((30, "new"), (5, "in_progress"), (1, "draft"), (2, "cancelled")):
+                n += 1
+                TaskFactory(
+                    plan=plan,
+                    indicator=main_indicator(code),
+                    title=f"Nhiệm vụ {n}",
+                    status=status,
+                    deadline=today + dt.timedelta(days=days),
+                )
+    now = at(today)
+    whole = [row[1] for row in pack_rows(now)]
+    # The work tasks of the plans not closed: by plan year, then indicator, then deadline.
+    assert len(whole) == 12 and whole[:2] == ["Nhiệm vụ 18", "Nhiệm vụ 17"]
+    for limit in (1, 5, 7, 50):
+        assert [row[1] for row in pack_rows(now, limit=limit)] == whole[:limit]

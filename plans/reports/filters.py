@@ -26,11 +26,15 @@ class ReportFilters:
     province: Province | None = None
 
 
+# The statuses the reports leave out (``report_tasks``).
+NOT_WORK = (Task.Status.DRAFT, Task.Status.CANCELLED)
+
+
 def report_tasks(filters: ReportFilters) -> TaskQuerySet:
     """The tasks the reports count: assigned ones (drafts are not yet work and cancelled ones
     no longer are), narrowed by the filters. A unit filter keeps the tasks where the unit holds
     any role."""
-    tasks = Task.objects.exclude(status__in=[Task.Status.DRAFT, Task.Status.CANCELLED])
+    tasks = Task.objects.exclude(status__in=NOT_WORK)
     if filters.plan is not None:
         tasks = tasks.filter(plan=filters.plan)
     if filters.year is not None:
