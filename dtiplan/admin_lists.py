@@ -9,9 +9,13 @@ Two things on a Django admin list read every row of the table, whatever the page
   navigable. A filtered or searched list, a small table and SQLite are counted exactly, so
   what someone narrows down is always counted right;
 - the date drill-down (``date_hierarchy``): Django lists the years (months, days) that have
-  rows with ``SELECT DISTINCT`` over every row. Here the first and last date are read from the
-  index and each year (month, day) between them is asked "any row?" (``EXISTS``), all in one
-  query: the cost follows the years shown, not the rows.
+  rows with ``SELECT DISTINCT`` over every row. Here, for a list of more than ``FEW_ROWS``
+  rows, the first and last date are read from the index and each year (month, day) between
+  them is asked "any row?" (``EXISTS``), all in one query: the cost follows the years shown,
+  not the rows. A list narrowed to ``FEW_ROWS`` or fewer (counted exactly, just before) reads
+  its rows' distinct dates once instead, for the bounds and every level: each ``EXISTS`` would
+  apply the list's filter again, and a search or a unit's tasks, which find their ids first,
+  would find them once per year.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Exists, Max, Min, Model, QuerySet
+from django.db.models import DateField, DateTimeField, Exists, Max, Min, Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -33,6 +37,8 @@ from django.utils.functional import cached_property
 ESTIMATE_FROM = 50_000
 # A drill-down spanning more periods than this (a mistyped year 2206) asks Django's way.
 MAX_PERIODS = 120
+# A list of at most this many rows finds its drill-down's periods in one pass over its rows.
+FEW_ROWS = 10_000
 
 
 def is_whole_table(queryset: QuerySet) -> bool:
@@ -91,12 +97,25 @@ def _first(day: dt.date, kind: str) -> dt.date:
     return day
 
 
+def _is_few(queryset: QuerySet) -> bool:
+    found = getattr(queryset, "_rows_found", None)
+    return found is not None and found <= FEW_ROWS
+
+
 def periods_with_rows(queryset: QuerySet, field: str, kind: str, *, aware: bool) -> list | None:
     """The starts of the years, months or days (``kind``) in which ``queryset`` has a row, in
     two queries that read the index: the first and last value (or the ones the drill-down
     already asked this queryset for, ``_PeriodsQuerySet.aggregate``), then one EXISTS per period
-    between them. None when they span more than ``MAX_PERIODS``. ``aware``: a datetime field,
-    cut into periods in the current time zone."""
+    between them. A list that found at most ``FEW_ROWS`` rows (``_BigChangeList``) takes its
+    periods from the distinct days its bounds question read (a date field), or None for
+    Django's one pass over its rows (a datetime field); so does a span of more than
+    ``MAX_PERIODS``. ``aware``: a datetime field, cut into periods in the current time
+    zone."""
+    if _is_few(queryset):
+        days = getattr(queryset, "_days", {}).get(field)
+        if days is None or aware:
+            return None
+        return sorted({_first(day, kind) for day in days})
     bounds = getattr(queryset, "_date_bounds", {}).get(field)
     if bounds is None:
         bounds = queryset.order_by().aggregate(first=Min(field), last=Max(field))
@@ -149,11 +168,21 @@ class _PeriodsQuerySet(QuerySet):
     so the second does not ask it again."""
 
     def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        result = super().aggregate(*args, **kwargs)
         field = _bounds_of(args, kwargs)
+        if field is not None and _is_few(self) and self._is_date(field):
+            # A few rows: their distinct days, once, answer the bounds and every level.
+            days = sorted(self.order_by().values_list(field, flat=True).distinct())
+            self._days = {field: days}
+            return {"first": days[0] if days else None, "last": days[-1] if days else None}
+        result = super().aggregate(*args, **kwargs)
         if field is not None:
             self._date_bounds = {field: result}
         return result
+
+    def _is_date(self, field: str) -> bool:
+        return isinstance(self.model._meta.get_field(field), DateField) and not isinstance(
+            self.model._meta.get_field(field), DateTimeField
+        )
 
     def dates(self, field_name: str, kind: str, order: str = "ASC") -> Any:
         found = periods_with_rows(self, field_name, kind, aware=False)
@@ -181,6 +210,12 @@ class _BigChangeList(ChangeList):
         # The same queryset (its clones too), answering the drill-down's dates() cheaply.
         queryset.__class__ = _with_periods(queryset.__class__)
         return queryset
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        # The drill-down then asks this queryset (not a clone): how many rows the list has
+        # picks its way of finding the periods (``periods_with_rows``).
+        self.queryset._rows_found = self.result_count
 
 
 class BigListAdmin(admin.ModelAdmin):

@@ -15,7 +15,6 @@ admin.site.index_title = _("Plan administration")
 admin.site.enable_nav_sidebar = False
 
 
-
 def favicon(request: HttpRequest) -> HttpResponseRedirect:
     """Browsers ask for /favicon.ico on every page whatever the page says; the icon itself is a
     static file (hashed name and long cache in production)."""

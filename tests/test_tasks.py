@@ -250,9 +250,13 @@ def test_a_list_of_every_task_in_a_big_table_is_counted_from_the_estimate(
     assert listing() == (4, 4)
 
 
+@pytest.mark.parametrize("few_rows", [admin_lists.FEW_ROWS, 0], ids=["few rows", "many rows"])
 def test_the_deadline_drill_down_lists_the_years_months_and_days_that_have_tasks(
-    client, coordinator, django_assert_max_num_queries
+    client, coordinator, django_assert_max_num_queries, monkeypatch, few_rows
 ):
+    """Both ways of finding the periods: from the rows' distinct deadlines (a list of few rows),
+    or one EXISTS per period (a long list)."""
+    monkeypatch.setattr(admin_lists, "FEW_ROWS", few_rows)
     for day in (dt.date(2026, 3, 5), dt.date(2026, 3, 20), dt.date(2026, 7, 1)):
         TaskFactory(deadline=day)
     TaskFactory(deadline=dt.date(2028, 1, 9))
@@ -269,8 +273,9 @@ def test_the_deadline_drill_down_lists_the_years_months_and_days_that_have_tasks
     assert choices("deadline__year=2026&deadline__month=3") == ["05/03", "20/03"]
 
 
-def test_the_drill_down_asks_for_the_first_and_last_deadline_once(client, coordinator):
+def test_the_drill_down_asks_for_the_first_and_last_deadline_once(client, coordinator, monkeypatch):
     """Django's drill-down asks for them to pick its level, then again to list the years."""
+    monkeypatch.setattr(admin_lists, "FEW_ROWS", 0)  # the long list's way: EXISTS per year
     TaskFactory(deadline=dt.date(2026, 3, 5))
     TaskFactory(deadline=dt.date(2028, 1, 9))
     with CaptureQueriesContext(connection) as captured:
@@ -282,6 +287,35 @@ def test_the_drill_down_asks_for_the_first_and_last_deadline_once(client, coordi
     with translation.override("en"):
         drill_down = date_hierarchy(response.context["cl"])
     assert [str(choice["title"]) for choice in drill_down["choices"]] == ["2026", "2028"]
+
+
+def test_a_searched_list_reads_its_tasks_deadlines_once_for_the_whole_drill_down(
+    client, coordinator
+):
+    """A search finds its tasks' ids first; asking "any task due this year?" once per year
+    would find them again for each year. A list of few rows reads its distinct deadlines once
+    instead, for the drill-down's bounds and its years."""
+    for year in (2021, 2023, 2026, 2028):
+        TaskFactory(
+            title=f"Số hoá hồ sơ {year}",
+            start_date=dt.date(year, 1, 1),
+            deadline=dt.date(year, 5, 1),
+        )
+    TaskFactory(title="Đào tạo kỹ năng", deadline=dt.date(2030, 1, 1))
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/admin/plans/task/?q=hồ+sơ")
+    assert response.status_code == 200
+    with translation.override("en"):
+        drill_down = date_hierarchy(response.context["cl"])
+    assert [str(c["title"]) for c in drill_down["choices"]] == ["2021", "2023", "2026", "2028"]
+    asked = [q["sql"] for q in captured.captured_queries]
+    # The distinct deadlines; or the first and last, then "any in this year?" (p0, p1, …).
+    deadlines = [
+        sql
+        for sql in asked
+        if "SELECT DISTINCT" in sql or 'MIN("plans_task"."deadline")' in sql or '"p0"' in sql
+    ]
+    assert len(deadlines) == 1, deadlines
 
 
 def test_steering_committee_can_read_the_plan_but_not_change_it(client):
