@@ -536,6 +536,14 @@ class Task(models.Model):
             # The lists' order (admin, overdue report): a page of 100 reads 100 index entries
             # instead of sorting every task.
             models.Index(fields=["deadline", "id"], name="task_list_order"),
+            # The same order for the open tasks alone (the overdue list and the reminders'
+            # "past its deadline"): walking ``task_list_order`` to the first 100 overdue
+            # tasks would step over every completed task of the earlier years' plans.
+            models.Index(
+                fields=["deadline", "id"],
+                condition=Q(status__in=["new", "in_progress"]),
+                name="task_open_order",
+            ),
             # "Which tasks of this province's plans address this indicator" (plans.coverage),
             # asked for every weak row.
             models.Index(fields=["indicator", "plan"], name="task_indicator_plan"),

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.admin.templatetags.admin_list import date_hierarchy
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
@@ -375,3 +376,10 @@ def test_the_task_list_for_one_unit_lists_every_task_it_has_a_role_in_and_no_oth
     ):
         assert title in page
     assert "Việc của đơn vị khác" not in page
+
+
+def test_the_open_tasks_index_covers_exactly_the_open_statuses():
+    """The overdue list reads ``task_open_order``: PostgreSQL uses a partial index only when the
+    query's statuses are the index's, so a status added to OPEN_STATUSES must be added there."""
+    index = next(i for i in Task._meta.indexes if i.name == "task_open_order")
+    assert index.condition == Q(status__in=[str(s) for s in Task.OPEN_STATUSES])

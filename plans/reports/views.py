@@ -346,7 +346,6 @@ def pack(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(content, content_type=mime)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
-    filterset, _filters_unused = _filters(request)
     as_of = exports.pack_moment(period, now)
     quarters = _recent_quarters(now)
     if period.kind == QUARTER and period not in quarters:
@@ -354,7 +353,7 @@ def pack(request: HttpRequest) -> HttpResponse:
     return _page(
         request,
         "pack",
-        filterset,
+        None,  # the pack is every plan not closed: no filter form
         title=_pack_name(period.kind),  # ?period=2026-Q3 on a monthly installation
         period=period,
         quarters=quarters if period.kind == QUARTER else [],
