@@ -182,6 +182,40 @@ def test_overview_filters_by_unit_and_main_indicator(world):
     assert [line.indicator.code for line in seven.indicators] == ["7"]
 
 
+def test_a_report_opens_on_the_latest_plan_years_work_and_all_years_is_one_choice_away(
+    world, client, committee_member
+):
+    """Last year's closed plan, its work done, does not swell this year's figures when the
+    report is opened; "All years" (an empty year) and last year's plan itself are asked."""
+    closed = PlanFactory(
+        title="Kế hoạch DTI 2025", year=2025, province=world["plan"].province, status="closed"
+    )
+    for n in range(3):
+        TaskFactory(
+            plan=closed,
+            title=f"Việc năm trước {n}",
+            indicator=main_indicator("7"),
+            status=Task.Status.COMPLETED,
+            start_date=dt.date(2025, 1, 1),
+            deadline=dt.date(2025, 9, 30),
+        )
+
+    def total(query: str = "") -> tuple[int, str]:
+        with time_machine.travel(NOW, tick=False):
+            response = client.get(f"/admin/reports/{query}")
+        year = response.context["filterset"].form["year"].value()
+        return response.context["data"].total.total, year
+
+    assert total() == (6, "2026")  # the 2026 plan in force; its 6 tasks
+    assert total("?year=") == (9, "")  # every year: 2025's 3 completed tasks too
+    assert total("?year=2025") == (3, "2025")
+    assert total(f"?plan={closed.pk}") == (3, None)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get("/admin/reports/units/").content.decode()
+    assert '<option value="2026" selected>2026</option>' in page
+    assert '<option value="">All years</option>' in page
+
+
 def test_units_report_counts_lead_tasks_timeliness_and_acknowledgements(world):
     lines = {line.unit.name: line for line in queries.units(filters=ReportFilters(), now=NOW)}
     a, b = lines["Sở Khoa học và Công nghệ"], lines["Sở Nội vụ"]
