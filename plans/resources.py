@@ -259,20 +259,18 @@ class PlanResource(StrictResource):
 
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        title = single_line(row["title"])
-        if not title:
-            errors.add("title", _("Every plan needs a title."))
-            return values
-        earlier = self.earlier_row(name_key(title))
-        if earlier:
-            errors.add(
-                "title",
-                _('The plan "%(title)s" is already on row %(row)s.')
-                % {"title": title, "row": earlier},
-            )
         # The file names an existing plan ignoring case and spaces; its stored title stays.
-        existing = self.plans.get(title)
-        values["title"] = existing.title if existing else title
+        title, _existing = self.named_row(
+            row,
+            errors,
+            "title",
+            self.plans,
+            missing=_("Every plan needs a title."),
+            repeated=_('The plan "%(title)s" is already on row %(row)s.'),
+        )
+        if title is None:
+            return values
+        values["title"] = title
         try:
             year = parse_int(row["year"])
             if year is None:
@@ -556,20 +554,18 @@ class UnitResource(StrictResource):
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
         self._focal: list[str] | None = None  # None: the file has no focal_points column
-        name = single_line(row["name"])
-        if not name:
-            errors.add("name", _("Every unit needs a name."))
-            return values
-        earlier = self.earlier_row(name_key(name))
-        if earlier:
-            errors.add(
-                "name",
-                _('The unit "%(name)s" is already on row %(row)s.')
-                % {"name": name, "row": earlier},
-            )
-        existing = self.units.get(name)
         # Matched ignoring case and spaces: the stored name keeps its spelling.
-        values["name"] = existing.name if existing else name
+        name, existing = self.named_row(
+            row,
+            errors,
+            "name",
+            self.units,
+            missing=_("Every unit needs a name."),
+            repeated=_('The unit "%(name)s" is already on row %(row)s.'),
+        )
+        if name is None:
+            return values
+        values["name"] = name
         for column in ("short_name", "email"):
             # An empty cell keeps what the unit has: a partial sheet must not wipe a mailbox.
             if column in row and (single_line(row[column]) or existing is None):
@@ -749,19 +745,17 @@ class UnitGroupResource(StrictResource):
     def clean_row(self, row: dict[str, Any], errors: RowErrors) -> dict[str, Any]:
         values: dict[str, Any] = {}
         self._members = None  # None: the row leaves the group's units as they are
-        name = single_line(row["name"])
-        if not name:
-            errors.add("name", _("Every unit group needs a name."))
+        name, existing = self.named_row(
+            row,
+            errors,
+            "name",
+            self.groups,
+            missing=_("Every unit group needs a name."),
+            repeated=_('The unit group "%(name)s" is already on row %(row)s.'),
+        )
+        if name is None:
             return values
-        earlier = self.earlier_row(name_key(name))
-        if earlier:
-            errors.add(
-                "name",
-                _('The unit group "%(name)s" is already on row %(row)s.')
-                % {"name": name, "row": earlier},
-            )
-        existing = self.groups.get(name)
-        values["name"] = existing.name if existing else name
+        values["name"] = name
         if "aliases" in row and (clean_text(row["aliases"]) or existing is None):
             values["aliases"] = "\n".join(split_names(row["aliases"]))
         if "members" in row and single_line(row["members"]):

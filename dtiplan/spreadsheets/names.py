@@ -43,6 +43,10 @@ class NameIndex(Generic[T]):
     def get(self, name: str) -> T | None:
         return self._by_key.get(self._key(name))
 
+    def name_of(self, obj: T) -> str:
+        """The name ``obj`` is stored under (the name it is suggested by)."""
+        return self._name(obj)
+
     def __contains__(self, name: str) -> bool:
         return self._key(name) in self._by_key
 

@@ -36,8 +36,9 @@ from dtiplan.spreadsheets.errors import (
 )
 from dtiplan.spreadsheets.exports import render_cell, unescape_formula
 from dtiplan.spreadsheets.headers import IGNORED_HEADERS, header_key
+from dtiplan.spreadsheets.names import NameIndex
 from dtiplan.spreadsheets.tables import find_table
-from dtiplan.spreadsheets.text import clean_text
+from dtiplan.spreadsheets.text import clean_text, name_key, single_line
 
 
 class _Diff(resources.Diff):
@@ -116,6 +117,31 @@ class StrictResource(resources.ModelResource):
         earlier = self._seen.get(key)
         self._seen.setdefault(key, self.sheet_row)
         return earlier
+
+    def named_row(
+        self,
+        row: dict[str, Any],
+        errors: RowErrors,
+        column: str,
+        index: NameIndex[Any],
+        *,
+        missing: str,
+        repeated: str,
+    ) -> tuple[str | None, Any]:
+        """The row's own name, in ``column``: required (``missing`` otherwise), once in the file
+        (``repeated``, formatted with ``name`` or ``title`` and ``row``, otherwise) and, when it
+        names an object ``index`` holds (ignoring case and spaces), spelled as that object is
+        stored. Returns that name and the object (None when new); (None, None) for an empty
+        cell."""
+        name = single_line(row[column])
+        if not name:
+            errors.add(column, missing)
+            return None, None
+        earlier = self.earlier_row(name_key(name))
+        if earlier:
+            errors.add(column, repeated % {"name": name, "title": name, "row": earlier})
+        existing = index.get(name)
+        return (index.name_of(existing) if existing is not None else name), existing
 
     # -- the door every import goes through --
 
