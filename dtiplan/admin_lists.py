@@ -26,6 +26,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import DateField, DateTimeField, Exists, Max, Min, Model, QuerySet
@@ -179,10 +180,13 @@ class _PeriodsQuerySet(QuerySet):
             self._date_bounds = {field: result}
         return result
 
-    def _is_date(self, field: str) -> bool:
-        return isinstance(self.model._meta.get_field(field), DateField) and not isinstance(
-            self.model._meta.get_field(field), DateTimeField
-        )
+    def _is_date(self, name: str) -> bool:
+        """A date (not a datetime) field of the list's own model."""
+        try:
+            field = self.model._meta.get_field(name)
+        except FieldDoesNotExist:  # a related path: Django's way
+            return False
+        return isinstance(field, DateField) and not isinstance(field, DateTimeField)
 
     def dates(self, field_name: str, kind: str, order: str = "ASC") -> Any:
         found = periods_with_rows(self, field_name, kind, aware=False)
